@@ -1,0 +1,62 @@
+# What a person can do with this repo. Every target works on a fresh clone:
+# the first one run creates .venv and installs the package into it.
+# With DATABASE_URL unset, liftdb starts the embedded PostgreSQL 18 server
+# (data in .pgdata/); set DATABASE_URL to use any PostgreSQL 15+ server.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LIFTDB := $(BIN)/liftdb
+STAMP := $(VENV)/.installed
+
+.PHONY: help install migrate rollback redo status verify lint test bench db-stop clean
+
+help:
+	@echo "make migrate    apply every pending migration (starts the embedded server if needed)"
+	@echo "make rollback   roll back the newest applied migration"
+	@echo "make redo       roll back the newest migration and apply it again"
+	@echo "make status     list every migration, applied or pending"
+	@echo "make lint       ruff, liftdb lint over sql/, and sql/schema.sql up to date"
+	@echo "make test       the whole test suite, against a real server"
+	@echo "make bench      benchmarks against the peers (writes bench/RESULTS.md)"
+	@echo "make db-stop    stop the embedded server"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+migrate: $(STAMP)
+	$(LIFTDB) migrate
+
+rollback: $(STAMP)
+	$(LIFTDB) rollback
+
+redo: $(STAMP)
+	$(LIFTDB) redo
+
+status: $(STAMP)
+	$(LIFTDB) status
+
+verify: $(STAMP)
+	$(LIFTDB) verify
+
+lint: $(STAMP)
+	$(BIN)/ruff check runner tests
+	$(BIN)/ruff format --check runner tests
+	$(LIFTDB) dump-schema --check
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+db-stop: $(STAMP)
+	$(LIFTDB) db stop
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

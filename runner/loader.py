@@ -1,0 +1,219 @@
+"""Reads the migration folder into an ordered chain of versions.
+
+Invariant: a ``Chain`` only exists for a well-formed folder. Versions are
+numbered contiguously from 1, each number appears once, each up file
+``NNNNN_name.sql`` has its ``NNNNN_name.rollback.sql`` beside it, and every
+file is readable UTF-8. Anything else is refused with a ``LayoutError`` naming
+the file, before a single statement runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from runner.errors import LayoutError
+
+# Goose's sequential layout: a zero-padded number, an underscore, a snake_case name.
+VERSION_FILE = re.compile(r"^(?P<number>\d+)_(?P<name>[^.]+)(?P<rollback>\.rollback)?\.sql$")
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+NUMBER_WIDTH = 5
+MAX_VERSION = 2**31 - 1  # the bookkeeping stores versions as integer
+
+# Directives are read from the leading comment block only, like yoyo's.
+DIRECTIVE = re.compile(r"^--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
+KNOWN_DIRECTIVES = ("transactional", "lock_timeout", "statement_timeout", "depends")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement of a file, with where it starts."""
+
+    sql: str
+    line: int  # 1-based line of the statement's first token in its file
+
+    @property
+    def first_line(self) -> str:
+        return self.sql.strip().splitlines()[0] if self.sql.strip() else ""
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One migration file as read from disk."""
+
+    path: Path
+    text: str
+
+    @cached_property
+    def checksum(self) -> str:
+        """SHA-256 of the text with line endings normalised: a CRLF checkout is not drift."""
+        normalised = self.text.replace("\r\n", "\n")
+        return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+    @cached_property
+    def directives(self) -> dict[str, str]:
+        return parse_directives(self.text)
+
+    @cached_property
+    def statements(self) -> tuple[Statement, ...]:
+        """The file split into statements by PostgreSQL's own parser."""
+        import pglast
+        from pglast.parser import ParseError
+
+        try:
+            raws = pglast.parse_sql(self.text)
+        except ParseError as exc:
+            message, offset = exc.args[0], exc.args[1] if len(exc.args) > 1 else 0
+            line, col = line_col(self.text, offset or 0)
+            raise LayoutError(f"{self.path}:{line}:{col}: {message}") from None
+        statements = []
+        for raw in raws:
+            start = raw.stmt_location
+            end = start + raw.stmt_len if raw.stmt_len else len(self.text)
+            sql = self.text[start:end].strip()
+            if sql:
+                statements.append(Statement(sql=sql, line=self.text.count("\n", 0, start) + 1))
+        return tuple(statements)
+
+
+@dataclass(frozen=True)
+class Version:
+    """A numbered migration: its up file and the rollback file that undoes it."""
+
+    number: int
+    name: str
+    up: SqlFile
+    rollback: SqlFile
+
+    @property
+    def label(self) -> str:
+        return f"{self.number:0{NUMBER_WIDTH}d}_{self.name}"
+
+    @property
+    def transactional(self) -> bool:
+        return self.up.directives.get("transactional", "true").lower() != "false"
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The versions of a folder, in order."""
+
+    directory: Path
+    versions: tuple[Version, ...] = field(default_factory=tuple)
+
+    def __iter__(self):
+        return iter(self.versions)
+
+    def __len__(self) -> int:
+        return len(self.versions)
+
+    def get(self, number: int) -> Version | None:
+        if 1 <= number <= len(self.versions):
+            return self.versions[number - 1]
+        return None
+
+    @property
+    def head(self) -> int:
+        return len(self.versions)
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def parse_directives(text: str) -> dict[str, str]:
+    """``-- key: value`` lines of the leading comment block (blank lines allowed)."""
+    directives: dict[str, str] = {}
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            break
+        match = DIRECTIVE.match(stripped)
+        if match and match["key"] in KNOWN_DIRECTIVES:
+            directives[match["key"]] = match["value"]
+    return directives
+
+
+def read_file(path: Path) -> SqlFile:
+    if path.is_symlink() and not path.exists():
+        raise LayoutError(f"{path}: dangling symbolic link")
+    if path.is_dir():
+        raise LayoutError(f"{path}: is a directory, not a migration file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LayoutError(f"{path}: cannot read: {exc.strerror}") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise LayoutError(f"{path}: starts with a UTF-8 byte order mark; save it without one")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = line_col(raw[: exc.start].decode("utf-8", "replace"), exc.start)
+        raise LayoutError(
+            f"{path}:{line}:{col}: not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
+        ) from None
+    if "\x00" in text:
+        raise LayoutError(f"{path}: contains a NUL byte")
+    return SqlFile(path=path, text=text)
+
+
+def load(directory: Path | str) -> Chain:
+    """Read and check the folder; the returned chain is well-formed."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise LayoutError(f"{directory}: migration folder not found")
+    ups: dict[int, list[tuple[str, Path]]] = {}
+    rollbacks: dict[tuple[int, str], Path] = {}
+    for path in sorted(directory.iterdir()):
+        match = VERSION_FILE.match(path.name)
+        if not match:
+            continue  # schema.sql, contract.toml and the like live beside the chain
+        number = int(match["number"])
+        if number < 1 or number > MAX_VERSION:
+            raise LayoutError(
+                f"{path}: version number {match['number']} is out of range 1..{MAX_VERSION}"
+            )
+        name = match["name"]
+        if not SNAKE_CASE.match(name):
+            raise LayoutError(f"{path}: name {name!r} is not snake_case")
+        if match["rollback"]:
+            rollbacks[(number, name)] = path
+        else:
+            ups.setdefault(number, []).append((name, path))
+
+    for number, entries in ups.items():
+        if len(entries) > 1:
+            names = ", ".join(p.name for _, p in entries)
+            raise LayoutError(f"{directory}: version {number} appears more than once: {names}")
+    for (number, name), path in sorted(rollbacks.items()):
+        if name not in {up_name for up_name, _ in ups.get(number, [])}:
+            raise LayoutError(
+                f"{path}: rollback file without its up file {path.name.replace('.rollback', '')}"
+            )
+
+    versions = []
+    for expected, number in enumerate(sorted(ups), start=1):
+        if number != expected:
+            found = f"{number:0{NUMBER_WIDTH}d}"
+            raise LayoutError(
+                f"{directory}: version {expected:0{NUMBER_WIDTH}d} is missing (found {found} next)"
+            )
+        [(name, up_path)] = ups[number]
+        rollback_path = rollbacks.get((number, name))
+        if rollback_path is None:
+            raise LayoutError(f"{up_path}: has no rollback file {up_path.stem}.rollback.sql")
+        versions.append(
+            Version(
+                number=number, name=name, up=read_file(up_path), rollback=read_file(rollback_path)
+            )
+        )
+    return Chain(directory=directory, versions=tuple(versions))

@@ -1,0 +1,1 @@
+DROP TABLE lift_maxes;

@@ -1,0 +1,3 @@
+DROP TABLE progression_logs;
+
+DROP FUNCTION is_json_integer(jsonb);

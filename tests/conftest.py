@@ -1,0 +1,89 @@
+"""Fixtures that reach a real PostgreSQL server: ``$DATABASE_URL``, else the embedded one.
+
+Each test that needs a database gets a fresh, empty one of its own, dropped
+afterwards, so tests never see each other's state and the server's own
+databases are never touched. Tests that only read or write rows (never the
+schema) may share one migrated database per module through ``db``, whose
+transaction is rolled back after each test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from runner import api, database
+
+REPO = Path(__file__).resolve().parent.parent
+SQL_DIR = REPO / "sql"
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the server, dropped on exit."""
+    name = f"liftdb_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database.with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """A URL on the server under test, with rights to create databases."""
+    return database.resolve_url()
+
+
+@pytest.fixture
+def database_url(server_url: str):
+    """A fresh, empty database, dropped after the test."""
+    with scratch_database(server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    """A fresh database with the whole chain applied."""
+    api.migrate(database_url, SQL_DIR)
+    return database_url
+
+
+@pytest.fixture
+def conn(migrated_url: str):
+    """An autocommit connection to a fully migrated database."""
+    with psycopg.connect(migrated_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="module")
+def module_migrated_url(server_url: str):
+    """One database with the whole chain applied, shared by a module's tests."""
+    with scratch_database(server_url) as url:
+        api.migrate(url, SQL_DIR)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_conn(module_migrated_url: str):
+    """An autocommit connection to the module's shared migrated database."""
+    with psycopg.connect(module_migrated_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def db(module_conn: psycopg.Connection):
+    """The module's shared database inside a transaction rolled back after the test.
+
+    Nested ``db.transaction()`` blocks are savepoints, so a test can provoke
+    several errors and go on.
+    """
+    with module_conn.transaction(force_rollback=True):
+        yield module_conn

@@ -1,0 +1,4 @@
+-- +goose Down
+DROP TABLE a;
+-- +goose Up
+CREATE TABLE a (id int);

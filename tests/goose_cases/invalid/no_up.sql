@@ -1,0 +1,1 @@
+-- Only comments: goose needs an Up annotation.

@@ -1,0 +1,2 @@
+CREATE TABLE a (id int);
+-- +goose Up

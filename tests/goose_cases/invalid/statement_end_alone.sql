@@ -1,0 +1,3 @@
+-- +goose Up
+CREATE TABLE a (id int);
+-- +goose StatementEnd

@@ -1,0 +1,4 @@
+-- +goose Up
+CREATE TABLE a (id int);
+-- +goose Up
+CREATE TABLE b (id int);

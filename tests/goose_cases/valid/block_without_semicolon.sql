@@ -1,0 +1,7 @@
+-- +goose Up
+-- +goose StatementBegin
+CREATE TABLE e (id int)
+-- +goose StatementEnd
+
+-- +goose Down
+DROP TABLE e;
