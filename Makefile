@@ -47,6 +47,7 @@ verify: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check runner tests
 	$(BIN)/ruff format --check runner tests
+	$(LIFTDB) lint
 	$(LIFTDB) dump-schema --check
 
 test: $(STAMP)

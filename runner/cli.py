@@ -165,3 +165,37 @@ def dump_schema(obj: dict, output: Path | None, check: bool) -> None:
     else:
         changed = dump.write(url, obj["sql_dir"], target)
         click.echo(f"{'wrote' if changed else 'unchanged:'} {target}")
+
+
+# --- lint (runner/lint/): static checks of the chain, no database -----------------------
+
+
+@cli.command("lint")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one 'file:line:col: rule: message' line per finding; json: one document.",
+)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+def lint_command(obj: dict, output_format: str, paths: tuple[Path, ...]) -> None:
+    """Check the migrations statically; exit 1 if anything is found.
+
+    PATHS are migration folders (default: the --sql-dir one) or files in one; for a
+    file, its whole chain is read and only that file's findings are shown.
+    """
+    from runner.lint import check, report
+
+    findings = []
+    for folder, only in check.targets(paths or (Path(obj["sql_dir"]),)):
+        findings += check.lint(folder, only=only).findings
+    click.echo(
+        report.as_json(findings) if output_format == "json" else report.text(findings), nl=False
+    )
+    if output_format == "json":
+        click.echo()
+    if findings:
+        raise LiftdbError(f"lint: {len(findings)} finding(s)")

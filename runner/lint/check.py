@@ -1,0 +1,195 @@
+"""The lint engine: layout scan, parse once, fold version by version, then the rules.
+
+Invariant: ``lint`` reads the folder and returns every finding, sorted, with
+waived findings removed; it never raises on what the folder holds and never
+touches a database. Each file is parsed once; each version is folded once up,
+and its rollback is folded on a copy of just the objects the version touches,
+which is what keeps a long chain fast.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.lint import fold
+from runner.lint.findings import Finding
+from runner.lint.model import Model, Table
+from runner.lint.rules import RULES, StatementContext, conventions, layout, safety
+from runner.lint.source import ParsedFile, parse_file
+
+CONTRACT_FILE = "contract.toml"
+
+
+@dataclass
+class Result:
+    findings: list[Finding]
+    model: Model = field(default_factory=Model)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+def lint(directory: Path | str, only: set[str] | None = None) -> Result:
+    """Every finding for the chain in ``directory``; ``only``: report just these files."""
+    directory = Path(directory)
+    versions, findings = layout.scan(directory, str)
+    files: list[ParsedFile] = []
+    model = Model()
+    for version in versions:
+        up = parse_file(version.up, str(version.up))
+        rollback = parse_file(version.rollback, str(version.rollback)) if version.rollback else None
+        files += [f for f in (up, rollback) if f is not None]
+        findings += _fold_version(model, version.number, up, rollback)
+    findings += conventions.check_model(model)
+    contract_path = directory / CONTRACT_FILE
+    if contract_path.is_file():
+        from runner.lint import contract
+
+        findings += contract.check(model, contract_path)
+    for parsed in files:
+        if parsed.error is not None:
+            findings.append(parsed.error)
+        findings += parsed.bad_waivers
+    findings = _apply_waivers(findings, files)
+    if only is not None:
+        findings = [f for f in findings if f.path in only]
+    return Result(findings=sorted(set(findings)), model=model)
+
+
+def _fold_version(
+    model: Model, number: int, up: ParsedFile, rollback: ParsedFile | None
+) -> list[Finding]:
+    findings: list[Finding] = []
+    readable = up.error is None and rollback is not None and rollback.error is None
+    touched = _touched(model, up, rollback) if readable else set()
+    before = _snapshot(model, touched) if readable else None
+    findings += _fold_file(model, up, number, "up")
+    if not readable:
+        return findings
+    after = _snapshot(model, touched)
+    findings += _fold_file(after, rollback, number, "rollback")
+    if after != before:
+        # Names created by the rollback that the chain never had show up as "added".
+        differences = before.differences(after)
+        shown = "; ".join(differences[:4]) + (" ..." if len(differences) > 4 else "")
+        findings.append(
+            Finding(
+                rollback.display, 1, 1, "irreversible",
+                f"up then rollback does not give back the schema before version {number}:"
+                f" {shown or 'definitions differ'}",
+            )
+        )  # fmt: skip
+    return findings
+
+
+def _fold_file(model: Model, parsed: ParsedFile, number: int, direction: str) -> list[Finding]:
+    findings: list[Finding] = []
+    not_valid_here: set[tuple[str, str]] = set()
+    for statement in parsed.statements:
+        ctx = StatementContext(parsed, statement, number, direction, model, not_valid_here)
+        findings += conventions.check_statement(ctx)
+        findings += safety.check_statement(ctx)
+        try:
+            fold.apply(model, statement.node, statement.where, number)
+        except Exception as exc:  # a statement shape the fold does not know: say so, go on
+            findings.append(
+                Finding.at(
+                    statement.where, "parse-error",
+                    f"liftdb lint cannot fold this statement ({type(exc).__name__}: {exc})",
+                )
+            )  # fmt: skip
+    return findings
+
+
+def _touched(model: Model, *files: ParsedFile | None) -> set[str]:
+    """Tables the files name (directly, or through an index, a drop or a comment)."""
+    from pglast import ast
+
+    names: set[str] = set()
+    stack: list = [s.node for f in files if f is not None for s in f.statements]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple | list):
+            stack.extend(item)
+        elif isinstance(item, ast.RangeVar):
+            names.add(item.relname if item.schemaname in (None, "public") else
+                      f"{item.schemaname}.{item.relname}")  # fmt: skip
+        elif isinstance(item, ast.String):
+            names.add(item.sval)
+        elif isinstance(item, ast.Node) and not isinstance(item, ast.A_Const):
+            stack.extend(getattr(item, attr) for attr in item.__slots__)
+    for name in list(names):
+        index = model.indexes.get(name)
+        if index is not None:
+            names.add(index.table)
+    referencing = {
+        table.name
+        for table in model.tables.values()
+        for constraint in table.constraints.values()
+        if constraint.references in names
+    } if names & model.tables.keys() else set()  # fmt: skip
+    return names | referencing
+
+
+def _snapshot(model: Model, tables: set[str]) -> Model:
+    """A copy of the part of the model that the names in ``tables`` can change."""
+    return Model(
+        tables={n: _clone(model.tables[n]) for n in tables if n in model.tables},
+        indexes={k: copy.copy(i) for k, i in model.indexes.items() if i.table in tables},
+        functions=dict(model.functions),
+        function_comments=dict(model.function_comments),
+        triggers={k: v for k, v in model.triggers.items() if k[0] in tables},
+    )
+
+
+def _clone(table: Table) -> Table:
+    clone = copy.copy(table)
+    clone.columns = {k: copy.copy(c) for k, c in table.columns.items()}
+    clone.constraints = {k: copy.copy(c) for k, c in table.constraints.items()}
+    return clone
+
+
+def _apply_waivers(findings: list[Finding], files: list[ParsedFile]) -> list[Finding]:
+    """Drop each finding waived on its statement; a waiver that waives nothing is a finding."""
+    waivers = {
+        (s.where.path, s.where.line, s.where.col, rule): waiver
+        for parsed in files
+        for s in parsed.statements
+        for waiver in s.waivers
+        for rule in waiver.rules
+    }
+    if not waivers:
+        return findings
+    used = set()
+    kept = []
+    for finding in findings:
+        key = (finding.path, finding.line, finding.col, finding.rule)
+        if key in waivers and RULES.get(finding.rule) != "layout":
+            used.add(key)
+        else:
+            kept.append(finding)
+    for key, waiver in waivers.items():
+        if key not in used:
+            kept.append(
+                Finding.at(
+                    waiver.where, "unused-waiver",
+                    f"waiver of {key[3]} matches no finding on its statement: remove it",
+                )
+            )  # fmt: skip
+    return kept
+
+
+def targets(paths) -> list[tuple[Path, set[str] | None]]:
+    """(folder, files to report or None for all) per argument, folders merged."""
+    merged: dict[Path, set[str] | None] = {}
+    for path in map(Path, paths):
+        if path.is_file():
+            folder = merged.setdefault(path.parent, set())
+            if folder is not None:
+                folder.add(str(path))
+        else:
+            merged[path] = None
+    return list(merged.items())

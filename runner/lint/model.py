@@ -1,0 +1,222 @@
+"""The schema a chain produces, as plain values: tables, columns, constraints, indexes.
+
+Invariant: two models compare equal exactly when they describe the same schema
+objects with the same definitions; where an object was written (``origin``) and
+which version created a table never take part in the comparison. Types and
+expressions are held in one normal form (PostgreSQL's ``format_type`` spelling,
+pglast's one-line deparse), so how the SQL was written does not matter.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from runner.lint.findings import Location
+
+NOWHERE = Location("", 0, 0)
+
+# pg_catalog's internal type names, spelled the way format_type() prints them.
+TYPE_NAMES = {
+    "int2": "smallint",
+    "int4": "integer",
+    "int8": "bigint",
+    "float4": "real",
+    "float8": "double precision",
+    "bool": "boolean",
+    "varchar": "character varying",
+    "bpchar": "character",
+    "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone",
+    "timetz": "time with time zone",
+    "time": "time without time zone",
+    "decimal": "numeric",
+    "int": "integer",
+    "integer": "integer",
+    "smallint": "smallint",
+    "bigint": "bigint",
+    "boolean": "boolean",
+}
+SERIAL_TYPES = {"serial": "integer", "serial4": "integer", "bigserial": "bigint",
+                "serial8": "bigint", "smallserial": "smallint", "serial2": "smallint"}  # fmt: skip
+
+ON_DELETE = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
+
+
+@dataclass
+class Column:
+    name: str
+    type: str  # format_type() spelling: "character varying(100)", "numeric(8,2)"
+    not_null: bool = False
+    default: str | None = None  # one-line deparse of the expression
+    comment: str | None = None
+    serial: bool = field(default=False, compare=False)  # written as serial/bigserial
+    origin: Location = field(default=NOWHERE, compare=False)
+
+
+@dataclass
+class Constraint:
+    name: str
+    kind: str  # "primary key", "unique", "foreign key", "check"
+    columns: tuple[str, ...] = ()
+    nulls_not_distinct: bool = False
+    references: str | None = None
+    ref_columns: tuple[str, ...] = ()
+    on_delete: str = "no action"
+    expression: str | None = None  # CHECK
+    validated: bool = True
+    comment: str | None = None
+    origin: Location = field(default=NOWHERE, compare=False)
+    added_in: int = field(default=0, compare=False)  # version, for NOT VALID then VALIDATE
+
+
+@dataclass
+class Index:
+    name: str
+    table: str
+    elements: tuple[tuple[str, str], ...]  # (column or expression, "ASC" | "DESC")
+    unique: bool = False
+    nulls_not_distinct: bool = False
+    where: str | None = None
+    comment: str | None = None
+    origin: Location = field(default=NOWHERE, compare=False)
+
+
+@dataclass
+class Table:
+    name: str
+    columns: dict[str, Column] = field(default_factory=dict)
+    constraints: dict[str, Constraint] = field(default_factory=dict)
+    comment: str | None = None
+    created_in: int = field(default=0, compare=False)
+    origin: Location = field(default=NOWHERE, compare=False)
+
+
+@dataclass
+class Model:
+    tables: dict[str, Table] = field(default_factory=dict)
+    indexes: dict[str, Index] = field(default_factory=dict)
+    functions: dict[str, str] = field(default_factory=dict)  # signature -> definition
+    function_comments: dict[str, str] = field(default_factory=dict)
+    triggers: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, name) -> def
+
+    def copy(self) -> Model:
+        return copy.deepcopy(self)
+
+    def table_indexes(self, table: str) -> list[Index]:
+        return [i for i in self.indexes.values() if i.table == table]
+
+    def access_paths(self, table: str) -> list[tuple[str, tuple[tuple[str, str], ...], bool]]:
+        """Every b-tree a query on the table can use: (name, elements, unique).
+
+        A primary key or unique constraint is its own index; a partial index only
+        serves queries that repeat its WHERE, so it is left out.
+        """
+        paths = []
+        for constraint in self.tables[table].constraints.values():
+            if constraint.kind in ("primary key", "unique"):
+                elements = tuple((c, "ASC") for c in constraint.columns)
+                paths.append((constraint.name, elements, True))
+        for index in self.table_indexes(table):
+            if index.where is None:
+                paths.append((index.name, index.elements, index.unique))
+        return paths
+
+    def differences(self, other: Model) -> list[str]:
+        """What ``other`` lacks or holds differently, one line each, for a person."""
+        lines = []
+        for name in sorted(set(self.tables) | set(other.tables)):
+            mine, theirs = self.tables.get(name), other.tables.get(name)
+            if mine is None or theirs is None:
+                lines.append(f"table {name} {'added' if mine is None else 'missing'}")
+            elif mine != theirs:
+                lines += [f"table {name}: {d}" for d in _table_differences(mine, theirs)]
+        for label, ours, others in (
+            ("index", self.indexes, other.indexes),
+            ("function", self.functions, other.functions),
+            ("function comment", self.function_comments, other.function_comments),
+            ("trigger", self.triggers, other.triggers),
+        ):
+            for key in sorted(set(ours) | set(others), key=str):
+                name = ".".join(key) if isinstance(key, tuple) else key
+                if key not in others:
+                    lines.append(f"{label} {name} missing")
+                elif key not in ours:
+                    lines.append(f"{label} {name} added")
+                elif ours[key] != others[key]:
+                    lines.append(f"{label} {name} changed")
+        return lines
+
+
+def _table_differences(mine: Table, theirs: Table) -> list[str]:
+    lines = []
+    if list(mine.columns) != list(theirs.columns):
+        lines.append(f"columns {list(mine.columns)} became {list(theirs.columns)}")
+    for name in mine.columns.keys() & theirs.columns.keys():
+        if mine.columns[name] != theirs.columns[name]:
+            lines.append(f"column {name} changed")
+    for name in sorted(set(mine.constraints) | set(theirs.constraints)):
+        ours, others = mine.constraints.get(name), theirs.constraints.get(name)
+        if ours != others:
+            state = "missing" if others is None else "added" if ours is None else "changed"
+            lines.append(f"constraint {name} {state}")
+    if mine.comment != theirs.comment:
+        lines.append("comment changed")
+    return lines
+
+
+# --- normal forms ---------------------------------------------------------------------
+
+
+def deparse(node) -> str:
+    from pglast.stream import RawStream
+
+    return RawStream()(node)
+
+
+def type_name(type_node) -> tuple[str, bool]:
+    """(format_type spelling, written as serial) of a pglast ``TypeName``."""
+    names = [n.sval for n in type_node.names]
+    if len(names) == 2 and names[0] == "pg_catalog":
+        names = names[1:]
+    base = ".".join(n for n in names if n != "public")
+    serial = base in SERIAL_TYPES
+    base = SERIAL_TYPES.get(base, TYPE_NAMES.get(base, base))
+    mods = []
+    for mod in type_node.typmods or ():
+        value = getattr(getattr(mod, "val", None), "ival", None)
+        mods.append(str(value) if value is not None else deparse(mod))
+    if base == "interval" and mods:
+        mods = []  # interval fields (YEAR TO MONTH) are an encoded typmod; keep the base
+    if mods:
+        if base.startswith("timestamp ") or base.startswith("time "):
+            word, _, rest = base.partition(" ")
+            base = f"{word}({','.join(mods)}) {rest}"
+        else:
+            base = f"{base}({','.join(mods)})"
+    elif base == "character":
+        base = "character(1)"  # char without a length is char(1)
+    if type_node.arrayBounds:
+        base += "[]" * len(type_node.arrayBounds)
+    return base, serial
+
+
+def index_element(elem) -> tuple[str, str]:
+    """(column or deparsed expression, "ASC" | "DESC") of a pglast ``IndexElem``."""
+    from pglast.enums import SortByDir
+
+    key = elem.name if elem.name is not None else deparse(elem.expr)
+    return key, "DESC" if elem.ordering == SortByDir.SORTBY_DESC else "ASC"
+
+
+def relation_name(range_var) -> str:
+    """A table's name in the model: bare in ``public``, qualified elsewhere."""
+    schema = range_var.schemaname
+    return range_var.relname if schema in (None, "public") else f"{schema}.{range_var.relname}"
+
+
+def qualified(names) -> str:
+    parts = [n.sval for n in names]
+    if len(parts) > 1 and parts[0] == "public":
+        parts = parts[1:]
+    return ".".join(parts)

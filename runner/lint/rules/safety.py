@@ -1,0 +1,267 @@
+"""Safety: statements that lock or rewrite a table production already holds rows in.
+
+Invariant: a statement is judged against the schema just before it and the
+version it belongs to. Only tables created by an EARLIER version hold data; a
+table created in the same version is empty when the statement runs, so what
+would block writes on a big table costs nothing on it and is not reported
+(squawk, which reads one file at a time, cannot tell the two apart).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from runner.lint.findings import Finding
+from runner.lint.model import qualified, relation_name
+from runner.lint.rules import StatementContext
+
+# Defaults PostgreSQL must evaluate per row, so ADD COLUMN rewrites the whole table.
+VOLATILE_FUNCTIONS = {
+    "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
+    "uuidv4", "uuidv7", "clock_timestamp", "timeofday", "nextval", "setseed", "random_normal",
+}  # fmt: skip
+
+
+def check_statement(ctx: StatementContext) -> Iterator[Finding]:
+    from pglast import ast
+
+    node = ctx.statement.node
+    if isinstance(node, ast.IndexStmt):
+        yield from _create_index(ctx, node)
+    elif isinstance(node, ast.DropStmt):
+        yield from _drop(ctx, node)
+    elif isinstance(node, ast.DropdbStmt):
+        yield _at(ctx, "ban-drop-database", f"DROP DATABASE {node.dbname} in a migration")
+    elif isinstance(node, ast.TransactionStmt):
+        yield _at(
+            ctx, "ban-transaction-control",
+            "transaction control in a migration file: liftdb runs each version in its own"
+            " transaction (or none, with '-- transactional: false') and records it atomically",
+        )  # fmt: skip
+    elif isinstance(node, ast.RenameStmt):
+        yield from _rename(ctx, node)
+    elif isinstance(node, ast.AlterTableStmt) and node.relation is not None:
+        yield from _alter_table(ctx, node)
+    elif isinstance(node, ast.CreateTrigStmt) and ctx.holds_data(relation_name(node.relation)):
+        yield from _needs_lock_timeout(ctx, relation_name(node.relation))
+
+
+def _at(ctx: StatementContext, rule: str, message: str) -> Finding:
+    return Finding.at(ctx.statement.where, rule, message)
+
+
+def _needs_lock_timeout(ctx: StatementContext, table: str) -> Iterator[Finding]:
+    """One finding per file that locks a table with data and sets no lock_timeout."""
+    if "lock_timeout" in ctx.file.directives or ctx.file.lock_timeout_reported:
+        return
+    ctx.file.lock_timeout_reported = True
+    yield _at(
+        ctx, "require-lock-timeout",
+        f"locks {table}, which holds data, without '-- lock_timeout: <duration>' at the top of"
+        " the file: waiting behind a long query, the lock queues every other query on the table",
+    )  # fmt: skip
+
+
+def _create_index(ctx: StatementContext, node) -> Iterator[Finding]:
+    table = relation_name(node.relation)
+    if node.concurrent and ctx.file.transactional:
+        yield _at(
+            ctx, "concurrent-in-transaction",
+            "CREATE INDEX CONCURRENTLY cannot run inside a transaction: put it in a version"
+            " of its own whose file starts with '-- transactional: false'",
+        )  # fmt: skip
+    if not node.concurrent and ctx.holds_data(table):
+        yield _at(
+            ctx, "require-concurrent-index",
+            f"CREATE INDEX on {table}, which holds data, blocks writes while it builds:"
+            " use CREATE INDEX CONCURRENTLY in a non-transactional version",
+        )  # fmt: skip
+        yield from _needs_lock_timeout(ctx, table)
+
+
+def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
+    from pglast.enums import ObjectType
+
+    kind = node.removeType
+    for obj in node.objects or ():
+        if kind == ObjectType.OBJECT_INDEX:
+            index = ctx.model.indexes.get(qualified(obj))
+            if node.concurrent and ctx.file.transactional:
+                yield _at(
+                    ctx, "concurrent-in-transaction",
+                    "DROP INDEX CONCURRENTLY cannot run inside a transaction: put it in a"
+                    " version whose file starts with '-- transactional: false'",
+                )  # fmt: skip
+            if index is not None and not node.concurrent and ctx.holds_data(index.table):
+                yield _at(
+                    ctx, "require-concurrent-index",
+                    f"DROP INDEX {index.name} locks {index.table}, which holds data, against"
+                    " reads and writes: use DROP INDEX CONCURRENTLY in a non-transactional version",
+                )  # fmt: skip
+        elif kind == ObjectType.OBJECT_TABLE and ctx.direction == "up":
+            table = qualified(obj)
+            if ctx.holds_data(table):
+                yield _at(
+                    ctx, "ban-drop-table",
+                    f"DROP TABLE {table} in an up file destroys its rows, and running code that"
+                    " still reads it fails: stop using it first, drop it in a later release",
+                )  # fmt: skip
+                yield from _needs_lock_timeout(ctx, table)
+
+
+def _rename(ctx: StatementContext, node) -> Iterator[Finding]:
+    from pglast.enums import ObjectType
+
+    if node.relation is None or node.renameType not in (
+        ObjectType.OBJECT_TABLE,
+        ObjectType.OBJECT_COLUMN,
+    ):
+        return
+    table = relation_name(node.relation)
+    if not ctx.holds_data(table):
+        return
+    what = f"table {table}" if node.subname is None else f"column {table}.{node.subname}"
+    yield _at(
+        ctx, "renaming",
+        f"renaming {what} breaks the running application, which still uses the old name:"
+        " add the new one, write both, move readers, then drop the old one",
+    )  # fmt: skip
+    yield from _needs_lock_timeout(ctx, table)
+
+
+def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
+    from pglast.enums import AlterTableType as At
+    from pglast.enums import ConstrType
+
+    table = relation_name(node.relation)
+    if not ctx.holds_data(table):
+        for cmd in node.cmds or ():  # NOT VALID then VALIDATE on a new table: nothing to scan
+            if cmd.subtype == At.AT_AddConstraint and cmd.def_.skip_validation:
+                ctx.not_valid_here.add((table, cmd.def_.conname))
+        return
+    yield from _needs_lock_timeout(ctx, table)
+    model_table = ctx.model.tables[table]
+    for cmd in node.cmds or ():
+        sub = cmd.subtype
+        if sub == At.AT_AddColumn:
+            yield from _add_column(ctx, table, cmd.def_)
+        elif sub == At.AT_DropColumn and ctx.direction == "up":
+            yield _at(
+                ctx, "ban-drop-column",
+                f"DROP COLUMN {table}.{cmd.name} in an up file breaks running code that still"
+                " reads it: stop using it first, drop it in a later release",
+            )  # fmt: skip
+        elif sub == At.AT_AlterColumnType:
+            yield _at(
+                ctx, "changing-column-type",
+                f"changing the type of {table}.{cmd.name} rewrites the table (and its indexes)"
+                " under an ACCESS EXCLUSIVE lock: add a new column, backfill, switch over",
+            )  # fmt: skip
+        elif sub == At.AT_SetNotNull and not _proven_not_null(model_table, cmd.name):
+            yield _at(
+                ctx, "set-not-null",
+                f"SET NOT NULL on {table}.{cmd.name} scans the table under an ACCESS EXCLUSIVE"
+                f" lock: first add CHECK ({cmd.name} IS NOT NULL) NOT VALID and VALIDATE it"
+                " (in a later version), then SET NOT NULL skips the scan",
+            )  # fmt: skip
+        elif sub == At.AT_AddConstraint:
+            constraint = cmd.def_
+            if constraint.contype in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK):
+                if constraint.skip_validation:
+                    ctx.not_valid_here.add((table, constraint.conname))
+                else:
+                    kind = (
+                        "FOREIGN KEY"
+                        if constraint.contype == ConstrType.CONSTR_FOREIGN
+                        else "CHECK"
+                    )
+                    yield _at(
+                        ctx, "constraint-missing-not-valid",
+                        f"adding {kind} {constraint.conname or ''} to {table} scans every row"
+                        " under a lock that blocks writes: add it NOT VALID, then VALIDATE"
+                        " CONSTRAINT in a later version",
+                    )  # fmt: skip
+            elif (
+                constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY)
+                and not constraint.indexname
+            ):
+                yield _at(
+                        ctx, "disallowed-unique-constraint",
+                        f"adding a unique or primary key constraint to {table} builds its index"
+                        " under an ACCESS EXCLUSIVE lock: CREATE UNIQUE INDEX CONCURRENTLY,"
+                        " then ADD CONSTRAINT ... USING INDEX",
+                    )  # fmt: skip
+        elif (
+            sub == At.AT_ValidateConstraint
+            and (table, cmd.name) in ctx.not_valid_here
+            and ctx.file.transactional
+        ):
+            yield _at(
+                    ctx, "constraint-missing-not-valid",
+                    f"VALIDATE CONSTRAINT {cmd.name} in the version that added it NOT VALID:"
+                    " the transaction still holds the lock taken by ADD CONSTRAINT, so the"
+                    " scan blocks writes; validate in a later version",
+                )  # fmt: skip
+
+
+def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
+    from pglast.enums import ConstrType
+
+    from runner.lint.model import type_name
+
+    default = None
+    not_null = bool(coldef.is_not_null)
+    rewrite = None
+    if type_name(coldef.typeName)[1]:
+        rewrite = "a serial column (its nextval() default)"
+    for constraint in coldef.constraints or ():
+        if constraint.contype == ConstrType.CONSTR_DEFAULT:
+            default = constraint.raw_expr
+            volatile = _volatile_call(default)
+            if volatile:
+                rewrite = f"a volatile default ({volatile}())"
+        elif constraint.contype in (ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY):
+            not_null = True
+        elif constraint.contype == ConstrType.CONSTR_IDENTITY:
+            rewrite, default = "an identity column", True
+        elif constraint.contype == ConstrType.CONSTR_GENERATED:
+            rewrite, default = "a stored generated column", True
+    if rewrite:
+        yield _at(
+            ctx, "volatile-default",
+            f"adding {table}.{coldef.colname} with {rewrite} rewrites every row under an ACCESS"
+            " EXCLUSIVE lock: add it without the default, set the default, backfill in batches",
+        )  # fmt: skip
+    elif not_null and default is None:
+        yield _at(
+            ctx, "adding-required-field",
+            f"adding {table}.{coldef.colname} NOT NULL without a default fails on a table"
+            " with rows: give it a default, or add it nullable, backfill, then make it NOT NULL",
+        )  # fmt: skip
+
+
+def _volatile_call(expression) -> str | None:
+    from pglast import ast
+
+    stack = [expression]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple | list):
+            stack.extend(item)
+        elif isinstance(item, ast.FuncCall):
+            name = item.funcname[-1].sval
+            if name in VOLATILE_FUNCTIONS:
+                return name
+            stack.extend(item.args or ())
+        elif isinstance(item, ast.Node):
+            stack.extend(getattr(item, attr) for attr in item.__slots__)
+    return None
+
+
+def _proven_not_null(table, column: str) -> bool:
+    """A validated CHECK (column IS NOT NULL) lets SET NOT NULL skip its scan."""
+    target = f"{column} IS NOT NULL"
+    return any(
+        c.kind == "check" and c.validated and c.expression == target
+        for c in table.constraints.values()
+    )

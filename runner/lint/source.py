@@ -1,0 +1,150 @@
+"""Migration files parsed once by PostgreSQL's own parser, with every offset mapped.
+
+Invariant: a ``ParsedFile`` holds either the file's statements (each with its
+line and column, and the waivers written on it) or the one finding that says
+why it could not be read or parsed, never both; nothing here raises on bad
+input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.lint.findings import Finding, Location
+
+WAIVER_PREFIX = "lint:"
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """``-- lint: allow <rule>[, <rule>] -- <reason>`` written on a statement."""
+
+    rules: tuple[str, ...]
+    reason: str
+    where: Location
+
+
+@dataclass
+class ParsedStatement:
+    node: Any  # the pglast node (RawStmt.stmt)
+    where: Location
+    start: int  # character offsets of the statement in its file
+    end: int
+    waivers: list[Waiver] = field(default_factory=list)
+
+
+@dataclass
+class ParsedFile:
+    path: Path
+    display: str  # the path as findings show it
+    text: str = ""
+    statements: list[ParsedStatement] = field(default_factory=list)
+    directives: dict[str, str] = field(default_factory=dict)
+    error: Finding | None = None
+    bad_waivers: list[Finding] = field(default_factory=list)
+    lock_timeout_reported: bool = False  # require-lock-timeout is said once per file
+
+    @property
+    def transactional(self) -> bool:
+        return self.directives.get("transactional", "true").strip().lower() != "false"
+
+    def location(self, offset: int) -> Location:
+        from runner.loader import line_col
+
+        line, col = line_col(self.text, offset)
+        return Location(self.display, line, col)
+
+
+def parse_file(path: Path, display: str) -> ParsedFile:
+    """Read and parse one file; a problem becomes ``.error``, never an exception."""
+    from runner.errors import LayoutError
+    from runner.loader import parse_directives, read_file
+
+    parsed = ParsedFile(path=path, display=display)
+    try:
+        parsed.text = read_file(path).text
+    except LayoutError as exc:
+        message = exc.message.removeprefix(f"{path}:").lstrip()
+        parsed.error = Finding(display, 1, 1, "unreadable-file", _without_position(message))
+        return parsed
+    parsed.directives = parse_directives(parsed.text)
+    parse_text(parsed)
+    return parsed
+
+
+def _without_position(message: str) -> str:
+    """``3:7: not valid UTF-8`` -> ``not valid UTF-8 at 3:7`` (the finding has line 1)."""
+    head, _, rest = message.partition(": ")
+    if rest and head.replace(":", "").isdigit():
+        return f"{rest} (at {head})"
+    return message
+
+
+def parse_text(parsed: ParsedFile) -> None:
+    import pglast
+    from pglast.parser import ParseError
+
+    text = parsed.text
+    try:
+        raws = pglast.parse_sql(text)
+    except ParseError as exc:
+        message = str(exc.args[0]) if exc.args else "syntax error"
+        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+        parsed.error = Finding.at(parsed.location(offset), "parse-error", message)
+        return
+    except Exception as exc:  # pglast raises a few other types on odd input
+        parsed.error = Finding(parsed.display, 1, 1, "parse-error", str(exc) or type(exc).__name__)
+        return
+    for raw in raws:
+        start = raw.stmt_location or 0
+        end = start + raw.stmt_len if raw.stmt_len else len(text)
+        parsed.statements.append(
+            ParsedStatement(node=raw.stmt, where=parsed.location(start), start=start, end=end)
+        )
+    if WAIVER_PREFIX in text:
+        _attach_waivers(parsed)
+
+
+def _attach_waivers(parsed: ParsedFile) -> None:
+    """Each ``-- lint:`` comment belongs to the statement it precedes or sits inside."""
+    from pglast import parser
+
+    try:
+        tokens = parser.scan(parsed.text)
+    except Exception:  # the text parsed, so this does not happen; stay safe anyway
+        return
+    for token in tokens:
+        if token.name != "SQL_COMMENT":
+            continue
+        body = parsed.text[token.start : token.end + 1].removeprefix("--").strip()
+        if not body.startswith(WAIVER_PREFIX):
+            continue
+        where = parsed.location(token.start)
+        waiver, problem = _read_waiver(body.removeprefix(WAIVER_PREFIX), where)
+        target = next((s for s in parsed.statements if s.end > token.start), None)
+        if problem is None and target is None:
+            problem = "waiver after the last statement applies to nothing"
+        if problem is not None:
+            parsed.bad_waivers.append(Finding.at(where, "invalid-waiver", problem))
+        else:
+            target.waivers.append(waiver)
+
+
+def _read_waiver(body: str, where: Location) -> tuple[Waiver | None, str | None]:
+    from runner.lint.rules import RULES
+
+    verb, _, rest = body.strip().partition(" ")
+    if verb != "allow":
+        return None, f"expected '-- lint: allow <rule> -- <reason>', found 'lint: {body.strip()}'"
+    rules_text, separator, reason = rest.partition("--")
+    rules = tuple(r.strip() for r in rules_text.split(",") if r.strip())
+    if not rules:
+        return None, "waiver names no rule: write '-- lint: allow <rule> -- <reason>'"
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        return None, f"waiver names unknown rule {unknown[0]!r}"
+    if not separator or not reason.strip():
+        return None, f"waiver of {', '.join(rules)} gives no reason: add '-- <why it is safe>'"
+    return Waiver(rules=rules, reason=reason.strip(), where=where), None
