@@ -35,12 +35,14 @@ class Result:
 def lint(directory: Path | str, only: set[str] | None = None) -> Result:
     """Every finding for the chain in ``directory``; ``only``: report just these files."""
     directory = Path(directory)
-    versions, findings = layout.scan(directory, str)
+    versions, findings = layout.scan(directory, display)
     files: list[ParsedFile] = []
     model = Model()
     for version in versions:
-        up = parse_file(version.up, str(version.up))
-        rollback = parse_file(version.rollback, str(version.rollback)) if version.rollback else None
+        up = parse_file(version.up, display(version.up))
+        rollback = (
+            parse_file(version.rollback, display(version.rollback)) if version.rollback else None
+        )
         files += [f for f in (up, rollback) if f is not None]
         findings += _fold_version(model, version.number, up, rollback)
     findings += conventions.check_model(model)
@@ -48,7 +50,7 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
     if contract_path.is_file():
         from runner.lint import contract
 
-        findings += contract.check(model, contract_path)
+        findings += contract.check(model, contract_path, display(contract_path))
     for parsed in files:
         if parsed.error is not None:
             findings.append(parsed.error)
@@ -57,6 +59,14 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
     if only is not None:
         findings = [f for f in findings if f.path in only]
     return Result(findings=sorted(set(findings)), model=model)
+
+
+def display(path: Path) -> str:
+    """A path as findings show it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _fold_version(
@@ -189,7 +199,7 @@ def targets(paths) -> list[tuple[Path, set[str] | None]]:
         if path.is_file():
             folder = merged.setdefault(path.parent, set())
             if folder is not None:
-                folder.add(str(path))
+                folder.add(display(path))
         else:
             merged[path] = None
     return list(merged.items())
