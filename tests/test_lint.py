@@ -1,0 +1,392 @@
+"""``liftdb lint``: the real chain is clean, and each mutation of it is caught by its rule.
+
+Static: no server. Mutations copy sql/ to a temporary folder and change it the
+way a careless migration would; statements are cut out by pglast's offsets,
+never by pattern matching over the SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pglast
+import pytest
+from conftest import REPO, SQL_DIR
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runner.lint import lint
+from runner.lint.rules import RULES
+
+TICKETS = REPO.parent / "shared" / "tickets"
+
+
+def liftdb(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def copy_chain(tmp_path: Path) -> Path:
+    target = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, target)
+    return target
+
+
+def cut_statement(path: Path, starts_with: str) -> None:
+    """Remove the one statement whose text starts with ``starts_with``."""
+    text = path.read_text()
+    raws = [r for r in pglast.parse_sql(text) if text[r.stmt_location :].startswith(starts_with)]
+    assert len(raws) == 1, f"{starts_with!r} is not one statement of {path.name}"
+    start = raws[0].stmt_location
+    end = start + raws[0].stmt_len + 1  # and its semicolon
+    path.write_text(text[:start] + text[end:])
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} is not once in {path.name}"
+    path.write_text(text.replace(old, new))
+
+
+def rules_found(directory: Path) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for finding in lint(directory).findings:
+        found.setdefault(finding.rule, []).append(finding.message)
+    return found
+
+
+# --- the real chain -------------------------------------------------------------------
+
+
+def test_real_chain_is_clean():
+    assert [f.as_text() for f in lint(SQL_DIR).findings] == []
+
+
+def test_cli_exits_0_on_the_real_chain_and_1_with_sorted_findings(tmp_path):
+    assert liftdb("lint").returncode == 0
+    chain = copy_chain(tmp_path)
+    (chain / "00009_add_lift_notes.sql").write_text(
+        "ALTER TABLE lifts ADD COLUMN notes text NOT NULL;\n"
+        "CREATE INDEX lifts_name_idx ON lifts (name);\n"
+    )
+    (chain / "00009_add_lift_notes.rollback.sql").write_text(
+        "DROP INDEX lifts_name_idx;\nALTER TABLE lifts DROP COLUMN notes;\n"
+    )
+    result = liftdb("--sql-dir", str(chain), "lint")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines == sorted(lines)
+    assert any(
+        line.startswith(f"{chain}/00009_add_lift_notes.sql:1:1: adding-required-field: ")
+        for line in lines
+    )
+    assert f"{chain}/00009_add_lift_notes.sql:2:1: require-concurrent-index: " in result.stdout
+    assert "finding(s)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_json_format_lists_the_same_findings(tmp_path):
+    chain = copy_chain(tmp_path)
+    cut_statement(chain / "00008_create_lookup_tables.rollback.sql", "DROP TABLE daily_lookups")
+    text = liftdb("--sql-dir", str(chain), "lint")
+    as_json = liftdb("--sql-dir", str(chain), "lint", "--format", "json")
+    assert as_json.returncode == 1
+    document = json.loads(as_json.stdout)
+    assert document["count"] == len(text.stdout.splitlines()) > 0
+    assert {f["rule"] for f in document["findings"]} >= {"irreversible"}
+    first = document["findings"][0]
+    assert text.stdout.splitlines()[0] == (
+        f"{first['path']}:{first['line']}:{first['col']}: {first['rule']}: {first['message']}"
+    )
+
+
+def test_a_file_argument_reports_only_that_file(tmp_path):
+    chain = copy_chain(tmp_path)
+    (chain / "00009_index_lifts.sql").write_text("CREATE INDEX lifts_name_idx ON lifts (name);\n")
+    (chain / "00009_index_lifts.rollback.sql").write_text("DROP INDEX lifts_name_idx;\n")
+    result = liftdb("lint", str(chain / "00009_index_lifts.sql"))
+    assert result.returncode == 1
+    assert result.stdout and all(
+        line.startswith(f"{chain}/00009_index_lifts.sql:") for line in result.stdout.splitlines()
+    )
+
+
+# --- mutations of the real chain, each caught by the right rule -----------------------
+
+
+REBUILD = """\
+CREATE TABLE progression_logs_new (
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL,
+    progression_id uuid NOT NULL,
+    lift_id uuid NOT NULL,
+    previous_value numeric(8, 2) NOT NULL,
+    new_value numeric(8, 2) NOT NULL,
+    delta numeric(8, 2) NOT NULL,
+    trigger_type varchar(50) NOT NULL,
+    trigger_context jsonb NOT NULL,
+    applied_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT progression_logs_new_pkey PRIMARY KEY (id),
+    CONSTRAINT progression_logs_new_user_id_fkey
+        FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT progression_logs_new_progression_id_fkey
+        FOREIGN KEY (progression_id) REFERENCES progressions (id) ON DELETE RESTRICT,
+    CONSTRAINT progression_logs_new_lift_id_fkey
+        FOREIGN KEY (lift_id) REFERENCES lifts (id) ON DELETE RESTRICT
+);
+COMMENT ON TABLE progression_logs_new IS 'The log, rebuilt.';
+INSERT INTO progression_logs_new SELECT * FROM progression_logs;
+DROP TABLE progression_logs;
+ALTER TABLE progression_logs_new RENAME TO progression_logs;
+"""
+
+
+def drop_history_index(chain: Path) -> None:
+    cut_statement(
+        chain / "00006_create_progression_logs.sql",
+        "CREATE INDEX progression_logs_user_id_lift_id_applied_at_idx",
+    )
+
+
+def cascade_progression_fk(chain: Path) -> None:
+    replace_once(
+        chain / "00006_create_progression_logs.sql",
+        "REFERENCES progressions (id) ON DELETE RESTRICT",
+        "REFERENCES progressions (id) ON DELETE CASCADE",
+    )
+
+
+def idempotency_key_without_lift(chain: Path) -> None:
+    replace_once(
+        chain / "00006_create_progression_logs.sql",
+        "UNIQUE (user_id, progression_id, lift_id, trigger_type, applied_at)",
+        "UNIQUE (user_id, progression_id, trigger_type, applied_at)",
+    )
+
+
+def rollback_missing_a_statement(chain: Path) -> None:
+    cut_statement(
+        chain / "00008_create_lookup_tables.rollback.sql",
+        "DROP FUNCTION daily_lookup_entries_are_valid",
+    )
+
+
+def rebuild_without_indexes(chain: Path) -> None:
+    (chain / "00009_rebuild_progression_logs.sql").write_text(REBUILD)
+    (chain / "00009_rebuild_progression_logs.rollback.sql").write_text("SELECT 1;\n")
+
+
+def index_without_concurrently(chain: Path) -> None:
+    (chain / "00009_index_trigger_type.sql").write_text(
+        "CREATE INDEX progression_logs_trigger_type_idx ON progression_logs (trigger_type);\n"
+    )
+    (chain / "00009_index_trigger_type.rollback.sql").write_text(
+        "DROP INDEX progression_logs_trigger_type_idx;\n"
+    )
+
+
+MUTATIONS = {
+    "drop_history_index": (
+        drop_history_index,
+        "contract",
+        "no index serves the access path (user_id, lift_id, applied_at DESC)",
+    ),
+    "cascade_progression_fk": (
+        cascade_progression_fk,
+        "contract",
+        "foreign key (progression_id) -> progressions is ON DELETE CASCADE, not RESTRICT",
+    ),
+    "idempotency_key_without_lift": (
+        idempotency_key_without_lift,
+        "contract",
+        "unique (user_id, progression_id, lift_id, trigger_type, applied_at) is missing",
+    ),
+    "rollback_missing_a_statement": (
+        rollback_missing_a_statement,
+        "irreversible",
+        "function daily_lookup_entries_are_valid(jsonb) added",
+    ),
+    "rebuild_without_indexes": (
+        rebuild_without_indexes,
+        "contract",
+        "no index serves the access path (user_id, applied_at DESC)",
+    ),
+    "index_without_concurrently": (
+        index_without_concurrently,
+        "require-concurrent-index",
+        "CREATE INDEX on progression_logs, which holds data",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+def test_mutation_is_caught_by_its_rule(tmp_path, name):
+    mutate, rule, words = MUTATIONS[name]
+    chain = copy_chain(tmp_path)
+    mutate(chain)
+    found = rules_found(chain)
+    assert rule in found, f"{name}: expected {rule}, found {found}"
+    assert any(words in message for message in found[rule]), found[rule]
+
+
+def test_rebuild_also_reports_the_dropped_table_and_unindexed_foreign_keys(tmp_path):
+    chain = copy_chain(tmp_path)
+    rebuild_without_indexes(chain)
+    found = rules_found(chain)
+    assert "ban-drop-table" in found
+    assert any("progression_logs_new_lift_id_fkey" in m for m in found["unindexed-foreign-key"])
+
+
+# --- the contract covers the tickets --------------------------------------------------
+
+TICKET_TYPES = {
+    "UUID": "uuid",
+    "INTEGER": "integer",
+    "BOOLEAN": "boolean",
+    "JSONB": "jsonb",
+    "TIMESTAMP": "timestamp with time zone",  # README: TIMESTAMP is read as timestamptz
+}
+CONTRACT = tomllib.loads((SQL_DIR / "contract.toml").read_text())["tables"]
+
+
+def ticket_criteria() -> list[tuple[str, str, str]]:
+    """(ticket, table, criterion line) for every column and key an acceptance criterion names."""
+    criteria = []
+    for ticket in sorted(TICKETS.glob("00*.md")):
+        table = None
+        for line in ticket.read_text().splitlines():
+            created = re.search(r"Create `(\w+)` table", line) or re.search(
+                r"`(\w+)` with columns", line
+            )
+            if created:
+                table = created.group(1)
+            if table and re.match(
+                r"\s*- (`\w+` \(|\[ \] Create (unique constraint|index) on)", line
+            ):
+                criteria.append((ticket.name, table, line.strip()))
+            if table and "with columns:" in line:
+                criteria.append((ticket.name, table, line.strip()))
+    return criteria
+
+
+def test_tickets_yield_criteria_for_every_ticket():
+    tickets = {ticket for ticket, _, _ in ticket_criteria()}
+    assert tickets == {p.name for p in TICKETS.glob("00*.md")}
+
+
+@pytest.mark.parametrize("ticket,table,line", ticket_criteria())
+def test_contract_states_each_ticket_criterion(ticket, table, line):
+    spec = CONTRACT[table]
+    columns = spec["columns"]
+    column = re.match(r"- `(\w+)` \((\w+)(?:\((\d+)\))?(.*)\)", line)
+    if column:
+        name, kind, length, rest = column.groups()
+        assert name in columns, f"{ticket}: {name} not in the contract's {table}"
+        want = columns[name]
+        if kind == "DECIMAL":
+            assert want["type"].startswith("numeric")
+        elif kind == "VARCHAR":
+            assert want["type"] == f"character varying({length})"
+        else:
+            assert want["type"] == TICKET_TYPES[kind]
+        if "primary key" in rest:
+            assert spec["primary_key"] == [name]
+        if "required" in rest:
+            assert want["nullable"] is False
+        if "nullable" in rest:
+            assert want["nullable"] is True
+        if "default" in rest:
+            assert str(want["default"]).lower() == rest.split("default")[1].split(")")[0].strip()
+        target = re.search(r"foreign key to (\w+)\.id", rest)
+        if target:
+            assert target.group(1) in {
+                fk["references"] for fk in spec["foreign_keys"] if fk["columns"] == [name]
+            }
+        return
+    named = re.findall(r"`(\w+)`", line.split(" on ", 1)[-1])
+    if "unique constraint" in line:
+        # The contract's key may add columns (README fix 1 adds lift_id), never drop one.
+        assert any(set(named) <= set(u["columns"]) for u in spec["unique"]), line
+    elif "index on" in line:
+        assert named in [path[: len(named)] for path in spec["access_paths"]], line
+    else:  # "...with columns: id, name, entries (JSONB), program_id (optional FK), ..."
+        listed = re.findall(r"(\w+)(?: \([^)]*\))?(?:,|$)", line.split("columns:")[1])
+        assert set(listed) <= set(columns), line
+        if "program_id (optional FK)" in line:
+            assert columns["program_id"]["nullable"] is True
+            assert {"columns": ["program_id"], "references": "programs"}.items() <= next(
+                fk for fk in spec["foreign_keys"] if fk["columns"] == ["program_id"]
+            ).items()
+
+
+def test_contract_states_the_readme_fixes():
+    logs, links = CONTRACT["progression_logs"], CONTRACT["program_progressions"]
+    # 1. the idempotency key includes lift_id
+    assert {"user_id", "progression_id", "lift_id", "trigger_type", "applied_at"} in [
+        set(u["columns"]) for u in logs["unique"]
+    ]
+    # 2. applied_at has no default
+    assert "default" not in logs["columns"]["applied_at"]
+    # 3. program-wide rows are unique: NULLS NOT DISTINCT
+    assert any(u.get("nulls_not_distinct") for u in links["unique"])
+    # 4. every foreign key leads an access path (or the unique key)
+    for name, spec in CONTRACT.items():
+        leads = [p[:1] for p in spec.get("access_paths", [])]
+        leads += [u["columns"][:1] for u in spec.get("unique", [])]
+        for fk in spec.get("foreign_keys", []):
+            assert fk["columns"] in leads, f"{name}: {fk['columns']} has no access path"
+    # 5. the log keeps its rows: RESTRICT to progressions and lifts, CASCADE from users
+    actions = {fk["references"]: fk["on_delete"] for fk in logs["foreign_keys"]}
+    assert actions == {"users": "cascade", "progressions": "restrict", "lifts": "restrict"}
+
+
+def test_readme_documents_every_rule():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Lint rules", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z-]+)` \|", section, flags=re.M))
+    assert documented == set(RULES)
+
+
+# --- arbitrary text never breaks the linter -------------------------------------------
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.lists(
+            st.sampled_from(
+                [
+                    "CREATE TABLE t (id int PRIMARY KEY);",
+                    "ALTER TABLE users ADD COLUMN x int;",
+                    "DROP TABLE users;",
+                    "CREATE INDEX ON lifts (name);",
+                    "-- lint: allow ban-drop-table",
+                    "-- lint: allow nonsense -- why",
+                    "ALTER TABLE lifts RENAME TO l;",
+                    "COMMENT ON TABLE t IS NULL;",
+                    "$$",
+                    "'",
+                    "\x00",
+                    "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;",
+                ]
+            ),
+            max_size=8,
+        ).map("\n".join),
+    )
+)
+def test_arbitrary_text_as_a_migration_gives_findings_never_a_traceback(tmp_path_factory, text):
+    chain = copy_chain(tmp_path_factory.mktemp("chain"))
+    (chain / "00009_arbitrary.sql").write_text(text, encoding="utf-8", errors="surrogatepass")
+    (chain / "00009_arbitrary.rollback.sql").write_text("")
+    result = lint(chain)
+    assert all(f.rule in RULES and f.message for f in result.findings)
