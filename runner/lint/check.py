@@ -54,7 +54,7 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
     for parsed in files:
         if parsed.error is not None:
             findings.append(parsed.error)
-        findings += parsed.bad_waivers
+        findings += parsed.text_findings
     findings = _apply_waivers(findings, files)
     if only is not None:
         findings = [f for f in findings if f.path in only]

@@ -15,6 +15,7 @@ from typing import Any
 from runner.lint.findings import Finding, Location
 
 WAIVER_PREFIX = "lint:"
+MAX_IDENTIFIER = 63  # bytes (NAMEDATALEN - 1)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class ParsedFile:
     statements: list[ParsedStatement] = field(default_factory=list)
     directives: dict[str, str] = field(default_factory=dict)
     error: Finding | None = None
-    bad_waivers: list[Finding] = field(default_factory=list)
+    text_findings: list[Finding] = field(default_factory=list)  # bad waivers, long names
     lock_timeout_reported: bool = False  # require-lock-timeout is said once per file
 
     @property
@@ -67,19 +68,21 @@ def parse_file(path: Path, display: str) -> ParsedFile:
         parsed.text = read_file(path).text
     except LayoutError as exc:
         message = exc.message.removeprefix(f"{path}:").lstrip()
-        parsed.error = Finding(display, 1, 1, "unreadable-file", _without_position(message))
+        line, col, message = _position(message)
+        parsed.error = Finding(display, line, col, "unreadable-file", message)
         return parsed
     parsed.directives = parse_directives(parsed.text)
     parse_text(parsed)
     return parsed
 
 
-def _without_position(message: str) -> str:
-    """``3:7: not valid UTF-8`` -> ``not valid UTF-8 at 3:7`` (the finding has line 1)."""
+def _position(message: str) -> tuple[int, int, str]:
+    """``3:7: not valid UTF-8`` -> ``(3, 7, "not valid UTF-8")``; no position -> 1:1."""
     head, _, rest = message.partition(": ")
-    if rest and head.replace(":", "").isdigit():
-        return f"{rest} (at {head})"
-    return message
+    line, _, col = head.partition(":")
+    if rest and line.isdigit() and col.isdigit():
+        return int(line), int(col), rest
+    return 1, 1, message
 
 
 def parse_text(parsed: ParsedFile) -> None:
@@ -105,6 +108,25 @@ def parse_text(parsed: ParsedFile) -> None:
         )
     if WAIVER_PREFIX in text:
         _attach_waivers(parsed)
+    if any(len(word) > MAX_IDENTIFIER for word in text.split()):
+        _long_identifiers(parsed)
+
+
+def _long_identifiers(parsed: ParsedFile) -> None:
+    """The parser truncates names past 63 bytes silently; the scanner still sees them whole."""
+    from pglast import parser
+
+    for token in parser.scan(parsed.text):
+        if token.name == "IDENT":
+            name = parsed.text[token.start : token.end + 1].strip('"')
+            if len(name.encode()) > MAX_IDENTIFIER:
+                parsed.text_findings.append(
+                    Finding.at(
+                        parsed.location(token.start), "identifier-too-long",
+                        f"{name} is longer than {MAX_IDENTIFIER} bytes; PostgreSQL truncates"
+                        f" it to {name.encode()[:MAX_IDENTIFIER].decode(errors='ignore')}",
+                    )
+                )  # fmt: skip
 
 
 def _attach_waivers(parsed: ParsedFile) -> None:
@@ -127,7 +149,7 @@ def _attach_waivers(parsed: ParsedFile) -> None:
         if problem is None and target is None:
             problem = "waiver after the last statement applies to nothing"
         if problem is not None:
-            parsed.bad_waivers.append(Finding.at(where, "invalid-waiver", problem))
+            parsed.text_findings.append(Finding.at(where, "invalid-waiver", problem))
         else:
             target.waivers.append(waiver)
 

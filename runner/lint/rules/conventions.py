@@ -14,7 +14,6 @@ from runner.lint.findings import Finding
 from runner.lint.model import Model, type_name
 from runner.lint.rules import StatementContext
 
-MAX_IDENTIFIER = 63  # bytes; PostgreSQL silently truncates longer names
 SUFFIX = {"primary key": "pkey", "unique": "key", "foreign key": "fkey", "check": "check"}
 
 
@@ -25,7 +24,6 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
     node, where = ctx.statement.node, ctx.statement.where
     if isinstance(node, ast.CreateStmt):
         table = _name(node.relation)
-        yield from _identifier(where, "table", table)
         for element in node.tableElts or ():
             if isinstance(element, ast.ColumnDef):
                 yield from _column(where, table, element)
@@ -49,26 +47,15 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
                 where, "naming-convention",
                 f"trigger {node.trigname} on {table} should be named {table}_<what>",
             )  # fmt: skip
-    elif isinstance(node, ast.RenameStmt) and node.newname:
-        yield from _identifier(where, "name", node.newname)
 
 
 def _name(range_var) -> str:
     return range_var.relname
 
 
-def _identifier(where, what: str, name: str | None) -> Iterator[Finding]:
-    if name and len(name.encode()) > MAX_IDENTIFIER:
-        yield Finding.at(
-            where, "identifier-too-long",
-            f"{what} name {name} is longer than {MAX_IDENTIFIER} bytes; PostgreSQL truncates it",
-        )  # fmt: skip
-
-
 def _column(where, table: str, coldef) -> Iterator[Finding]:
     from pglast.enums import ConstrType
 
-    yield from _identifier(where, "column", coldef.colname)
     yield from _type(where, table, coldef.colname, coldef.typeName)
     for constraint in coldef.constraints or ():
         if constraint.contype in (
@@ -136,7 +123,6 @@ def _constraint_name(where, table: str, node, column: str | None = None) -> Iter
             where, "naming-convention",
             f"{kind} constraint {node.conname} should be named {expected}",
         )  # fmt: skip
-    yield from _identifier(where, "constraint", node.conname)
 
 
 def _index_name(where, table: str, node) -> Iterator[Finding]:
@@ -149,7 +135,6 @@ def _index_name(where, table: str, node) -> Iterator[Finding]:
         )
     elif not (name.startswith(f"{table}_") and name.endswith(suffixes)):
         yield Finding.at(where, "naming-convention", f"index {name} should be named {shown}")
-    yield from _identifier(where, "index", name)
 
 
 # --- the final schema -----------------------------------------------------------------

@@ -1,0 +1,2 @@
+-- transactional: false
+CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email);

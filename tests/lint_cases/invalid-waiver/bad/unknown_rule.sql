@@ -1,0 +1,2 @@
+-- lint: allow no-such-rule -- because
+SELECT 1;

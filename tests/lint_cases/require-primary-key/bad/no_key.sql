@@ -1,0 +1,2 @@
+CREATE TABLE notes (body text);
+COMMENT ON TABLE notes IS 'A note.';

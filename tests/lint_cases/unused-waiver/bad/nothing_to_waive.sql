@@ -1,0 +1,2 @@
+-- lint: allow ban-drop-table -- cleanup
+SELECT 1;
