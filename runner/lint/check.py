@@ -13,6 +13,8 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pglast import ast
+
 from runner.lint import fold
 from runner.lint.findings import Finding
 from runner.lint.model import Model, Table
@@ -38,13 +40,14 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
     versions, findings = layout.scan(directory, display)
     files: list[ParsedFile] = []
     model = Model()
+    referrers = Referrers()
     for version in versions:
         up = parse_file(version.up, display(version.up))
         rollback = (
             parse_file(version.rollback, display(version.rollback)) if version.rollback else None
         )
         files += [f for f in (up, rollback) if f is not None]
-        findings += _fold_version(model, version.number, up, rollback)
+        findings += _fold_version(model, referrers, version.number, up, rollback)
     findings += conventions.check_model(model)
     contract_path = directory / CONTRACT_FILE
     if contract_path.is_file():
@@ -70,13 +73,14 @@ def display(path: Path) -> str:
 
 
 def _fold_version(
-    model: Model, number: int, up: ParsedFile, rollback: ParsedFile | None
+    model: Model, referrers: Referrers, number: int, up: ParsedFile, rollback: ParsedFile | None
 ) -> list[Finding]:
     findings: list[Finding] = []
     readable = up.error is None and rollback is not None and rollback.error is None
-    touched = _touched(model, up, rollback) if readable else set()
+    touched = _touched(model, referrers, up, rollback)
     before = _snapshot(model, touched) if readable else None
     findings += _fold_file(model, up, number, "up")
+    referrers.refresh(model, touched)
     if not readable:
         return findings
     after = _snapshot(model, touched)
@@ -103,7 +107,8 @@ def _fold_file(model: Model, parsed: ParsedFile, number: int, direction: str) ->
         findings += conventions.check_statement(ctx)
         findings += safety.check_statement(ctx)
         try:
-            fold.apply(model, statement.node, statement.where, number)
+            source = parsed.text[statement.start : statement.end]
+            fold.apply(model, statement.node, statement.where, number, source)
         except Exception as exc:  # a statement shape the fold does not know: say so, go on
             findings.append(
                 Finding.at(
@@ -114,41 +119,87 @@ def _fold_file(model: Model, parsed: ParsedFile, number: int, direction: str) ->
     return findings
 
 
-def _touched(model: Model, *files: ParsedFile | None) -> set[str]:
-    """Tables the files name (directly, or through an index, a drop or a comment)."""
-    from pglast import ast
+class Referrers:
+    """Which tables' foreign keys point at a table, kept up to date version by version."""
 
+    def __init__(self) -> None:
+        self.by_target: dict[str, set[str]] = {}
+        self.targets_of: dict[str, set[str]] = {}
+
+    def refresh(self, model: Model, tables: set[str]) -> None:
+        for name in tables:
+            for target in self.targets_of.pop(name, ()):
+                self.by_target.get(target, set()).discard(name)
+            table = model.tables.get(name)
+            if table is not None:
+                targets = {c.references for c in table.constraints.values() if c.references}
+                self.targets_of[name] = targets
+                for target in targets:
+                    self.by_target.setdefault(target, set()).add(name)
+
+    def of(self, names: set[str]) -> set[str]:
+        return set().union(*(self.by_target.get(n, ()) for n in names))
+
+
+def _touched(model: Model, referrers: Referrers, *files: ParsedFile | None) -> set[str]:
+    """Tables the files' statements can change, and the tables whose keys point at those."""
     names: set[str] = set()
-    stack: list = [s.node for f in files if f is not None for s in f.statements]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, tuple | list):
-            stack.extend(item)
-        elif isinstance(item, ast.RangeVar):
-            names.add(item.relname if item.schemaname in (None, "public") else
-                      f"{item.schemaname}.{item.relname}")  # fmt: skip
-        elif isinstance(item, ast.String):
-            names.add(item.sval)
-        elif isinstance(item, ast.Node) and not isinstance(item, ast.A_Const):
-            stack.extend(getattr(item, attr) for attr in item.__slots__)
+    reaches_referrers = False
+    for parsed in files:
+        for statement in parsed.statements if parsed is not None else ():
+            reaches_referrers |= _statement_tables(statement.node, names)
     for name in list(names):
         index = model.indexes.get(name)
         if index is not None:
             names.add(index.table)
-    referencing = {
-        table.name
-        for table in model.tables.values()
-        for constraint in table.constraints.values()
-        if constraint.references in names
-    } if names & model.tables.keys() else set()  # fmt: skip
-    return names | referencing
+    if reaches_referrers:  # a drop or rename of a table or column changes the keys pointing at it
+        names |= referrers.of(names)
+    return names
+
+
+def _statement_tables(node, names: set[str]) -> bool:
+    """Add the relations ``node`` names; True if it may change other tables' foreign keys."""
+
+    from runner.lint.model import relation_name
+
+    def constraints_of(elements) -> None:
+        for element in elements or ():
+            if isinstance(element, ast.Constraint) and element.pktable is not None:
+                names.add(relation_name(element.pktable))
+            elif isinstance(element, ast.ColumnDef):
+                constraints_of(element.constraints)
+            elif isinstance(element, ast.TableLikeClause):
+                names.add(relation_name(element.relation))
+
+    relation = getattr(node, "relation", None)
+    if isinstance(relation, ast.RangeVar):
+        names.add(relation_name(relation))
+    if isinstance(node, ast.RenameStmt) and node.newname:
+        names.add(node.newname)
+    if isinstance(node, ast.CreateStmt):
+        constraints_of(node.tableElts)
+    elif isinstance(node, ast.AlterTableStmt):
+        constraints_of([cmd.def_ for cmd in node.cmds or ()])
+    elif isinstance(node, ast.DropStmt | ast.CommentStmt):
+        objects = node.objects if isinstance(node, ast.DropStmt) else (node.object,)
+        for obj in objects or ():
+            if isinstance(obj, tuple):
+                parts = [s.sval for s in obj if isinstance(s, ast.String)]
+                names.update({".".join(parts), ".".join(parts[:-1]), parts[-1] if parts else ""})
+        return isinstance(node, ast.DropStmt)
+    return isinstance(node, ast.RenameStmt)
 
 
 def _snapshot(model: Model, tables: set[str]) -> Model:
     """A copy of the part of the model that the names in ``tables`` can change."""
     return Model(
         tables={n: _clone(model.tables[n]) for n in tables if n in model.tables},
-        indexes={k: copy.copy(i) for k, i in model.indexes.items() if i.table in tables},
+        indexes={
+            i.name: copy.copy(i)
+            for n in tables
+            if n in model.tables
+            for i in model.table_indexes(n)
+        },
         functions=dict(model.functions),
         function_comments=dict(model.function_comments),
         triggers={k: v for k, v in model.triggers.items() if k[0] in tables},
@@ -159,6 +210,7 @@ def _clone(table: Table) -> Table:
     clone = copy.copy(table)
     clone.columns = {k: copy.copy(c) for k, c in table.columns.items()}
     clone.constraints = {k: copy.copy(c) for k, c in table.constraints.items()}
+    clone.index_names = dict(table.index_names)
     return clone
 
 

@@ -12,6 +12,9 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
+import pglast
+from pglast.enums import SortByDir
+
 from runner.lint.findings import Finding, Location
 from runner.lint.model import Model, Table
 
@@ -109,7 +112,8 @@ def _columns(table: Table, columns: dict):
         if column.not_null == want.get("nullable", False):
             yield f"column {name} is {'NOT NULL' if column.not_null else 'nullable'}"
         default = want.get("default")
-        if (expression(default) if default is not None else None) != column.default:
+        have = str(column.default) if column.default is not None else None
+        if (expression(default) if default is not None else None) != have:
             yield f"column {name} default is {column.default or 'none'}, not {default or 'none'}"
     for name in table.columns.keys() - columns.keys():
         yield f"column {name} is not in the contract"
@@ -137,8 +141,6 @@ def _unique(model: Model, table: Table, unique: dict):
 @cache
 def element(text: str) -> tuple[str, str | None]:
     """``"applied_at DESC"`` -> ``("applied_at", "DESC")``; no order written -> None."""
-    import pglast
-    from pglast.enums import SortByDir
 
     from runner.lint.model import index_element
 
@@ -150,7 +152,6 @@ def element(text: str) -> tuple[str, str | None]:
 @cache
 def expression(text: str) -> str:
     """A default written in the contract, in the model's deparsed form."""
-    import pglast
 
     from runner.lint.model import deparse
 

@@ -10,11 +10,17 @@ before any of its effects.
 
 from __future__ import annotations
 
+from pglast import ast
+from pglast.enums import AlterTableType as At
+from pglast.enums import ConstrType, DropBehavior, ObjectType, TableLikeOption
+from pglast.enums import FunctionParameterMode as Mode
+
 from runner.lint.findings import Location
 from runner.lint.model import (
     ON_DELETE,
     Column,
     Constraint,
+    Expr,
     Index,
     Model,
     Table,
@@ -28,17 +34,17 @@ from runner.lint.model import (
 NAMEDATALEN = 63  # PostgreSQL truncates longer identifiers
 
 
-def apply(model: Model, node, where: Location, version: int) -> None:
+def apply(model: Model, node, where: Location, version: int, source: str = "") -> None:
+    """Fold one statement; ``source`` is its text, kept as the definition of functions."""
     handler = _HANDLERS.get(type(node).__name__)
     if handler is not None:
-        handler(model, node, where, version)
+        handler(model, node, where, version, source)
 
 
 # --- CREATE TABLE ---------------------------------------------------------------------
 
 
-def _create_table(model: Model, node, where: Location, version: int) -> None:
-    from pglast import ast
+def _create_table(model: Model, node, where: Location, version: int, source: str) -> None:
 
     name = relation_name(node.relation)
     if name in model.tables:
@@ -55,7 +61,6 @@ def _create_table(model: Model, node, where: Location, version: int) -> None:
 
 
 def _add_column(model: Model, table: Table, coldef, where: Location, version: int) -> None:
-    from pglast.enums import ConstrType
 
     if coldef.colname in table.columns:
         return
@@ -75,7 +80,7 @@ def _add_column(model: Model, table: Table, coldef, where: Location, version: in
         elif kind == ConstrType.CONSTR_NULL:
             column.not_null = False
         elif kind == ConstrType.CONSTR_DEFAULT:
-            column.default = deparse(constraint.raw_expr)
+            column.default = Expr(constraint.raw_expr)
         elif kind == ConstrType.CONSTR_IDENTITY:
             column.not_null = True
         elif kind in (
@@ -90,7 +95,6 @@ def _add_column(model: Model, table: Table, coldef, where: Location, version: in
 def _add_constraint(
     model: Model, table: Table, node, where: Location, version: int, column: str | None = None
 ) -> Constraint | None:
-    from pglast.enums import ConstrType
 
     kind = node.contype
     if kind == ConstrType.CONSTR_PRIMARY:
@@ -120,7 +124,7 @@ def _add_constraint(
         referenced = sorted(referenced_columns(node.raw_expr))
         columns = (column,) if column else tuple(referenced)
         made = Constraint(
-            name="", kind="check", columns=columns, expression=deparse(node.raw_expr),
+            name="", kind="check", columns=columns, expression=Expr(node.raw_expr),
             validated=not node.skip_validation,
         )  # fmt: skip
     elif kind == ConstrType.CONSTR_NOTNULL and node.keys:
@@ -131,7 +135,7 @@ def _add_constraint(
     else:
         return None
     if node.indexname and made.kind in ("primary key", "unique"):
-        index = model.indexes.pop(node.indexname, None)
+        index = model.remove_index(node.indexname)
         if index is not None:
             made.columns = tuple(key for key, _ in index.elements)
             made.nulls_not_distinct = index.nulls_not_distinct
@@ -167,7 +171,6 @@ def _unique_name(model: Model, table: Table | None, base: str, columns, label: s
 
 
 def _copy_like(model: Model, table: Table, clause, where: Location) -> None:
-    from pglast.enums import TableLikeOption
 
     source = model.tables.get(relation_name(clause.relation))
     if source is None:
@@ -199,18 +202,16 @@ def _copy_like(model: Model, table: Table, clause, where: Location) -> None:
         for index in model.table_indexes(source.name):
             keys = [key if key.isidentifier() else "expr" for key, _ in index.elements]
             name = _unique_name(model, table, table.name, keys, "idx")
-            model.indexes[name] = Index(
+            model.add_index(Index(
                 name=name, table=table.name, elements=index.elements, unique=index.unique,
                 nulls_not_distinct=index.nulls_not_distinct, where=index.where, origin=where,
-            )  # fmt: skip
+            ))  # fmt: skip
 
 
 # --- ALTER TABLE ----------------------------------------------------------------------
 
 
-def _alter_table(model: Model, node, where: Location, version: int) -> None:
-    from pglast.enums import AlterTableType as At
-    from pglast.enums import ObjectType
+def _alter_table(model: Model, node, where: Location, version: int, source: str) -> None:
 
     if node.objtype == ObjectType.OBJECT_INDEX:
         return
@@ -225,7 +226,7 @@ def _alter_table(model: Model, node, where: Location, version: int) -> None:
         elif sub == At.AT_DropColumn and column is not None:
             _drop_column(model, table, column.name)
         elif sub == At.AT_ColumnDefault and column is not None:
-            column.default = deparse(cmd.def_) if cmd.def_ is not None else None
+            column.default = Expr(cmd.def_) if cmd.def_ is not None else None
         elif sub == At.AT_SetNotNull and column is not None:
             column.not_null = True
         elif sub == At.AT_DropNotNull and column is not None:
@@ -245,15 +246,15 @@ def _drop_column(model: Model, table: Table, column: str) -> None:
     for name, constraint in list(table.constraints.items()):
         if column in constraint.columns:
             del table.constraints[name]
-    for name, index in list(model.indexes.items()):
-        if index.table == table.name and any(key == column for key, _ in index.elements):
-            del model.indexes[name]
+    for index in model.table_indexes(table.name):
+        if any(key == column for key, _ in index.elements):
+            model.remove_index(index.name)
 
 
 # --- indexes, drops, renames ----------------------------------------------------------
 
 
-def _create_index(model: Model, node, where: Location, version: int) -> None:
+def _create_index(model: Model, node, where: Location, version: int, source: str) -> None:
     table_name = relation_name(node.relation)
     table = model.tables.get(table_name)
     if table is None:
@@ -265,25 +266,24 @@ def _create_index(model: Model, node, where: Location, version: int) -> None:
         name = _unique_name(model, table, table_name, keys, "idx")
     if name in model.indexes or name in table.constraints:
         return
-    model.indexes[name] = Index(
+    model.add_index(Index(
         name=name, table=table_name, elements=elements, unique=bool(node.unique),
         nulls_not_distinct=bool(node.nulls_not_distinct),
         where=deparse(node.whereClause) if node.whereClause is not None else None, origin=where,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
-def _drop(model: Model, node, where: Location, version: int) -> None:
-    from pglast import ast
-    from pglast.enums import DropBehavior, ObjectType
+def _drop(model: Model, node, where: Location, version: int, source: str) -> None:
 
     kind = node.removeType
     for obj in node.objects or ():
         if kind == ObjectType.OBJECT_TABLE:
             name = qualified(obj)
-            if model.tables.pop(name, None) is None:
+            dropped = model.tables.pop(name, None)
+            if dropped is None:
                 continue
-            for index_name in [i.name for i in model.table_indexes(name)]:
-                del model.indexes[index_name]
+            for index_name in dropped.index_names:
+                model.indexes.pop(index_name, None)
             for key in [k for k in model.triggers if k[0] == name]:
                 del model.triggers[key]
             if node.behavior == DropBehavior.DROP_CASCADE:
@@ -292,7 +292,7 @@ def _drop(model: Model, node, where: Location, version: int) -> None:
                         if constraint.references == name:
                             del table.constraints[cname]
         elif kind == ObjectType.OBJECT_INDEX:
-            model.indexes.pop(qualified(obj), None)
+            model.remove_index(qualified(obj))
         elif kind in (ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE):
             if isinstance(obj, ast.ObjectWithArgs):
                 for key in _matching_functions(model, obj):
@@ -304,8 +304,7 @@ def _drop(model: Model, node, where: Location, version: int) -> None:
             model.triggers.pop((table, parts[-1]), None)
 
 
-def _rename(model: Model, node, where: Location, version: int) -> None:
-    from pglast.enums import ObjectType
+def _rename(model: Model, node, where: Location, version: int, source: str) -> None:
 
     kind = node.renameType
     if kind == ObjectType.OBJECT_TABLE:
@@ -313,10 +312,10 @@ def _rename(model: Model, node, where: Location, version: int) -> None:
         return
     if kind == ObjectType.OBJECT_INDEX:
         old = relation_name(node.relation)
-        index = model.indexes.pop(old, None)
+        index = model.remove_index(old)
         if index is not None:
             index.name = node.newname
-            model.indexes[node.newname] = index
+            model.add_index(index)
             return
         for table in model.tables.values():  # the index of a primary key or unique constraint
             if old in table.constraints:
@@ -346,9 +345,8 @@ def _rename_table(model: Model, old: str, new: str) -> None:
         return
     table.name = new
     model.tables[new] = table
-    for index in model.indexes.values():
-        if index.table == old:
-            index.table = new
+    for index in model.table_indexes(new):
+        index.table = new
     for other in model.tables.values():
         for constraint in other.constraints.values():
             if constraint.references == old:
@@ -383,9 +381,7 @@ def function_signature(name_nodes, arg_types) -> str:
     return f"{qualified(name_nodes)}({', '.join(type_name(t)[0] for t in arg_types)})"
 
 
-def _create_function(model: Model, node, where: Location, version: int) -> None:
-    from pglast.enums import FunctionParameterMode as Mode
-
+def _create_function(model: Model, node, where: Location, version: int, source: str) -> None:
     inputs = [
         p.argType
         for p in node.parameters or ()
@@ -395,11 +391,7 @@ def _create_function(model: Model, node, where: Location, version: int) -> None:
     signature = function_signature(node.funcname, inputs)
     if signature in model.functions and not node.replace:
         return
-    replace, node.replace = node.replace, False
-    try:
-        model.functions[signature] = deparse(node)
-    finally:
-        node.replace = replace
+    model.functions[signature] = _definition(source)
 
 
 def _matching_functions(model: Model, obj) -> list[str]:
@@ -409,20 +401,14 @@ def _matching_functions(model: Model, obj) -> list[str]:
     return [function_signature(obj.objname, obj.objargs or ())]
 
 
-def _create_trigger(model: Model, node, where: Location, version: int) -> None:
+def _create_trigger(model: Model, node, where: Location, version: int, source: str) -> None:
     table = relation_name(node.relation)
     if table not in model.tables:
         return
-    replace, node.replace = node.replace, False
-    try:
-        model.triggers[(table, node.trigname)] = deparse(node)
-    finally:
-        node.replace = replace
+    model.triggers[(table, node.trigname)] = _definition(source)
 
 
-def _comment(model: Model, node, where: Location, version: int) -> None:
-    from pglast import ast
-    from pglast.enums import ObjectType
+def _comment(model: Model, node, where: Location, version: int, source: str) -> None:
 
     kind, comment = node.objtype, node.comment
     if isinstance(node.object, ast.ObjectWithArgs):
@@ -453,6 +439,14 @@ def _comment(model: Model, node, where: Location, version: int) -> None:
             table.constraints[parts[-1]].comment = comment
 
 
+def _definition(source: str) -> str:
+    """A function's or trigger's text, ``OR REPLACE`` aside, as the thing to compare."""
+    words = source.split()
+    if [w.upper() for w in words[1:3]] == ["OR", "REPLACE"]:
+        del words[1:3]
+    return " ".join(words)
+
+
 def _set(mapping: dict, key, value) -> None:
     if value is None:
         mapping.pop(key, None)
@@ -478,7 +472,6 @@ def _primary_key(model: Model, table: str) -> tuple[str, ...]:
 
 def referenced_columns(node) -> set[str]:
     """Names of the columns an expression reads (the last part of each ColumnRef)."""
-    from pglast import ast
 
     found: set[str] = set()
     stack = [node]

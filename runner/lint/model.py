@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+from pglast.enums import SortByDir
+
 from runner.lint.findings import Location
 
 NOWHERE = Location("", 0, 0)
@@ -43,12 +45,50 @@ SERIAL_TYPES = {"serial": "integer", "serial4": "integer", "bigserial": "bigint"
 ON_DELETE = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 
 
+class Expr:
+    """A SQL expression, deparsed only when its text is asked for (deparsing is slow).
+
+    Equal to another ``Expr`` with the same text (or the same node), and to its text.
+    """
+
+    __slots__ = ("node", "_text")
+
+    def __init__(self, node) -> None:
+        self.node = node
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = deparse(self.node)
+        return self._text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __format__(self, spec: str) -> str:
+        return format(self.text, spec)
+
+    def __repr__(self) -> str:
+        return f"Expr({self.text!r})"
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Expr):
+            return self.node is other.node or self.text == other.text
+        if isinstance(other, str):
+            return self.text == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
 @dataclass
 class Column:
     name: str
     type: str  # format_type() spelling: "character varying(100)", "numeric(8,2)"
     not_null: bool = False
-    default: str | None = None  # one-line deparse of the expression
+    default: Expr | str | None = None  # compares as its one-line deparse
     comment: str | None = None
     serial: bool = field(default=False, compare=False)  # written as serial/bigserial
     origin: Location = field(default=NOWHERE, compare=False)
@@ -63,7 +103,7 @@ class Constraint:
     references: str | None = None
     ref_columns: tuple[str, ...] = ()
     on_delete: str = "no action"
-    expression: str | None = None  # CHECK
+    expression: Expr | None = None  # CHECK
     validated: bool = True
     comment: str | None = None
     origin: Location = field(default=NOWHERE, compare=False)
@@ -90,6 +130,8 @@ class Table:
     comment: str | None = None
     created_in: int = field(default=0, compare=False)
     origin: Location = field(default=NOWHERE, compare=False)
+    # Names of the table's indexes, in creation order (kept by Model.add/remove_index).
+    index_names: dict[str, None] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -104,9 +146,24 @@ class Model:
         return copy.deepcopy(self)
 
     def table_indexes(self, table: str) -> list[Index]:
-        return [i for i in self.indexes.values() if i.table == table]
+        found = self.tables.get(table)
+        return [self.indexes[n] for n in found.index_names] if found is not None else []
 
-    def access_paths(self, table: str) -> list[tuple[str, tuple[tuple[str, str], ...], bool]]:
+    def add_index(self, index: Index) -> None:
+        self.indexes[index.name] = index
+        table = self.tables.get(index.table)
+        if table is not None:
+            table.index_names[index.name] = None
+
+    def remove_index(self, name: str) -> Index | None:
+        index = self.indexes.pop(name, None)
+        if index is not None and index.table in self.tables:
+            self.tables[index.table].index_names.pop(name, None)
+        return index
+
+    def access_paths(
+        self, table: str, indexes: list[Index] | None = None
+    ) -> list[tuple[str, tuple[tuple[str, str], ...], bool]]:
         """Every b-tree a query on the table can use: (name, elements, unique).
 
         A primary key or unique constraint is its own index; a partial index only
@@ -117,7 +174,7 @@ class Model:
             if constraint.kind in ("primary key", "unique"):
                 elements = tuple((c, "ASC") for c in constraint.columns)
                 paths.append((constraint.name, elements, True))
-        for index in self.table_indexes(table):
+        for index in self.table_indexes(table) if indexes is None else indexes:
             if index.where is None:
                 paths.append((index.name, index.elements, index.unique))
         return paths
@@ -169,7 +226,7 @@ def _table_differences(mine: Table, theirs: Table) -> list[str]:
 
 
 def deparse(node) -> str:
-    from pglast.stream import RawStream
+    from pglast.stream import RawStream  # imported on first use: most runs never deparse
 
     return RawStream()(node)
 
@@ -203,7 +260,6 @@ def type_name(type_node) -> tuple[str, bool]:
 
 def index_element(elem) -> tuple[str, str]:
     """(column or deparsed expression, "ASC" | "DESC") of a pglast ``IndexElem``."""
-    from pglast.enums import SortByDir
 
     key = elem.name if elem.name is not None else deparse(elem.expr)
     return key, "DESC" if elem.ordering == SortByDir.SORTBY_DESC else "ASC"

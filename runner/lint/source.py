@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pglast
+from pglast import parser
+from pglast.parser import ParseError
+
 from runner.lint.findings import Finding, Location
 
 WAIVER_PREFIX = "lint:"
@@ -86,8 +90,6 @@ def _position(message: str) -> tuple[int, int, str]:
 
 
 def parse_text(parsed: ParsedFile) -> None:
-    import pglast
-    from pglast.parser import ParseError
 
     text = parsed.text
     try:
@@ -114,7 +116,6 @@ def parse_text(parsed: ParsedFile) -> None:
 
 def _long_identifiers(parsed: ParsedFile) -> None:
     """The parser truncates names past 63 bytes silently; the scanner still sees them whole."""
-    from pglast import parser
 
     for token in parser.scan(parsed.text):
         if token.name == "IDENT":
@@ -131,7 +132,6 @@ def _long_identifiers(parsed: ParsedFile) -> None:
 
 def _attach_waivers(parsed: ParsedFile) -> None:
     """Each ``-- lint:`` comment belongs to the statement it precedes or sits inside."""
-    from pglast import parser
 
     try:
         tokens = parser.scan(parsed.text)

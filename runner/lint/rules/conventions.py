@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+from pglast.enums import AlterTableType, ConstrType
+
 from runner.lint.findings import Finding
 from runner.lint.model import Model, type_name
 from runner.lint.rules import StatementContext
@@ -18,8 +21,6 @@ SUFFIX = {"primary key": "pkey", "unique": "key", "foreign key": "fkey", "check"
 
 
 def check_statement(ctx: StatementContext) -> Iterator[Finding]:
-    from pglast import ast
-    from pglast.enums import AlterTableType
 
     node, where = ctx.statement.node, ctx.statement.where
     if isinstance(node, ast.CreateStmt):
@@ -54,7 +55,6 @@ def _name(range_var) -> str:
 
 
 def _column(where, table: str, coldef) -> Iterator[Finding]:
-    from pglast.enums import ConstrType
 
     yield from _type(where, table, coldef.colname, coldef.typeName)
     for constraint in coldef.constraints or ():
@@ -86,7 +86,6 @@ def _type(where, table: str, column: str, type_node) -> Iterator[Finding]:
 
 
 def _constraint_name(where, table: str, node, column: str | None = None) -> Iterator[Finding]:
-    from pglast.enums import ConstrType
 
     kinds = {
         ConstrType.CONSTR_PRIMARY: "primary key",
@@ -153,7 +152,8 @@ def check_model(model: Model) -> Iterator[Finding]:
                 table.origin, "require-table-comment",
                 f"table {table.name} has no COMMENT ON TABLE saying what a row is",
             )  # fmt: skip
-        paths = model.access_paths(table.name)
+        indexes = model.table_indexes(table.name)
+        paths = model.access_paths(table.name, indexes)
         for constraint in table.constraints.values():
             if constraint.kind != "foreign key":
                 continue
@@ -168,12 +168,11 @@ def check_model(model: Model) -> Iterator[Finding]:
                     f" the leading columns of an index: every delete from"
                     f" {constraint.references} scans {table.name}",
                 )  # fmt: skip
-        yield from _redundant_indexes(model, table.name)
+        yield from _redundant_indexes(model, indexes, paths)
 
 
-def _redundant_indexes(model: Model, table: str) -> Iterator[Finding]:
-    paths = model.access_paths(table)
-    for index in model.table_indexes(table):
+def _redundant_indexes(model: Model, indexes, paths) -> Iterator[Finding]:
+    for index in indexes:
         if index.unique or index.where is not None:
             continue  # a unique index enforces something; a partial one serves its own rows
         width = len(index.elements)

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+from pglast.enums import AlterTableType as At
+from pglast.enums import ConstrType, ObjectType
+
 from runner.lint.findings import Finding
 from runner.lint.model import qualified, relation_name
 from runner.lint.rules import StatementContext
@@ -23,7 +27,6 @@ VOLATILE_FUNCTIONS = {
 
 
 def check_statement(ctx: StatementContext) -> Iterator[Finding]:
-    from pglast import ast
 
     node = ctx.statement.node
     if isinstance(node, ast.IndexStmt):
@@ -80,7 +83,6 @@ def _create_index(ctx: StatementContext, node) -> Iterator[Finding]:
 
 
 def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
-    from pglast.enums import ObjectType
 
     kind = node.removeType
     for obj in node.objects or ():
@@ -110,7 +112,6 @@ def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
 
 
 def _rename(ctx: StatementContext, node) -> Iterator[Finding]:
-    from pglast.enums import ObjectType
 
     if node.relation is None or node.renameType not in (
         ObjectType.OBJECT_TABLE,
@@ -130,8 +131,6 @@ def _rename(ctx: StatementContext, node) -> Iterator[Finding]:
 
 
 def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
-    from pglast.enums import AlterTableType as At
-    from pglast.enums import ConstrType
 
     table = relation_name(node.relation)
     if not ctx.holds_data(table):
@@ -205,7 +204,6 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
 
 
 def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
-    from pglast.enums import ConstrType
 
     from runner.lint.model import type_name
 
@@ -241,7 +239,6 @@ def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
 
 
 def _volatile_call(expression) -> str | None:
-    from pglast import ast
 
     stack = [expression]
     while stack:
@@ -262,6 +259,6 @@ def _proven_not_null(table, column: str) -> bool:
     """A validated CHECK (column IS NOT NULL) lets SET NOT NULL skip its scan."""
     target = f"{column} IS NOT NULL"
     return any(
-        c.kind == "check" and c.validated and c.expression == target
+        c.kind == "check" and c.validated and str(c.expression) == target
         for c in table.constraints.values()
     )
