@@ -16,7 +16,9 @@ import pglast
 from pglast import parser
 from pglast.parser import ParseError
 
+from runner.errors import LayoutError
 from runner.lint.findings import Finding, Location
+from runner.loader import line_col, parse_directives, read_file
 
 WAIVER_PREFIX = "lint:"
 MAX_IDENTIFIER = 63  # bytes (NAMEDATALEN - 1)
@@ -56,17 +58,12 @@ class ParsedFile:
         return self.directives.get("transactional", "true").strip().lower() != "false"
 
     def location(self, offset: int) -> Location:
-        from runner.loader import line_col
-
         line, col = line_col(self.text, offset)
         return Location(self.display, line, col)
 
 
 def parse_file(path: Path, display: str) -> ParsedFile:
     """Read and parse one file; a problem becomes ``.error``, never an exception."""
-    from runner.errors import LayoutError
-    from runner.loader import parse_directives, read_file
-
     parsed = ParsedFile(path=path, display=display)
     try:
         parsed.text = read_file(path).text

@@ -16,7 +16,7 @@ from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, ObjectType
 
 from runner.lint.findings import Finding
-from runner.lint.model import qualified, relation_name
+from runner.lint.model import qualified, relation_name, type_name
 from runner.lint.rules import StatementContext
 
 # Defaults PostgreSQL must evaluate per row, so ADD COLUMN rewrites the whole table.
@@ -204,8 +204,6 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
 
 
 def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
-
-    from runner.lint.model import type_name
 
     default = None
     not_null = bool(coldef.is_not_null)
