@@ -120,32 +120,32 @@ def test_a_file_argument_reports_only_that_file(tmp_path):
 # --- mutations of the real chain, each caught by the right rule -----------------------
 
 
-REBUILD = """\
-CREATE TABLE progression_logs_new (
-    id uuid NOT NULL DEFAULT gen_random_uuid(),
-    user_id uuid NOT NULL,
-    progression_id uuid NOT NULL,
-    lift_id uuid NOT NULL,
-    previous_value numeric(8, 2) NOT NULL,
-    new_value numeric(8, 2) NOT NULL,
-    delta numeric(8, 2) NOT NULL,
-    trigger_type varchar(50) NOT NULL,
-    trigger_context jsonb NOT NULL,
-    applied_at timestamptz NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT progression_logs_new_pkey PRIMARY KEY (id),
-    CONSTRAINT progression_logs_new_user_id_fkey
-        FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,
-    CONSTRAINT progression_logs_new_progression_id_fkey
-        FOREIGN KEY (progression_id) REFERENCES progressions (id) ON DELETE RESTRICT,
-    CONSTRAINT progression_logs_new_lift_id_fkey
-        FOREIGN KEY (lift_id) REFERENCES lifts (id) ON DELETE RESTRICT
-);
-COMMENT ON TABLE progression_logs_new IS 'The log, rebuilt.';
-INSERT INTO progression_logs_new SELECT * FROM progression_logs;
-DROP TABLE progression_logs;
-ALTER TABLE progression_logs_new RENAME TO progression_logs;
-"""
+def rebuild_sql() -> str:
+    """The rebuild a careless version does: the table and its constraints, none of its indexes.
+
+    Derived from the real CREATE TABLE (pglast, not text edits): a copy under a new name
+    with renamed constraints, the rows copied, the old table dropped, the new one renamed.
+    """
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    text = (SQL_DIR / "00006_create_progression_logs.sql").read_text()
+    create = next(
+        r.stmt
+        for r in pglast.parse_sql(text)
+        if isinstance(r.stmt, ast.CreateStmt) and r.stmt.relation.relname == "progression_logs"
+    )
+    create.relation.relname = "progression_logs_new"
+    for element in create.tableElts:
+        if isinstance(element, ast.Constraint):
+            element.conname = element.conname.replace("progression_logs_", "progression_logs_new_")
+    return (
+        f"{RawStream()(create)};\n"
+        "COMMENT ON TABLE progression_logs_new IS 'The log, rebuilt.';\n"
+        "INSERT INTO progression_logs_new SELECT * FROM progression_logs;\n"
+        "DROP TABLE progression_logs;\n"
+        "ALTER TABLE progression_logs_new RENAME TO progression_logs;\n"
+    )
 
 
 def drop_history_index(chain: Path) -> None:
@@ -179,7 +179,7 @@ def rollback_missing_a_statement(chain: Path) -> None:
 
 
 def rebuild_without_indexes(chain: Path) -> None:
-    (chain / "00009_rebuild_progression_logs.sql").write_text(REBUILD)
+    (chain / "00009_rebuild_progression_logs.sql").write_text(rebuild_sql())
     (chain / "00009_rebuild_progression_logs.rollback.sql").write_text("SELECT 1;\n")
 
 

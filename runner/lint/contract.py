@@ -141,7 +141,6 @@ def _unique(model: Model, table: Table, unique: dict):
 @cache
 def element(text: str) -> tuple[str, str | None]:
     """``"applied_at DESC"`` -> ``("applied_at", "DESC")``; no order written -> None."""
-
     from runner.lint.model import index_element
 
     elem = pglast.parse_sql(f"CREATE INDEX x ON t ({text})")[0].stmt.indexParams[0]
@@ -152,7 +151,6 @@ def element(text: str) -> tuple[str, str | None]:
 @cache
 def expression(text: str) -> str:
     """A default written in the contract, in the model's deparsed form."""
-
     from runner.lint.model import deparse
 
     return deparse(pglast.parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val)

@@ -29,6 +29,7 @@ from runner.lint.model import (
     qualified,
     relation_name,
     type_name,
+    walk,
 )
 
 NAMEDATALEN = 63  # PostgreSQL truncates longer identifiers
@@ -45,7 +46,6 @@ def apply(model: Model, node, where: Location, version: int, source: str = "") -
 
 
 def _create_table(model: Model, node, where: Location, version: int, source: str) -> None:
-
     name = relation_name(node.relation)
     if name in model.tables:
         return  # IF NOT EXISTS skips it; without, the server refuses the statement
@@ -61,7 +61,6 @@ def _create_table(model: Model, node, where: Location, version: int, source: str
 
 
 def _add_column(model: Model, table: Table, coldef, where: Location, version: int) -> None:
-
     if coldef.colname in table.columns:
         return
     type_text, serial = type_name(coldef.typeName)
@@ -171,7 +170,6 @@ def _unique_name(model: Model, table: Table | None, base: str, columns, label: s
 
 
 def _copy_like(model: Model, table: Table, clause, where: Location) -> None:
-
     source = model.tables.get(relation_name(clause.relation))
     if source is None:
         return
@@ -212,7 +210,6 @@ def _copy_like(model: Model, table: Table, clause, where: Location) -> None:
 
 
 def _alter_table(model: Model, node, where: Location, version: int, source: str) -> None:
-
     if node.objtype == ObjectType.OBJECT_INDEX:
         return
     table = model.tables.get(relation_name(node.relation))
@@ -274,7 +271,6 @@ def _create_index(model: Model, node, where: Location, version: int, source: str
 
 
 def _drop(model: Model, node, where: Location, version: int, source: str) -> None:
-
     kind = node.removeType
     for obj in node.objects or ():
         if kind == ObjectType.OBJECT_TABLE:
@@ -305,7 +301,6 @@ def _drop(model: Model, node, where: Location, version: int, source: str) -> Non
 
 
 def _rename(model: Model, node, where: Location, version: int, source: str) -> None:
-
     kind = node.renameType
     if kind == ObjectType.OBJECT_TABLE:
         _rename_table(model, relation_name(node.relation), node.newname)
@@ -409,7 +404,6 @@ def _create_trigger(model: Model, node, where: Location, version: int, source: s
 
 
 def _comment(model: Model, node, where: Location, version: int, source: str) -> None:
-
     kind, comment = node.objtype, node.comment
     if isinstance(node.object, ast.ObjectWithArgs):
         if kind in (ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE):
@@ -472,20 +466,13 @@ def _primary_key(model: Model, table: str) -> tuple[str, ...]:
 
 def referenced_columns(node) -> set[str]:
     """Names of the columns an expression reads (the last part of each ColumnRef)."""
-
-    found: set[str] = set()
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, tuple | list):
-            stack.extend(item)
-        elif isinstance(item, ast.ColumnRef):
-            last = item.fields[-1] if item.fields else None
-            if isinstance(last, ast.String):
-                found.add(last.sval)
-        elif isinstance(item, ast.Node):
-            stack.extend(getattr(item, attr) for attr in item.__slots__)
-    return found
+    return {
+        item.fields[-1].sval
+        for item in walk(node)
+        if isinstance(item, ast.ColumnRef)
+        and item.fields
+        and isinstance(item.fields[-1], ast.String)
+    }
 
 
 _HANDLERS = {

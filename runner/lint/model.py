@@ -258,9 +258,22 @@ def type_name(type_node) -> tuple[str, bool]:
     return base, serial
 
 
+def walk(node):
+    """Every pglast node in the tree under ``node``, itself included."""
+    from pglast import ast
+
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple | list):
+            stack.extend(item)
+        elif isinstance(item, ast.Node):
+            yield item
+            stack.extend(getattr(item, attr) for attr in item.__slots__)
+
+
 def index_element(elem) -> tuple[str, str]:
     """(column or deparsed expression, "ASC" | "DESC") of a pglast ``IndexElem``."""
-
     key = elem.name if elem.name is not None else deparse(elem.expr)
     return key, "DESC" if elem.ordering == SortByDir.SORTBY_DESC else "ASC"
 

@@ -87,7 +87,6 @@ def _position(message: str) -> tuple[int, int, str]:
 
 
 def parse_text(parsed: ParsedFile) -> None:
-
     text = parsed.text
     try:
         raws = pglast.parse_sql(text)
@@ -113,7 +112,6 @@ def parse_text(parsed: ParsedFile) -> None:
 
 def _long_identifiers(parsed: ParsedFile) -> None:
     """The parser truncates names past 63 bytes silently; the scanner still sees them whole."""
-
     for token in parser.scan(parsed.text):
         if token.name == "IDENT":
             name = parsed.text[token.start : token.end + 1].strip('"')
@@ -129,7 +127,6 @@ def _long_identifiers(parsed: ParsedFile) -> None:
 
 def _attach_waivers(parsed: ParsedFile) -> None:
     """Each ``-- lint:`` comment belongs to the statement it precedes or sits inside."""
-
     try:
         tokens = parser.scan(parsed.text)
     except Exception:  # the text parsed, so this does not happen; stay safe anyway

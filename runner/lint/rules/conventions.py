@@ -21,7 +21,6 @@ SUFFIX = {"primary key": "pkey", "unique": "key", "foreign key": "fkey", "check"
 
 
 def check_statement(ctx: StatementContext) -> Iterator[Finding]:
-
     node, where = ctx.statement.node, ctx.statement.where
     if isinstance(node, ast.CreateStmt):
         table = _name(node.relation)
@@ -55,7 +54,6 @@ def _name(range_var) -> str:
 
 
 def _column(where, table: str, coldef) -> Iterator[Finding]:
-
     yield from _type(where, table, coldef.colname, coldef.typeName)
     for constraint in coldef.constraints or ():
         if constraint.contype in (
@@ -86,7 +84,6 @@ def _type(where, table: str, column: str, type_node) -> Iterator[Finding]:
 
 
 def _constraint_name(where, table: str, node, column: str | None = None) -> Iterator[Finding]:
-
     kinds = {
         ConstrType.CONSTR_PRIMARY: "primary key",
         ConstrType.CONSTR_UNIQUE: "unique",

@@ -16,7 +16,7 @@ from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, ObjectType
 
 from runner.lint.findings import Finding
-from runner.lint.model import qualified, relation_name, type_name
+from runner.lint.model import qualified, relation_name, type_name, walk
 from runner.lint.rules import StatementContext
 
 # Defaults PostgreSQL must evaluate per row, so ADD COLUMN rewrites the whole table.
@@ -27,7 +27,6 @@ VOLATILE_FUNCTIONS = {
 
 
 def check_statement(ctx: StatementContext) -> Iterator[Finding]:
-
     node = ctx.statement.node
     if isinstance(node, ast.IndexStmt):
         yield from _create_index(ctx, node)
@@ -67,12 +66,7 @@ def _needs_lock_timeout(ctx: StatementContext, table: str) -> Iterator[Finding]:
 
 def _create_index(ctx: StatementContext, node) -> Iterator[Finding]:
     table = relation_name(node.relation)
-    if node.concurrent and ctx.file.transactional:
-        yield _at(
-            ctx, "concurrent-in-transaction",
-            "CREATE INDEX CONCURRENTLY cannot run inside a transaction: put it in a version"
-            " of its own whose file starts with '-- transactional: false'",
-        )  # fmt: skip
+    yield from _concurrently_in_transaction(ctx, node, "CREATE")
     if not node.concurrent and ctx.holds_data(table):
         yield _at(
             ctx, "require-concurrent-index",
@@ -82,18 +76,21 @@ def _create_index(ctx: StatementContext, node) -> Iterator[Finding]:
         yield from _needs_lock_timeout(ctx, table)
 
 
-def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
+def _concurrently_in_transaction(ctx: StatementContext, node, verb: str) -> Iterator[Finding]:
+    if node.concurrent and ctx.file.transactional:
+        yield _at(
+            ctx, "concurrent-in-transaction",
+            f"{verb} INDEX CONCURRENTLY cannot run inside a transaction: put it in a version"
+            " of its own whose file starts with '-- transactional: false'",
+        )  # fmt: skip
 
+
+def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
     kind = node.removeType
     for obj in node.objects or ():
         if kind == ObjectType.OBJECT_INDEX:
             index = ctx.model.indexes.get(qualified(obj))
-            if node.concurrent and ctx.file.transactional:
-                yield _at(
-                    ctx, "concurrent-in-transaction",
-                    "DROP INDEX CONCURRENTLY cannot run inside a transaction: put it in a"
-                    " version whose file starts with '-- transactional: false'",
-                )  # fmt: skip
+            yield from _concurrently_in_transaction(ctx, node, "DROP")
             if index is not None and not node.concurrent and ctx.holds_data(index.table):
                 yield _at(
                     ctx, "require-concurrent-index",
@@ -112,7 +109,6 @@ def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
 
 
 def _rename(ctx: StatementContext, node) -> Iterator[Finding]:
-
     if node.relation is None or node.renameType not in (
         ObjectType.OBJECT_TABLE,
         ObjectType.OBJECT_COLUMN,
@@ -131,7 +127,6 @@ def _rename(ctx: StatementContext, node) -> Iterator[Finding]:
 
 
 def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
-
     table = relation_name(node.relation)
     if not ctx.holds_data(table):
         for cmd in node.cmds or ():  # NOT VALID then VALIDATE on a new table: nothing to scan
@@ -204,7 +199,6 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
 
 
 def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
-
     default = None
     not_null = bool(coldef.is_not_null)
     rewrite = None
@@ -237,20 +231,14 @@ def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
 
 
 def _volatile_call(expression) -> str | None:
-
-    stack = [expression]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, tuple | list):
-            stack.extend(item)
-        elif isinstance(item, ast.FuncCall):
-            name = item.funcname[-1].sval
-            if name in VOLATILE_FUNCTIONS:
-                return name
-            stack.extend(item.args or ())
-        elif isinstance(item, ast.Node):
-            stack.extend(getattr(item, attr) for attr in item.__slots__)
-    return None
+    return next(
+        (
+            item.funcname[-1].sval
+            for item in walk(expression)
+            if isinstance(item, ast.FuncCall) and item.funcname[-1].sval in VOLATILE_FUNCTIONS
+        ),
+        None,
+    )
 
 
 def _proven_not_null(table, column: str) -> bool:
