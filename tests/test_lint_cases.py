@@ -65,4 +65,4 @@ def test_bad_case_has_exactly_its_expected_findings(tmp_path, rule, name):
 def test_every_rule_has_a_bad_case():
     from runner.lint.rules import RULES
 
-    assert {rule for rule, _ in cases("bad")} | {"contract"} == set(RULES)
+    assert {rule for rule, _ in cases("bad")} == set(RULES)

@@ -110,7 +110,8 @@ def _columns(table: Table, columns: dict):
         if column.type != want["type"]:
             yield f"column {name} is {column.type}, not {want['type']}"
         if column.not_null == want.get("nullable", False):
-            yield f"column {name} is {'NOT NULL' if column.not_null else 'nullable'}"
+            states = ("NOT NULL", "nullable") if column.not_null else ("nullable", "NOT NULL")
+            yield f"column {name} is {states[0]}, not {states[1]}"
         default = want.get("default")
         have = str(column.default) if column.default is not None else None
         if (expression(default) if default is not None else None) != have:
