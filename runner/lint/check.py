@@ -95,14 +95,14 @@ def _fold_version(
     after = _snapshot(model, touched)
     findings += _fold_file(after, rollback, number, "rollback")
     if after != before:
-        # Names created by the rollback that the chain never had show up as "added".
+        # "added": left behind by the rollback; "missing": the rollback does not restore it.
         differences = before.differences(after)
         shown = "; ".join(differences[:4]) + (" ..." if len(differences) > 4 else "")
         findings.append(
             Finding(
                 rollback.display, 1, 1, "irreversible",
-                f"up then rollback does not give back the schema before version {number}:"
-                f" {shown or 'definitions differ'}",
+                f"up then rollback does not give back the schema before version {number},"
+                f" it has: {shown or 'definitions that differ'}",
             )
         )  # fmt: skip
     return findings
