@@ -68,7 +68,7 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
 def display(path: Path) -> str:
     """A path as findings show it: relative to the working directory when inside it."""
     folder = _shown_folder(str(path.parent), os.getcwd())
-    return f"{folder}/{path.name}" if folder else path.name
+    return os.path.join(folder, path.name)
 
 
 @cache
