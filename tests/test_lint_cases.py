@@ -25,16 +25,21 @@ def cases(kind: str) -> list[tuple[str, str]]:
 
 
 def build_chain(rule: str, kind: str, name: str, tmp_path: Path) -> Path:
-    """The case as a chain in tmp_path/chain: a folder case as is, a file case as version 2."""
+    """The case as a chain in tmp_path/chain: a file case is version 2 on top of base.sql;
+    a folder case is used as is, with base.sql as version 1 if it has no 00001 of its own."""
     source = CASES / rule / kind
     chain = tmp_path / "chain"
     if (source / name).is_dir():
         shutil.copytree(source / name, chain)
-        return chain
-    chain.mkdir()
+        if any(chain.glob("00001_*")):
+            return chain  # a whole chain of its own
+    else:
+        chain.mkdir()
+        shutil.copy(source / f"{name}.sql", chain / "00002_case.sql")
     shutil.copy(CASES / "base.sql", chain / "00001_base.sql")
     shutil.copy(CASES / "base.rollback.sql", chain / "00001_base.rollback.sql")
-    shutil.copy(source / f"{name}.sql", chain / "00002_case.sql")
+    if (source / name).is_dir():
+        return chain  # versions from 00002 on (or none), with files such as contract.toml
     rollback = source / f"{name}.rollback.sql"
     if rollback.exists():
         shutil.copy(rollback, chain / "00002_case.rollback.sql")

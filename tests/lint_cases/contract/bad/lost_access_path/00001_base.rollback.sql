@@ -1,2 +1,0 @@
-DROP TABLE orders;
-DROP TABLE accounts;
