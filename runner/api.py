@@ -20,6 +20,7 @@ from runner.errors import DataLossRefused, DriftError, LayoutError, UsageError
 from runner.executor import Done, Timeouts
 
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+CLIENT_CHECK_MS = 1000
 
 # What a command that changes the database returns: one entry per version, in order.
 Step = Done
@@ -115,8 +116,11 @@ def _run(
             state = plan.read_state(conn, chain)
             state.check(allow_drift=options.allow_drift)
             return executor.dry_run(make_plan(state), options.timeouts)
+        # A runner killed mid-statement must not leave its backend running (and holding the
+        # lock and its table locks) until the statement ends: have the server check for a
+        # vanished client every second, even while a statement runs.
+        conn.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'")
         lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
-        recorder.ensure_tables(conn)
         state = plan.read_state(conn, chain)
         state.check(allow_drift=options.allow_drift)
         work = make_plan(state)
@@ -132,6 +136,8 @@ def _run(
                     f"refused: this would {' and '.join(risks)}; nothing was changed"
                     " (pass --yes to proceed)"
                 )
+        if len(work):
+            recorder.ensure_tables(conn)
         resume = {(i.version.number, i.direction): i.statements_done for i in state.interrupted}
         done = executor.run(conn, work, options.timeouts, resume, options.on_done)
         lock.release(conn)

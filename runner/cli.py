@@ -81,7 +81,35 @@ class Settings:
         )
 
 
-@click.group(epilog=EPILOG)
+class Liftdb(click.Group):
+    """The command group, with the one place errors become one line and an exit code
+    (here rather than in ``main`` so that ``CliRunner`` tests see exactly what users do)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from runner import output
+
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("liftdb: aborted", err=True)
+            code = 1
+        except click.ClickException as exc:
+            click.echo(output.error_line(exc.format_message(), kind="usage"), err=True)
+            code = exc.exit_code
+        except LiftdbError as exc:
+            click.echo(output.error_line(exc.message), err=True)
+            code = exc.exit_code
+        except Exception as exc:
+            if not type(exc).__module__.startswith("psycopg"):
+                raise
+            click.echo(output.error_line(f"database error: {exc}"), err=True)
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=Liftdb, epilog=EPILOG)
 @click.version_option(__version__, prog_name="liftdb")
 @click.option(
     "--database-url",
@@ -146,6 +174,10 @@ def _report_run(settings: Settings, command: str, url: str, steps, dry_run: bool
         click.echo(output.run_summary(command, steps, masked, dry_run=dry_run))
 
 
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def _confirm(yes: bool):
     """``--yes`` confirms; a terminal asks; anything else refuses."""
     from runner import output
@@ -154,7 +186,7 @@ def _confirm(yes: bool):
         return None
 
     def confirm(question: str) -> bool:
-        if not sys.stdin.isatty():
+        if not stdin_is_terminal():
             return False
         return click.confirm(output.confirm_prompt(question), default=False, err=True)
 
@@ -309,28 +341,7 @@ def db_psql(settings: Settings) -> None:
 
 
 def main() -> None:
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("liftdb: aborted", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        from runner import output
-
-        click.echo(output.error_line(exc.format_message()).replace("error:", "usage:", 1), err=True)
-        sys.exit(exc.exit_code)
-    except LiftdbError as exc:
-        from runner import output
-
-        click.echo(output.error_line(exc.message), err=True)
-        sys.exit(exc.exit_code)
-    except Exception as exc:
-        if not type(exc).__module__.startswith("psycopg"):
-            raise
-        from runner import output
-
-        click.echo(output.error_line(f"database error: {exc}"), err=True)
-        sys.exit(1)
+    cli.main()
 
 
 # --- goose interop (runner/goose.py) and the schema file (runner/dump.py) ---------------

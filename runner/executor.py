@@ -108,7 +108,7 @@ def run(
         if step.file.transactional:
             _run_transactional(conn, step, timeouts.for_file(step.file), durable=index == last)
         else:
-            already = (resume or {}).get((step.version.number, step.direction), 0)
+            already = (resume or {}).get((step.version.number, step.direction))
             _run_statement_by_statement(conn, step, timeouts.for_file(step.file), already)
         duration_ms = round((time.perf_counter() - started) * 1000)
         result = Done(step.version.number, step.version.name, step.direction, duration_ms)
@@ -153,10 +153,13 @@ def _run_transactional(conn, step: Step, timeouts: Timeouts, *, durable: bool) -
         raise MigrationFailed(_describe(step, statement, error, timeouts))
 
 
-def _run_statement_by_statement(conn, step: Step, timeouts: Timeouts, already: int) -> None:
+def _run_statement_by_statement(conn, step: Step, timeouts: Timeouts, already: int | None) -> None:
+    """``already``: statements an interrupted run completed (None: a first run)."""
     import psycopg
 
     statements = step.file.statements
+    resuming = already is not None
+    already = already or 0
     recorder.start_progress(conn, step.version, step.direction, len(statements))
     try:
         for setting in _settings(timeouts, ""):
@@ -164,7 +167,7 @@ def _run_statement_by_statement(conn, step: Step, timeouts: Timeouts, already: i
         for index in range(already, len(statements)):
             statement = statements[index]
             try:
-                if index == already and already and _finished_before(conn, statement):
+                if resuming and index == already and _finished_before(conn, statement):
                     pass  # the interrupted run completed it but died before noting so
                 else:
                     conn.execute(statement.sql)

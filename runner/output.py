@@ -150,9 +150,9 @@ def confirm_prompt(question: str) -> str:
     return f"{question[:1].upper()}{question[1:]}. Proceed?"
 
 
-def error_line(message: str) -> str:
+def error_line(message: str, kind: str = "error") -> str:
     """Any error as one line: PostgreSQL's messages (a server crash, a DETAIL) span several."""
-    return "liftdb: error: " + " ".join(message.split())
+    return f"liftdb: {kind}: " + " ".join(message.split())
 
 
 def _when(moment: datetime) -> str:
