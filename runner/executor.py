@@ -134,7 +134,7 @@ def _run_transactional(conn, step: Step, timeouts: Timeouts, *, durable: bool) -
     prefix = ["BEGIN", *_settings(timeouts, "LOCAL ")]
     if not durable:
         prefix.append("SET LOCAL synchronous_commit = off")
-    finish = recorder.finish_sql(conn, step.version, step.direction, SERVER_DURATION_MS)
+    finish = recorder.finish_sql(step.version, step.direction, SERVER_DURATION_MS)
     # "\n;\n": a statement may end in a -- comment, which would swallow a ";" on its line.
     text = "\n;\n".join([*prefix, *(s.sql for s in statements), finish, "COMMIT"])
     try:
@@ -179,7 +179,7 @@ def _run_statement_by_statement(conn, step: Step, timeouts: Timeouts, already: i
                 raise MigrationFailed(_describe(step, statement, exc, timeouts, outcome)) from None
             recorder.advance_progress(conn, step.version, step.direction, index + 1)
         with conn.transaction():
-            conn.execute(recorder.finish_sql(conn, step.version, step.direction, "0"))
+            conn.execute(recorder.finish_sql(step.version, step.direction, "0"))
     finally:
         if not conn.closed and not conn.broken:
             conn.execute("RESET lock_timeout")
