@@ -55,6 +55,7 @@ class Done:
     direction: str  # "up" or "down"
     duration_ms: int | None  # None in a dry run
     script: str = ""  # the SQL sent, in order (dry run)
+    path: str = ""  # the file that ran
 
 
 def _settings(timeouts: Timeouts, scope: str) -> list[str]:
@@ -85,7 +86,15 @@ def script(step: Step, timeouts: Timeouts) -> str:
 
 def dry_run(plan: Plan, timeouts: Timeouts) -> list[Done]:
     return [
-        Done(s.version.number, s.version.name, s.direction, None, script(s, timeouts)) for s in plan
+        Done(
+            s.version.number,
+            s.version.name,
+            s.direction,
+            None,
+            script(s, timeouts),
+            str(s.file.path),
+        )
+        for s in plan
     ]
 
 
@@ -111,7 +120,13 @@ def run(
             already = (resume or {}).get((step.version.number, step.direction))
             _run_statement_by_statement(conn, step, timeouts.for_file(step.file), already)
         duration_ms = round((time.perf_counter() - started) * 1000)
-        result = Done(step.version.number, step.version.name, step.direction, duration_ms)
+        result = Done(
+            step.version.number,
+            step.version.name,
+            step.direction,
+            duration_ms,
+            path=str(step.file.path),
+        )
         done.append(result)
         if on_done is not None:
             on_done(result)

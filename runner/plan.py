@@ -1,10 +1,11 @@
 """What a run will do: the chain on disk compared with what the database recorded.
 
 Invariant: a ``Plan`` is only built from a ``State`` that passed its checks (no
-drift unless allowed, no version applied but missing from disk, no pending
-version older than an applied one), and every file it will execute, up or
-rollback, has been parsed by PostgreSQL's own parser; so a run that starts
-never stops on a problem that could have been seen before it started.
+drift, which includes a version applied but missing from disk, unless allowed;
+for a migration, no pending version older than an applied one), and every file
+it will execute, up or rollback, has been parsed by PostgreSQL's own parser and
+its directives read; so a run that starts never stops on a problem that could
+have been seen before it started.
 """
 
 from __future__ import annotations
@@ -99,17 +100,11 @@ class State:
         return [v for v in self.pending if v.number < self.head]
 
     def check(self, *, allow_drift: bool = False) -> None:
-        """Refuse a state no run may start from; drift only when it is not allowed."""
+        """Refuse to run from a state with drift, unless it is allowed."""
         drift = self.drift
         if drift and not allow_drift:
             more = f" (and {len(drift) - 1} more)" if len(drift) > 1 else ""
             raise DriftError(f"drift: {drift[0].message}{more}; use --allow-drift to proceed")
-        late = self.out_of_order
-        if late:
-            raise LayoutError(
-                f"{late[0].up.path}: pending version {late[0].number} is older than applied"
-                f" version {self.head}; renumber it after {self.head} to apply it"
-            )
 
 
 @dataclass(frozen=True)
@@ -187,6 +182,12 @@ def resolve(chain: Chain, number: int, *, allow_zero: bool = False) -> int:
 
 def migrate(state: State, to: int | None = None) -> Plan:
     """Apply every pending version up to and including ``to`` (default: all)."""
+    late = state.out_of_order
+    if late:
+        raise LayoutError(
+            f"{late[0].up.path}: pending version {late[0].number} is older than applied"
+            f" version {state.head}; renumber it after {state.head} to apply it"
+        )
     target = state.chain.head if to is None else resolve(state.chain, to, allow_zero=True)
     steps = [Step(v, "up") for v in state.pending if v.number <= target]
     return Plan(tuple(steps)).parse()

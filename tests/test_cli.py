@@ -103,6 +103,12 @@ def test_migrate_json_is_one_document(url, make_chain):
     assert all(isinstance(v["duration_ms"], int) for v in document["versions"])
 
 
+def test_verbose_names_the_file_each_version_ran(url, make_chain):
+    sql_dir = make_chain()
+    result = liftdb(url, sql_dir, "--verbose", "migrate", "--to", "1")
+    assert result.stdout.splitlines()[0].endswith(f" ms ({sql_dir}/00001_create_widgets.sql)")
+
+
 def test_quiet_prints_nothing_on_success(url, make_chain):
     result = liftdb(url, make_chain(), "--quiet", "migrate")
     assert result.exit_code == 0
@@ -268,6 +274,7 @@ def test_a_pending_version_older_than_an_applied_one_is_refused(url, make_chain)
     # version 2 yet: 1 and 3 recorded, 2 not.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DELETE FROM liftdb_version WHERE version = 2")
+        conn.execute("DELETE FROM _yoyo_migration WHERE migration_id = '00002_add_widget_size'")
     result = liftdb(url, sql_dir, "migrate")
     assert result.exit_code == 1
     assert error_of(result) == (
@@ -275,6 +282,12 @@ def test_a_pending_version_older_than_an_applied_one_is_refused(url, make_chain)
         " applied version 3; renumber it after 3 to apply it"
     )
     assert "out of order" in liftdb(url, sql_dir, "status").stdout
+    # Rolling back the newer version is the way out, and is allowed.
+    assert liftdb(url, sql_dir, "rollback").exit_code == 0
+    with psycopg.connect(url, autocommit=True) as conn:  # 2's column is still there
+        conn.execute("ALTER TABLE widgets DROP COLUMN size")
+    assert liftdb(url, sql_dir, "migrate").exit_code == 0
+    assert recorded(url) == [1, 2, 3]
 
 
 # --- rollback, redo ---------------------------------------------------------------------
