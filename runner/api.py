@@ -306,6 +306,7 @@ def new(sql_dir: Path | str, name: str) -> tuple[Path, Path]:
     directory = Path(sql_dir)
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise UsageError(f"name {name!r} must be snake_case: lower-case letters, digits and _")
+    directory.mkdir(parents=True, exist_ok=True)  # the first version of a new chain
     chain = loader.load(directory)
     label = f"{chain.head + 1:0{loader.NUMBER_WIDTH}d}_{name}"
     up, down = directory / f"{label}.sql", directory / f"{label}.rollback.sql"

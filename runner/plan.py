@@ -10,11 +10,18 @@ have been seen before it started.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from runner import recorder
 from runner.errors import DriftError, LayoutError, UsageError
 from runner.loader import NUMBER_WIDTH, Chain, SqlFile, Version
+
+# Statements that begin, end or split a transaction (PostgreSQL's TransactionStmt).
+TRANSACTION_CONTROL = re.compile(
+    r"^\s*(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -130,11 +137,23 @@ class Plan:
         return len(self.steps)
 
     def parse(self) -> Plan:
-        """Parse every file the plan executes; a syntax error raises ``file:line:col``."""
+        """Parse every file the plan executes; a syntax error raises ``file:line:col``.
+
+        A transactional file may not hold its own transaction control: liftdb wraps it in
+        one transaction with its bookkeeping, and a COMMIT inside would split the two.
+        """
         for step in self.steps:
-            step.file.statements  # noqa: B018 - parsing is the check
-            step.file.timeout_ms("lock_timeout")
-            step.file.timeout_ms("statement_timeout")
+            sql_file = step.file
+            sql_file.timeout_ms("lock_timeout")
+            sql_file.timeout_ms("statement_timeout")
+            for statement in sql_file.statements:
+                control = TRANSACTION_CONTROL.match(statement.sql)
+                if control and sql_file.transactional:
+                    raise LayoutError(
+                        f"{sql_file.path}:{statement.line}: {control[1].upper()} in a transactional"
+                        " file: liftdb runs each version in its own transaction; remove it, or"
+                        " put '-- transactional: false' at the top of the file"
+                    )
         return self
 
     def dropped_tables(self) -> list[str]:

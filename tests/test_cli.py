@@ -599,3 +599,41 @@ def test_help_lists_the_exit_codes(make_chain):
     assert result.exit_code == 0
     for code in ("0  success", "3  status --exit-code", "4  drift", "5  lock timeout"):
         assert code in result.stdout
+
+
+def test_transaction_control_in_a_transactional_file_is_refused_before_anything_runs(
+    url, make_chain
+):
+    sql_dir = make_chain(
+        WIDGETS[0],
+        ("own_txn", "BEGIN;\nALTER TABLE widgets ADD COLUMN size int;\ncommit;\n", "SELECT 1;\n"),
+    )
+    result = liftdb(url, sql_dir, "migrate")
+    assert result.exit_code == 1
+    assert error_of(result).startswith(
+        f"liftdb: error: {sql_dir}/00002_own_txn.sql:1: BEGIN in a transactional file:"
+    )
+    assert recorded(url) == []
+
+
+def test_new_starts_a_chain_in_a_folder_that_does_not_exist_yet(tmp_path, url):
+    sql_dir = tmp_path / "migrations"
+    result = liftdb(url, sql_dir, "new", "create_things")
+    assert result.exit_code == 0
+    assert sorted(p.name for p in sql_dir.iterdir()) == [
+        "00001_create_things.rollback.sql",
+        "00001_create_things.sql",
+    ]
+
+
+def test_db_url_masks_the_password(url):
+    result = CliRunner().invoke(cli.cli, ["--database-url", url, "db", "url"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == url.replace(SECRET, "***")
+
+
+def test_psql_gets_the_password_from_the_environment_not_the_command_line(url):
+    argv, env = api.psql_command(url)
+    assert SECRET not in " ".join(argv)
+    assert env["PGPASSWORD"] == SECRET
+    assert argv[0].endswith("psql")
