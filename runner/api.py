@@ -149,10 +149,11 @@ def _tables_holding_rows(conn, tables: Sequence[str]) -> list[str]:
 
     holding = []
     for name in tables:
-        if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is None:
+        table = sql.Identifier(*name.split("."))
+        # Quoted, so a mixed-case name is looked up as written, not folded to lower case.
+        if conn.execute("SELECT to_regclass(%s)", (table.as_string(conn),)).fetchone()[0] is None:
             continue
-        query = sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(*name.split(".")))
-        if conn.execute(query).fetchone()[0]:
+        if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(table)).fetchone()[0]:
             holding.append(name)
     return holding
 

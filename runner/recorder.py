@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (
     statements_done integer NOT NULL DEFAULT 0,
     statement_count integer NOT NULL,
     started_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now(),
+    last_statement_at timestamptz,
     PRIMARY KEY (version, direction)
 );
 """
@@ -112,29 +112,31 @@ def ensure_tables(conn) -> None:
 
 
 def tables_exist(conn) -> bool:
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (VERSION_TABLE,)).fetchone()
-    return bool(row[0])
+    return _exists(conn, VERSION_TABLE)
+
+
+def _exists(conn, table: str) -> bool:
+    return bool(conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0])
+
+
+def _read(conn, table: str, columns: str, order: str) -> list[tuple]:
+    """Rows of a bookkeeping table; none when the table was never created (reads create
+    nothing: ``status`` works on a database liftdb never touched)."""
+    if not _exists(conn, table):
+        return []
+    return conn.execute(f"SELECT {columns} FROM {table} ORDER BY {order}").fetchall()
 
 
 def applied(conn) -> list[AppliedVersion]:
     """Every applied version, oldest first; empty when nothing was ever applied."""
-    if not tables_exist(conn):
-        return []
-    rows = conn.execute(
-        f"SELECT version, name, up_sha256, rollback_sha256, applied_at"
-        f" FROM {VERSION_TABLE} ORDER BY version"
-    ).fetchall()
-    return [AppliedVersion(*row) for row in rows]
+    columns = "version, name, up_sha256, rollback_sha256, applied_at"
+    return [AppliedVersion(*row) for row in _read(conn, VERSION_TABLE, columns, "version")]
 
 
 def progress(conn) -> list[Progress]:
     """Every interrupted non-transactional version, oldest first."""
-    if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (PROGRESS_TABLE,)).fetchone()[0]:
-        return []
-    rows = conn.execute(
-        f"SELECT version, direction, name, statements_done, statement_count, started_at"
-        f" FROM {PROGRESS_TABLE} ORDER BY version, direction"
-    ).fetchall()
+    columns = "version, direction, name, statements_done, statement_count, started_at"
+    rows = _read(conn, PROGRESS_TABLE, columns, "version, direction")
     return [Progress(*row) for row in rows]
 
 
@@ -162,7 +164,7 @@ def start_progress(conn, version: Version, direction: str, statement_count: int)
 def advance_progress(conn, version: Version, direction: str, statements_done: int) -> None:
     """Note (autocommit) that the first ``statements_done`` statements have completed."""
     conn.execute(
-        f"UPDATE {PROGRESS_TABLE} SET statements_done = %s, updated_at = now()"
+        f"UPDATE {PROGRESS_TABLE} SET statements_done = %s, last_statement_at = now()"
         " WHERE version = %s AND direction = %s",
         (statements_done, version.number, direction),
     )
