@@ -26,6 +26,7 @@ DEFAULT_LOCK_TIMEOUT_MS = 5000
 DEFAULT_STATEMENT_TIMEOUT_MS = 0  # off
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
+ACTIVE_SQL_TRANSACTION = "25001"  # e.g. CREATE INDEX CONCURRENTLY inside a transaction
 # Milliseconds since BEGIN, computed by the server when the bookkeeping row is written.
 SERVER_DURATION_MS = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer"
 
@@ -264,5 +265,7 @@ def _describe(
             )
     elif diag.sqlstate == QUERY_CANCELED and timeouts.statement_ms:
         text += f" (statement_timeout {timeouts.statement_ms} ms)"
+    elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
+        text += " (put '-- transactional: false' at the top of the file)"
     verb = "applied" if step.direction == "up" else "rolled back"
     return f"{text}; {outcome or f'{step.version.label} was not {verb}'}"

@@ -637,3 +637,15 @@ def test_psql_gets_the_password_from_the_environment_not_the_command_line(url):
     assert SECRET not in " ".join(argv)
     assert env["PGPASSWORD"] == SECRET
     assert argv[0].endswith("psql")
+
+
+def test_a_concurrent_index_in_a_transactional_file_says_how_to_mark_it(url, make_chain):
+    sql_dir = make_chain(
+        WIDGETS[0], ("index", "CREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);\n", "")
+    )
+    result = liftdb(url, sql_dir, "migrate")
+    assert result.exit_code == 1
+    assert error_of(result).endswith(
+        "cannot run inside a transaction block [25001] (put '-- transactional: false' at the top"
+        " of the file); 00002_index was not applied"
+    )
