@@ -71,17 +71,32 @@ def _record_note(step: Step) -> str:
     return f"-- liftdb: record {step.version.label} as {what}"
 
 
-def script(step: Step, timeouts: Timeouts) -> str:
+def _transaction_start(timeouts: Timeouts, *, durable: bool) -> list[str]:
+    """What opens a transactional version. Every commit but the run's last skips waiting
+    for its WAL flush (synchronous_commit off): a crash can lose only whole versions,
+    bookkeeping included, and the last, synchronous commit flushes all earlier ones."""
+    start = ["BEGIN", *_settings(timeouts, "LOCAL ")]
+    if not durable:
+        start.append("SET LOCAL synchronous_commit = off")
+    return start
+
+
+def script(step: Step, timeouts: Timeouts, *, durable: bool = True) -> str:
     """The SQL a step sends, in order, with the bookkeeping as a comment: what --dry-run shows."""
     timeouts = timeouts.for_file(step.file)
     statements = [s.sql for s in step.file.statements]
     if step.file.transactional:
-        lines = ["BEGIN", *_settings(timeouts, "LOCAL "), *statements]
-        return ";\n".join(lines) + f";\n{_record_note(step)}\nCOMMIT;"
+        lines = [*_transaction_start(timeouts, durable=durable), *statements]
+        return _join(lines) + f"\n{_record_note(step)}\nCOMMIT;"
     lines = [*_settings(timeouts, ""), *statements]
-    return (
-        ";\n".join(lines)
-        + f";\n{_record_note(step)}\nRESET lock_timeout;\nRESET statement_timeout;"
+    return _join(lines) + f"\n{_record_note(step)}\nRESET lock_timeout;\nRESET statement_timeout;"
+
+
+def _join(statements: list[str]) -> str:
+    """Statements as one script, each ended by ";": on a line of its own after a statement
+    whose last line holds a -- comment, which would swallow it."""
+    return "\n".join(
+        sql + ("\n;" if "--" in sql.rsplit("\n", 1)[-1] else ";") for sql in statements
     )
 
 
@@ -92,10 +107,10 @@ def dry_run(plan: Plan, timeouts: Timeouts) -> list[Done]:
             s.version.name,
             s.direction,
             None,
-            script(s, timeouts),
+            script(s, timeouts, durable=index == len(plan) - 1),
             str(s.file.path),
         )
-        for s in plan
+        for index, s in enumerate(plan)
     ]
 
 
@@ -135,30 +150,25 @@ def run(
 
 
 def _run_transactional(conn, step: Step, timeouts: Timeouts, *, durable: bool) -> None:
-    """One round trip: BEGIN, settings, the file's statements, the bookkeeping, COMMIT.
-
-    Every commit but the run's last skips waiting for its WAL flush (synchronous_commit
-    off): a crash can lose only whole versions, bookkeeping included, and the last,
-    synchronous commit flushes all earlier ones.
-    """
+    """One round trip: BEGIN, settings, the file's statements, the bookkeeping, COMMIT."""
     import psycopg
     from psycopg import generators
     from psycopg.errors import error_from_result
     from psycopg.pq import ExecStatus
 
     statements = step.file.statements
-    prefix = ["BEGIN", *_settings(timeouts, "LOCAL ")]
-    if not durable:
-        prefix.append("SET LOCAL synchronous_commit = off")
+    prefix = _transaction_start(timeouts, durable=durable)
     finish = recorder.finish_sql(step.version, step.direction, SERVER_DURATION_MS)
-    # "\n;\n": a statement may end in a -- comment, which would swallow a ";" on its line.
-    text = "\n;\n".join([*prefix, *(s.sql for s in statements), finish, "COMMIT"])
+    text = _join([*prefix, *(s.sql for s in statements), finish, "COMMIT"])
     try:
         with conn.lock:
             conn.pgconn.send_query(text.encode(conn.info.encoding))
             results = conn.wait(generators.execute(conn.pgconn))
-    except psycopg.Error as exc:
-        raise MigrationFailed(f"{step.file.path}: {step.version.label}: {exc}") from None
+    except psycopg.Error as exc:  # the connection failed: the server may have crashed
+        raise MigrationFailed(
+            f"{step.file.path}: the connection failed while running {step.version.label}"
+            f" (it is applied only if `liftdb status` says so): {exc}"
+        ) from None
     for position, result in enumerate(results):
         if result.status != ExecStatus.FATAL_ERROR:
             continue

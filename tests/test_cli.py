@@ -649,3 +649,13 @@ def test_a_concurrent_index_in_a_transactional_file_says_how_to_mark_it(url, mak
         "cannot run inside a transaction block [25001] (put '-- transactional: false' at the top"
         " of the file); 00002_index was not applied"
     )
+
+
+def test_a_statement_ending_in_a_comment_still_runs_and_dry_runs_as_valid_sql(url, make_chain):
+    sql_dir = make_chain(
+        ("commented", "CREATE TABLE notes (id int) -- no semicolon here\n", "DROP TABLE notes\n")
+    )
+    dry = liftdb(url, sql_dir, "migrate", "--dry-run")
+    assert "CREATE TABLE notes (id int) -- no semicolon here\n;\n" in dry.stdout
+    assert liftdb(url, sql_dir, "migrate").exit_code == 0
+    assert rows(url, "SELECT to_regclass('notes')::text") == [("notes",)]
