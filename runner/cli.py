@@ -9,6 +9,7 @@ commands that need them, so ``liftdb status`` starts fast.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -46,11 +47,18 @@ class Duration(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+@dataclass(frozen=True)
 class Settings:
     """The global options, as every command reads them."""
 
-    def __init__(self, **values) -> None:
-        self.__dict__.update(values)
+    database_url: str | None
+    sql_dir: Path
+    lock_timeout: int  # milliseconds, 0 = wait for ever
+    statement_timeout: int  # milliseconds, 0 = off
+    json: bool
+    quiet: bool
+    verbose: bool
+    allow_drift: bool
 
     def __getitem__(self, key: str):
         # Commands written against a plain dict (obj["sql_dir"]) keep working.
