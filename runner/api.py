@@ -22,9 +22,6 @@ from runner.executor import Done, Timeouts
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 CLIENT_CHECK_MS = 1000
 
-# What a command that changes the database returns: one entry per version, in order.
-Step = Done
-
 
 @dataclass(frozen=True)
 class Options:
