@@ -209,7 +209,7 @@ def load(directory: Path | str) -> Chain:
         number = int(match["number"])
         if number < 1 or number > MAX_VERSION:
             raise LayoutError(
-                f"{path}: version number {match['number']} is out of range 1..{MAX_VERSION}"
+                f"{_shown(path)}: version number {match['number']} is out of range 1..{MAX_VERSION}"
             )
         name = match["name"]
         if not SNAKE_CASE.fullmatch(name):
