@@ -95,6 +95,49 @@ def db(module_conn: psycopg.Connection):
         yield module_conn
 
 
+# A small chain for runner tests: fast to apply, and each test may edit its copy.
+WIDGETS = (
+    (
+        "create_widgets",
+        "CREATE TABLE widgets (id int PRIMARY KEY, name text NOT NULL);\n",
+        "DROP TABLE widgets;\n",
+    ),
+    (
+        "add_widget_size",
+        "ALTER TABLE widgets ADD COLUMN size int;\n",
+        "ALTER TABLE widgets DROP COLUMN size;\n",
+    ),
+    (
+        "create_gadgets",
+        "CREATE TABLE gadgets (\n"
+        "    id int PRIMARY KEY,\n"
+        "    widget_id int REFERENCES widgets\n"
+        ");\n",
+        "DROP TABLE gadgets;\n",
+    ),
+)
+
+
+def write_chain(directory: Path, versions) -> Path:
+    """Write ``(name, up, rollback)`` triples as versions 1, 2, ... into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for number, (name, up, down) in enumerate(versions, start=1):
+        (directory / f"{number:05d}_{name}.sql").write_text(up)
+        (directory / f"{number:05d}_{name}.rollback.sql").write_text(down)
+    return directory
+
+
+@pytest.fixture
+def make_chain(tmp_path):
+    """``make_chain(*versions)`` writes a chain into a fresh folder and returns it;
+    with no arguments, the three-version widgets chain."""
+
+    def make(*versions) -> Path:
+        return write_chain(tmp_path / "sql", versions or WIDGETS)
+
+    return make
+
+
 # --- a server of the tests' own, for what the shared one cannot do -----------------
 
 

@@ -97,10 +97,19 @@ CASES = [
         "holds no SQL statement",
     ),
     Case(
-        "empty rollback file",
-        {"00002_add_colour.rollback.sql": b""},
-        "00002_add_colour.rollback.sql",
-        "is empty",
+        "bad lock_timeout directive",
+        {
+            "00003_create_widgets.sql": b"-- lock_timeout: soon\n"
+            + CHAIN["00003_create_widgets.sql"]
+        },
+        "00003_create_widgets.sql",
+        "directive lock_timeout: 'soon' is not a duration",
+    ),
+    Case(
+        "statement_timeout without a unit, in a rollback file",
+        {"00003_create_widgets.rollback.sql": b"-- statement_timeout: 30\nDROP TABLE widgets;\n"},
+        "00003_create_widgets.rollback.sql",
+        "directive statement_timeout: '30' needs a unit",
     ),
     Case(
         "missing rollback",

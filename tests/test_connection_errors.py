@@ -161,8 +161,6 @@ def test_the_right_password_connects_and_output_still_masks_it(scratch_server, s
     result = liftdb(url, sql_dir, "migrate")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == (
-        f"applied 1 version(s) to postgresql://postgres:***@127.0.0.1:{scratch_server.port}"
-        "/right_password"
-    )
+    masked = f"postgresql://postgres:***@127.0.0.1:{scratch_server.port}/right_password"
+    assert masked in result.stdout.splitlines()[-1]
     assert_no_password((result.stdout + result.stderr).encode(), ScratchServer.PASSWORD)

@@ -166,12 +166,7 @@ def test_non_transactional_version_gets_no_transaction_and_keeps_it_on_import(tm
 def test_export_refuses_a_comment_goose_would_take_for_an_annotation(tmp_path):
     sql_dir = write_chain(
         tmp_path / "sql",
-        {
-            "00001_create_things": (
-                "-- see +goose Down\nCREATE TABLE t (id int);\n",
-                "DROP TABLE t;\n",
-            )
-        },
+        {"00001_create_things": ("-- see +goose Down\nCREATE TABLE t (id int);\n", "")},
     )
     with pytest.raises(LayoutError, match=r"00001_create_things.sql:1: .*\+goose"):
         goose.export(sql_dir, tmp_path / "goose")

@@ -1,10 +1,11 @@
 """Whatever a migration folder holds, the loader answers with a chain or one clear line.
 
 Hypothesis writes arbitrary text, arbitrary bytes, SQL-like fragments and
-arbitrary file names into a folder beside a valid version, and ``loader.load``
-must either return a chain whose up files each hold a statement, or raise a
-``LayoutError`` whose message is one line naming a file of the folder. Any
-other exception, a traceback, fails the test.
+arbitrary file names into a folder beside a valid version; ``loader.load``, and
+then ``Plan.parse`` over a plan applying every version (what ``migrate`` does
+before it runs anything), must either accept the folder, every up file holding
+a statement, or raise a ``LayoutError`` whose message is one line naming a file
+of the folder. Any other exception, a traceback, fails the test.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner import loader
+from runner import loader, plan
 from runner.errors import LayoutError
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -54,6 +55,7 @@ def load_folder(files: dict[str, bytes]) -> LayoutError | None:
             (directory / file_name).write_bytes(content)
         try:
             chain = loader.load(directory)
+            plan.Plan(tuple(plan.Step(version, "up") for version in chain)).parse()
         except LayoutError as refusal:
             assert len(refusal.message.splitlines()) == 1, refusal.message
             assert refusal.message == refusal.message.strip()
