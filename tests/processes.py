@@ -7,9 +7,11 @@ library, so what a test sees is exactly what a person at a terminal would see
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -82,3 +84,54 @@ def user_relations(url: str) -> list[str]:
                 " ORDER BY 1"
             )
         ]
+
+
+# --- watching a run from the server's side ------------------------------------------------
+
+
+def wait_for(condition, what: str, timeout: float = 60.0, pause: float = 0.05):
+    """Poll ``condition()`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(pause)
+    raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
+
+
+def liftdb_backend(url: str, query_contains: str, *, waiting_on_lock: bool = False) -> int | None:
+    """The pid of a liftdb session running a statement that contains ``query_contains``."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE application_name = 'liftdb' AND state = 'active'"
+            " AND datname = current_database() AND position(%s IN query) > 0"
+            " AND (NOT %s OR wait_event_type = 'Lock')",
+            (query_contains, waiting_on_lock),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def migration_lock_holder(url: str) -> int | None:
+    """The pid holding liftdb's migration lock on this database, or None when it is free."""
+    from runner import lock
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        holder = lock.holder(conn)
+    return holder.pid if holder else None
+
+
+def recorded_versions(url: str) -> list[int]:
+    """The versions liftdb_version says are applied ([] before any bookkeeping exists)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('liftdb_version')").fetchone()[0] is None:
+            return []
+        return [n for (n,) in conn.execute("SELECT version FROM liftdb_version ORDER BY 1")]
+
+
+def status_document(url: str, sql_dir: Path | str) -> dict:
+    """``liftdb status --json``, parsed."""
+    result = liftdb(url, sql_dir, "status", "--json")
+    assert result.returncode in (0, 3), result.stderr
+    return json.loads(result.stdout)
