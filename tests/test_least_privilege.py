@@ -99,8 +99,8 @@ def test_role_without_privileges_applies_and_rolls_back_the_whole_chain(owner_of
     assert {"users", "progression_logs", "daily_lookups", "liftdb_version"} <= tables[SCHEMA]
     assert api.applied_versions(url) == list(range(1, HEAD + 1))
 
-    # Rolled back through the library until the runner's CLI has `rollback` on main.
-    api.rollback(url, SQL_DIR, steps=HEAD)
+    rolled_back = liftdb(url, SQL_DIR, "rollback", "--all", "--yes")
+    assert rolled_back.returncode == 0, rolled_back.stderr
     assert api.applied_versions(url) == []
     assert "users" not in relations_by_schema(url)[SCHEMA]
 
