@@ -265,9 +265,14 @@ def _describe(
     if statement is not None and diag.sqlstate == LOCK_NOT_AVAILABLE:
         tables = sqltree.tables(statement.sql)
         if len(tables) == 1:
-            text += f" (waiting for a lock on table {tables[0]})"
+            text += (
+                f" (waiting for a lock on table {tables[0]}; lock_timeout {timeouts.lock_ms} ms)"
+            )
         elif tables:
-            text += f" (waiting for a lock on one of tables {', '.join(tables)})"
+            text += (
+                f" (waiting for a lock on one of tables {', '.join(tables)};"
+                f" lock_timeout {timeouts.lock_ms} ms)"
+            )
     elif diag.sqlstate == QUERY_CANCELED and timeouts.statement_ms:
         text += f" (statement_timeout {timeouts.statement_ms} ms)"
     elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:

@@ -139,21 +139,29 @@ class Plan:
     def parse(self) -> Plan:
         """Parse every file the plan executes; a syntax error raises ``file:line:col``.
 
-        A transactional file may not hold its own transaction control: liftdb wraps it in
+        A version applied is parsed with its rollback file too: the rollback's checksum
+        is recorded with the version, so a typo found only when rolling back could be
+        fixed only as drift. An up file with no statement (saved empty, a ``liftdb new``
+        template not filled in) is refused rather than recorded as applied. A
+        transactional file may not hold its own transaction control: liftdb wraps it in
         one transaction with its bookkeeping, and a COMMIT inside would split the two.
         """
         for step in self.steps:
-            sql_file = step.file
-            sql_file.timeout_ms("lock_timeout")
-            sql_file.timeout_ms("statement_timeout")
-            for statement in sql_file.statements:
-                control = TRANSACTION_CONTROL.match(statement.sql)
-                if control and sql_file.transactional:
-                    raise LayoutError(
-                        f"{sql_file.path}:{statement.line}: {control[1].upper()} in a transactional"
-                        " file: liftdb runs each version in its own transaction; remove it, or"
-                        " put '-- transactional: false' at the top of the file"
-                    )
+            if step.direction == "up" and not step.file.statements:
+                raise LayoutError(f"{step.file.path}: holds no SQL statement")
+            needed = (step.file, step.version.rollback) if step.direction == "up" else (step.file,)
+            for sql_file in needed:
+                sql_file.timeout_ms("lock_timeout")
+                sql_file.timeout_ms("statement_timeout")
+                for statement in sql_file.statements:
+                    control = TRANSACTION_CONTROL.match(statement.sql)
+                    if control and sql_file.transactional:
+                        raise LayoutError(
+                            f"{sql_file.path}:{statement.line}: {control[1].upper()} in a"
+                            " transactional file: liftdb runs each version in its own"
+                            " transaction; remove it, or put '-- transactional: false' at the"
+                            " top of the file"
+                        )
         return self
 
     def dropped_tables(self) -> list[str]:

@@ -471,7 +471,7 @@ def test_a_version_blocked_by_a_table_lock_gives_up_naming_the_table(url, make_c
         assert error_of(result) == (
             f"liftdb: error: {sql_dir}/00002_add_widget_size.sql:1: ALTER TABLE widgets ADD"
             " COLUMN size int: canceling statement due to lock timeout [55P03] (waiting for a"
-            " lock on table widgets); 00002_add_widget_size was not applied"
+            " lock on table widgets; lock_timeout 200 ms); 00002_add_widget_size was not applied"
         )
         app.commit()  # the application's transaction was untouched
     assert rows(url, "SELECT name FROM widgets") == [("in flight",)]
