@@ -659,3 +659,18 @@ def test_a_statement_ending_in_a_comment_still_runs_and_dry_runs_as_valid_sql(ur
     assert "CREATE TABLE notes (id int) -- no semicolon here\n;\n" in dry.stdout
     assert liftdb(url, sql_dir, "migrate").exit_code == 0
     assert rows(url, "SELECT to_regclass('notes')::text") == [("notes",)]
+
+
+def test_the_readme_and_help_document_the_same_exit_codes():
+    import re
+
+    from conftest import REPO
+
+    from runner import errors
+
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
+    documented = [int(code) for code in re.findall(r"^\| (\d) \|", table, re.MULTILINE)]
+    in_help = [int(code) for code in re.findall(r"^  (\d)  ", cli.EPILOG, re.MULTILINE)]
+    defined = sorted(value for name, value in vars(errors).items() if name.startswith("EXIT_"))
+    assert documented == in_help == defined == [0, 1, 2, 3, 4, 5]
