@@ -192,14 +192,14 @@ class Status:
     def drifted(self) -> int:
         return sum(v.drift is not None for v in self.versions)
 
-    @property
-    def exit_code(self) -> int:
-        """For ``status --exit-code``: 4 on drift, else 3 when anything is pending, else 0."""
+    def exit_code(self, *, gate_pending: bool = False, allow_drift: bool = False) -> int:
+        """4 on drift (unless allowed); with ``gate_pending`` (``--exit-code``), 3 when
+        anything is pending, interrupted, or left an invalid index; else 0."""
         from runner.errors import EXIT_DRIFT, EXIT_OK, EXIT_PENDING
 
-        if self.drifted:
+        if self.drifted and not allow_drift:
             return EXIT_DRIFT
-        if self.pending or self.invalid_indexes:
+        if gate_pending and (self.pending or self.invalid_indexes):
             return EXIT_PENDING
         return EXIT_OK
 

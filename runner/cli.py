@@ -269,7 +269,10 @@ def redo(settings: Settings, dry_run: bool, yes: bool) -> None:
 @click.option("--exit-code", is_flag=True, help="Exit 4 on drift, else 3 if anything is pending.")
 @click.pass_obj
 def status(settings: Settings, json_output: bool, exit_code: bool) -> None:
-    """Every version: applied (when) or pending, drift, interrupted work."""
+    """Every version: applied (when) or pending, drift, interrupted work.
+
+    Exits 4 on drift (unless --allow-drift); with --exit-code, 3 if anything is pending.
+    """
     from runner import api, output
 
     report = api.status(settings.url(), settings.sql_dir)
@@ -278,8 +281,9 @@ def status(settings: Settings, json_output: bool, exit_code: bool) -> None:
     else:
         for line in output.status_lines(report, output.use_colour(sys.stdout)):
             click.echo(line)
-    if exit_code and report.exit_code:
-        sys.exit(report.exit_code)
+    code = report.exit_code(gate_pending=exit_code, allow_drift=settings.allow_drift)
+    if code:
+        sys.exit(code)
 
 
 @cli.command()

@@ -231,8 +231,10 @@ def test_an_edited_applied_file_is_drift_exit_4_naming_it_unless_allowed(url, ma
         assert f"{edited} changed since it was applied" in error_of(result)
     assert recorded(url) == [1, 2]
 
-    status = liftdb(url, sql_dir, "status", "--exit-code")
+    status = liftdb(url, sql_dir, "status")
     assert status.exit_code == 4
+    assert liftdb(url, sql_dir, "status", "--exit-code").exit_code == 4
+    assert liftdb(url, sql_dir, "--allow-drift", "status").exit_code == 0
     assert "00001 create_widgets applied" in status.stdout
     assert f"drift: {edited} changed since it was applied" in status.stdout
 
