@@ -122,23 +122,29 @@ def _run(
         state.check(allow_drift=options.allow_drift)
         work = make_plan(state)
         if confirm is not None:
-            risks = []
-            if everything and len(work):
-                risks.append(f"roll back all {len(work)} applied version(s)")
-            holding_rows = _tables_holding_rows(conn, work.dropped_tables())
-            if holding_rows:
-                risks.append(f"drop table(s) holding rows: {', '.join(holding_rows)}")
-            if risks and not confirm(f"this would {' and '.join(risks)}"):
-                raise DataLossRefused(
-                    f"refused: this would {' and '.join(risks)}; nothing was changed"
-                    " (pass --yes to proceed)"
-                )
+            _ask_before_losing_data(conn, work, confirm, everything=everything)
         if len(work):
             recorder.ensure_tables(conn)
         resume = {(i.version.number, i.direction): i.statements_done for i in state.interrupted}
         done = executor.run(conn, work, options.timeouts, resume, options.on_done)
         lock.release(conn)
         return done
+
+
+def _ask_before_losing_data(conn, work, confirm: Confirm, *, everything: bool) -> None:
+    """Ask before rolling back everything, or dropping tables that hold rows (checked
+    now, under the lock, so the answer is about the data as it is)."""
+    risks = []
+    if everything and len(work):
+        risks.append(f"roll back all {len(work)} applied version(s)")
+    holding_rows = _tables_holding_rows(conn, work.dropped_tables())
+    if holding_rows:
+        risks.append(f"drop table(s) holding rows: {', '.join(holding_rows)}")
+    what = " and ".join(risks)
+    if risks and not confirm(f"this would {what}"):
+        raise DataLossRefused(
+            f"refused: this would {what}; nothing was changed (pass --yes to proceed)"
+        )
 
 
 def _tables_holding_rows(conn, tables: Sequence[str]) -> list[str]:
