@@ -22,9 +22,6 @@ from runner.executor import Done, Timeouts
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 CLIENT_CHECK_MS = 1000
 
-# What a command that changes the database returns: one entry per version, in order.
-Step = Done
-
 
 @dataclass(frozen=True)
 class Options:
@@ -149,10 +146,11 @@ def _tables_holding_rows(conn, tables: Sequence[str]) -> list[str]:
 
     holding = []
     for name in tables:
-        if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is None:
+        table = sql.Identifier(*name.split("."))
+        # Quoted, so a mixed-case name is looked up as written, not folded to lower case.
+        if conn.execute("SELECT to_regclass(%s)", (table.as_string(conn),)).fetchone()[0] is None:
             continue
-        query = sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(*name.split(".")))
-        if conn.execute(query).fetchone()[0]:
+        if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(table)).fetchone()[0]:
             holding.append(name)
     return holding
 
@@ -306,6 +304,7 @@ def new(sql_dir: Path | str, name: str) -> tuple[Path, Path]:
     directory = Path(sql_dir)
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise UsageError(f"name {name!r} must be snake_case: lower-case letters, digits and _")
+    directory.mkdir(parents=True, exist_ok=True)  # the first version of a new chain
     chain = loader.load(directory)
     label = f"{chain.head + 1:0{loader.NUMBER_WIDTH}d}_{name}"
     up, down = directory / f"{label}.sql", directory / f"{label}.rollback.sql"

@@ -9,6 +9,7 @@ commands that need them, so ``liftdb status`` starts fast.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -46,11 +47,18 @@ class Duration(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+@dataclass(frozen=True)
 class Settings:
     """The global options, as every command reads them."""
 
-    def __init__(self, **values) -> None:
-        self.__dict__.update(values)
+    database_url: str | None
+    sql_dir: Path
+    lock_timeout: int  # milliseconds, 0 = wait for ever
+    statement_timeout: int  # milliseconds, 0 = off
+    json: bool
+    quiet: bool
+    verbose: bool
+    allow_drift: bool
 
     def __getitem__(self, key: str):
         # Commands written against a plain dict (obj["sql_dir"]) keep working.
@@ -71,7 +79,8 @@ class Settings:
 
         def on_done(step) -> None:
             if not (self.quiet or self.json or command_quiet):
-                click.echo(output.step_line(step, output.use_colour(sys.stdout)))
+                line = output.step_line(step, output.use_colour(sys.stdout))
+                click.echo(f"{line} ({step.path})" if self.verbose else line)
 
         return api.Options(
             timeouts=Timeouts(lock_ms=self.lock_timeout, statement_ms=self.statement_timeout),
@@ -139,7 +148,7 @@ class Liftdb(click.Group):
 )
 @click.option("--json", "json_output", is_flag=True, help="Print one JSON document.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors (and what status reports).")
-@click.option("--verbose", "-v", is_flag=True, help="Also print the SQL each version runs.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print the file each version ran.")
 @click.option(
     "--allow-drift",
     is_flag=True,
@@ -165,11 +174,10 @@ def _report_run(settings: Settings, command: str, url: str, steps, dry_run: bool
     if settings.json:
         click.echo(output.run_document(command, steps, masked, dry_run=dry_run))
         return
-    if dry_run or settings.verbose:
+    if dry_run:
         for step in steps:
-            if dry_run:
-                click.echo(f"-- {output.step_line(step)}")
-                click.echo(step.script)
+            click.echo(f"-- {output.step_line(step)}: {step.path}")
+            click.echo(step.script)
     if not settings.quiet:
         click.echo(output.run_summary(command, steps, masked, dry_run=dry_run))
 

@@ -26,6 +26,7 @@ DEFAULT_LOCK_TIMEOUT_MS = 5000
 DEFAULT_STATEMENT_TIMEOUT_MS = 0  # off
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
+ACTIVE_SQL_TRANSACTION = "25001"  # e.g. CREATE INDEX CONCURRENTLY inside a transaction
 # Milliseconds since BEGIN, computed by the server when the bookkeeping row is written.
 SERVER_DURATION_MS = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer"
 
@@ -55,6 +56,7 @@ class Done:
     direction: str  # "up" or "down"
     duration_ms: int | None  # None in a dry run
     script: str = ""  # the SQL sent, in order (dry run)
+    path: str = ""  # the file that ran
 
 
 def _settings(timeouts: Timeouts, scope: str) -> list[str]:
@@ -69,23 +71,46 @@ def _record_note(step: Step) -> str:
     return f"-- liftdb: record {step.version.label} as {what}"
 
 
-def script(step: Step, timeouts: Timeouts) -> str:
+def _transaction_start(timeouts: Timeouts, *, durable: bool) -> list[str]:
+    """What opens a transactional version. Every commit but the run's last skips waiting
+    for its WAL flush (synchronous_commit off): a crash can lose only whole versions,
+    bookkeeping included, and the last, synchronous commit flushes all earlier ones."""
+    start = ["BEGIN", *_settings(timeouts, "LOCAL ")]
+    if not durable:
+        start.append("SET LOCAL synchronous_commit = off")
+    return start
+
+
+def script(step: Step, timeouts: Timeouts, *, durable: bool = True) -> str:
     """The SQL a step sends, in order, with the bookkeeping as a comment: what --dry-run shows."""
     timeouts = timeouts.for_file(step.file)
     statements = [s.sql for s in step.file.statements]
     if step.file.transactional:
-        lines = ["BEGIN", *_settings(timeouts, "LOCAL "), *statements]
-        return ";\n".join(lines) + f";\n{_record_note(step)}\nCOMMIT;"
+        lines = [*_transaction_start(timeouts, durable=durable), *statements]
+        return _join(lines) + f"\n{_record_note(step)}\nCOMMIT;"
     lines = [*_settings(timeouts, ""), *statements]
-    return (
-        ";\n".join(lines)
-        + f";\n{_record_note(step)}\nRESET lock_timeout;\nRESET statement_timeout;"
+    return _join(lines) + f"\n{_record_note(step)}\nRESET lock_timeout;\nRESET statement_timeout;"
+
+
+def _join(statements: list[str]) -> str:
+    """Statements as one script, each ended by ";": on a line of its own after a statement
+    whose last line holds a -- comment, which would swallow it."""
+    return "\n".join(
+        sql + ("\n;" if "--" in sql.rsplit("\n", 1)[-1] else ";") for sql in statements
     )
 
 
 def dry_run(plan: Plan, timeouts: Timeouts) -> list[Done]:
     return [
-        Done(s.version.number, s.version.name, s.direction, None, script(s, timeouts)) for s in plan
+        Done(
+            s.version.number,
+            s.version.name,
+            s.direction,
+            None,
+            script(s, timeouts, durable=index == len(plan) - 1),
+            str(s.file.path),
+        )
+        for index, s in enumerate(plan)
     ]
 
 
@@ -111,7 +136,13 @@ def run(
             already = (resume or {}).get((step.version.number, step.direction))
             _run_statement_by_statement(conn, step, timeouts.for_file(step.file), already)
         duration_ms = round((time.perf_counter() - started) * 1000)
-        result = Done(step.version.number, step.version.name, step.direction, duration_ms)
+        result = Done(
+            step.version.number,
+            step.version.name,
+            step.direction,
+            duration_ms,
+            path=str(step.file.path),
+        )
         done.append(result)
         if on_done is not None:
             on_done(result)
@@ -119,30 +150,25 @@ def run(
 
 
 def _run_transactional(conn, step: Step, timeouts: Timeouts, *, durable: bool) -> None:
-    """One round trip: BEGIN, settings, the file's statements, the bookkeeping, COMMIT.
-
-    Every commit but the run's last skips waiting for its WAL flush (synchronous_commit
-    off): a crash can lose only whole versions, bookkeeping included, and the last,
-    synchronous commit flushes all earlier ones.
-    """
+    """One round trip: BEGIN, settings, the file's statements, the bookkeeping, COMMIT."""
     import psycopg
     from psycopg import generators
     from psycopg.errors import error_from_result
     from psycopg.pq import ExecStatus
 
     statements = step.file.statements
-    prefix = ["BEGIN", *_settings(timeouts, "LOCAL ")]
-    if not durable:
-        prefix.append("SET LOCAL synchronous_commit = off")
-    finish = recorder.finish_sql(conn, step.version, step.direction, SERVER_DURATION_MS)
-    # "\n;\n": a statement may end in a -- comment, which would swallow a ";" on its line.
-    text = "\n;\n".join([*prefix, *(s.sql for s in statements), finish, "COMMIT"])
+    prefix = _transaction_start(timeouts, durable=durable)
+    finish = recorder.finish_sql(step.version, step.direction, SERVER_DURATION_MS)
+    text = _join([*prefix, *(s.sql for s in statements), finish, "COMMIT"])
     try:
         with conn.lock:
             conn.pgconn.send_query(text.encode(conn.info.encoding))
             results = conn.wait(generators.execute(conn.pgconn))
-    except psycopg.Error as exc:
-        raise MigrationFailed(f"{step.file.path}: {step.version.label}: {exc}") from None
+    except psycopg.Error as exc:  # the connection failed: the server may have crashed
+        raise MigrationFailed(
+            f"{step.file.path}: the connection failed while running {step.version.label}"
+            f" (it is applied only if `liftdb status` says so): {exc}"
+        ) from None
     for position, result in enumerate(results):
         if result.status != ExecStatus.FATAL_ERROR:
             continue
@@ -179,7 +205,7 @@ def _run_statement_by_statement(conn, step: Step, timeouts: Timeouts, already: i
                 raise MigrationFailed(_describe(step, statement, exc, timeouts, outcome)) from None
             recorder.advance_progress(conn, step.version, step.direction, index + 1)
         with conn.transaction():
-            conn.execute(recorder.finish_sql(conn, step.version, step.direction, "0"))
+            conn.execute(recorder.finish_sql(step.version, step.direction, "0"))
     finally:
         if not conn.closed and not conn.broken:
             conn.execute("RESET lock_timeout")
@@ -239,15 +265,12 @@ def _describe(
     if statement is not None and diag.sqlstate == LOCK_NOT_AVAILABLE:
         tables = sqltree.tables(statement.sql)
         if len(tables) == 1:
-            text += (
-                f" (waiting for a lock on table {tables[0]}; lock_timeout {timeouts.lock_ms} ms)"
-            )
+            text += f" (waiting for a lock on table {tables[0]})"
         elif tables:
-            text += (
-                f" (waiting for a lock on one of tables {', '.join(tables)};"
-                f" lock_timeout {timeouts.lock_ms} ms)"
-            )
+            text += f" (waiting for a lock on one of tables {', '.join(tables)})"
     elif diag.sqlstate == QUERY_CANCELED and timeouts.statement_ms:
         text += f" (statement_timeout {timeouts.statement_ms} ms)"
+    elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
+        text += " (put '-- transactional: false' at the top of the file)"
     verb = "applied" if step.direction == "up" else "rolled back"
     return f"{text}; {outcome or f'{step.version.label} was not {verb}'}"

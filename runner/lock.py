@@ -29,7 +29,7 @@ POLL_FIRST_S = 0.05
 POLL_MAX_S = 0.5
 
 HOLDER_QUERY = """
-SELECT l.pid, a.application_name, a.client_addr::text, a.backend_start
+SELECT l.pid, a.application_name, host(a.client_addr), a.backend_start
 FROM pg_locks l
 LEFT JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted

@@ -1,19 +1,27 @@
 """What a run will do: the chain on disk compared with what the database recorded.
 
 Invariant: a ``Plan`` is only built from a ``State`` that passed its checks (no
-drift unless allowed, no version applied but missing from disk, no pending
-version older than an applied one), and every file it will execute, up or
-rollback, has been parsed by PostgreSQL's own parser; so a run that starts
-never stops on a problem that could have been seen before it started.
+drift, which includes a version applied but missing from disk, unless allowed;
+for a migration, no pending version older than an applied one), and every file
+it will execute, up or rollback, has been parsed by PostgreSQL's own parser and
+its directives read; so a run that starts never stops on a problem that could
+have been seen before it started.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from runner import recorder
 from runner.errors import DriftError, LayoutError, UsageError
 from runner.loader import NUMBER_WIDTH, Chain, SqlFile, Version
+
+# Statements that begin, end or split a transaction (PostgreSQL's TransactionStmt).
+TRANSACTION_CONTROL = re.compile(
+    r"^\s*(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -99,17 +107,11 @@ class State:
         return [v for v in self.pending if v.number < self.head]
 
     def check(self, *, allow_drift: bool = False) -> None:
-        """Refuse a state no run may start from; drift only when it is not allowed."""
+        """Refuse to run from a state with drift, unless it is allowed."""
         drift = self.drift
         if drift and not allow_drift:
             more = f" (and {len(drift) - 1} more)" if len(drift) > 1 else ""
             raise DriftError(f"drift: {drift[0].message}{more}; use --allow-drift to proceed")
-        late = self.out_of_order
-        if late:
-            raise LayoutError(
-                f"{late[0].up.path}: pending version {late[0].number} is older than applied"
-                f" version {self.head}; renumber it after {self.head} to apply it"
-            )
 
 
 @dataclass(frozen=True)
@@ -140,16 +142,26 @@ class Plan:
         A version applied is parsed with its rollback file too: the rollback's checksum
         is recorded with the version, so a typo found only when rolling back could be
         fixed only as drift. An up file with no statement (saved empty, a ``liftdb new``
-        template not filled in) is refused rather than recorded as applied.
+        template not filled in) is refused rather than recorded as applied. A
+        transactional file may not hold its own transaction control: liftdb wraps it in
+        one transaction with its bookkeeping, and a COMMIT inside would split the two.
         """
         for step in self.steps:
             if step.direction == "up" and not step.file.statements:
                 raise LayoutError(f"{step.file.path}: holds no SQL statement")
             needed = (step.file, step.version.rollback) if step.direction == "up" else (step.file,)
             for sql_file in needed:
-                sql_file.statements  # noqa: B018 - parsing is the check
                 sql_file.timeout_ms("lock_timeout")
                 sql_file.timeout_ms("statement_timeout")
+                for statement in sql_file.statements:
+                    control = TRANSACTION_CONTROL.match(statement.sql)
+                    if control and sql_file.transactional:
+                        raise LayoutError(
+                            f"{sql_file.path}:{statement.line}: {control[1].upper()} in a"
+                            " transactional file: liftdb runs each version in its own"
+                            " transaction; remove it, or put '-- transactional: false' at the"
+                            " top of the file"
+                        )
         return self
 
     def dropped_tables(self) -> list[str]:
@@ -197,6 +209,12 @@ def resolve(chain: Chain, number: int, *, allow_zero: bool = False) -> int:
 
 def migrate(state: State, to: int | None = None) -> Plan:
     """Apply every pending version up to and including ``to`` (default: all)."""
+    late = state.out_of_order
+    if late:
+        raise LayoutError(
+            f"{late[0].up.path}: pending version {late[0].number} is older than applied"
+            f" version {state.head}; renumber it after {state.head} to apply it"
+        )
     target = state.chain.head if to is None else resolve(state.chain, to, allow_zero=True)
     steps = [Step(v, "up") for v in state.pending if v.number <= target]
     return Plan(tuple(steps)).parse()

@@ -103,6 +103,12 @@ def test_migrate_json_is_one_document(url, make_chain):
     assert all(isinstance(v["duration_ms"], int) for v in document["versions"])
 
 
+def test_verbose_names_the_file_each_version_ran(url, make_chain):
+    sql_dir = make_chain()
+    result = liftdb(url, sql_dir, "--verbose", "migrate", "--to", "1")
+    assert result.stdout.splitlines()[0].endswith(f" ms ({sql_dir}/00001_create_widgets.sql)")
+
+
 def test_quiet_prints_nothing_on_success(url, make_chain):
     result = liftdb(url, make_chain(), "--quiet", "migrate")
     assert result.exit_code == 0
@@ -268,6 +274,7 @@ def test_a_pending_version_older_than_an_applied_one_is_refused(url, make_chain)
     # version 2 yet: 1 and 3 recorded, 2 not.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DELETE FROM liftdb_version WHERE version = 2")
+        conn.execute("DELETE FROM _yoyo_migration WHERE migration_id = '00002_add_widget_size'")
     result = liftdb(url, sql_dir, "migrate")
     assert result.exit_code == 1
     assert error_of(result) == (
@@ -275,6 +282,12 @@ def test_a_pending_version_older_than_an_applied_one_is_refused(url, make_chain)
         " applied version 3; renumber it after 3 to apply it"
     )
     assert "out of order" in liftdb(url, sql_dir, "status").stdout
+    # Rolling back the newer version is the way out, and is allowed.
+    assert liftdb(url, sql_dir, "rollback").exit_code == 0
+    with psycopg.connect(url, autocommit=True) as conn:  # 2's column is still there
+        conn.execute("ALTER TABLE widgets DROP COLUMN size")
+    assert liftdb(url, sql_dir, "migrate").exit_code == 0
+    assert recorded(url) == [1, 2, 3]
 
 
 # --- rollback, redo ---------------------------------------------------------------------
@@ -458,7 +471,7 @@ def test_a_version_blocked_by_a_table_lock_gives_up_naming_the_table(url, make_c
         assert error_of(result) == (
             f"liftdb: error: {sql_dir}/00002_add_widget_size.sql:1: ALTER TABLE widgets ADD"
             " COLUMN size int: canceling statement due to lock timeout [55P03] (waiting for a"
-            " lock on table widgets; lock_timeout 200 ms); 00002_add_widget_size was not applied"
+            " lock on table widgets); 00002_add_widget_size was not applied"
         )
         app.commit()  # the application's transaction was untouched
     assert rows(url, "SELECT name FROM widgets") == [("in flight",)]
@@ -586,3 +599,63 @@ def test_help_lists_the_exit_codes(make_chain):
     assert result.exit_code == 0
     for code in ("0  success", "3  status --exit-code", "4  drift", "5  lock timeout"):
         assert code in result.stdout
+
+
+def test_transaction_control_in_a_transactional_file_is_refused_before_anything_runs(
+    url, make_chain
+):
+    sql_dir = make_chain(
+        WIDGETS[0],
+        ("own_txn", "BEGIN;\nALTER TABLE widgets ADD COLUMN size int;\ncommit;\n", "SELECT 1;\n"),
+    )
+    result = liftdb(url, sql_dir, "migrate")
+    assert result.exit_code == 1
+    assert error_of(result).startswith(
+        f"liftdb: error: {sql_dir}/00002_own_txn.sql:1: BEGIN in a transactional file:"
+    )
+    assert recorded(url) == []
+
+
+def test_new_starts_a_chain_in_a_folder_that_does_not_exist_yet(tmp_path, url):
+    sql_dir = tmp_path / "migrations"
+    result = liftdb(url, sql_dir, "new", "create_things")
+    assert result.exit_code == 0
+    assert sorted(p.name for p in sql_dir.iterdir()) == [
+        "00001_create_things.rollback.sql",
+        "00001_create_things.sql",
+    ]
+
+
+def test_db_url_masks_the_password(url):
+    result = CliRunner().invoke(cli.cli, ["--database-url", url, "db", "url"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == url.replace(SECRET, "***")
+
+
+def test_psql_gets_the_password_from_the_environment_not_the_command_line(url):
+    argv, env = api.psql_command(url)
+    assert SECRET not in " ".join(argv)
+    assert env["PGPASSWORD"] == SECRET
+    assert argv[0].endswith("psql")
+
+
+def test_a_concurrent_index_in_a_transactional_file_says_how_to_mark_it(url, make_chain):
+    sql_dir = make_chain(
+        WIDGETS[0], ("index", "CREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);\n", "")
+    )
+    result = liftdb(url, sql_dir, "migrate")
+    assert result.exit_code == 1
+    assert error_of(result).endswith(
+        "cannot run inside a transaction block [25001] (put '-- transactional: false' at the top"
+        " of the file); 00002_index was not applied"
+    )
+
+
+def test_a_statement_ending_in_a_comment_still_runs_and_dry_runs_as_valid_sql(url, make_chain):
+    sql_dir = make_chain(
+        ("commented", "CREATE TABLE notes (id int) -- no semicolon here\n", "DROP TABLE notes\n")
+    )
+    dry = liftdb(url, sql_dir, "migrate", "--dry-run")
+    assert "CREATE TABLE notes (id int) -- no semicolon here\n;\n" in dry.stdout
+    assert liftdb(url, sql_dir, "migrate").exit_code == 0
+    assert rows(url, "SELECT to_regclass('notes')::text") == [("notes",)]
