@@ -30,11 +30,13 @@ SQL_DIR = REPO / "sql"
 
 
 @contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """The URL of a new, empty database on the server, dropped on exit."""
+def scratch_database(server_url: str, template: str | None = None) -> Iterator[str]:
+    """The URL of a new database on the server, dropped on exit: empty, or a copy of the
+    database named ``template`` (a file copy: cheaper than building it again)."""
     name = f"liftdb_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield database.with_database(server_url, name)
     finally:

@@ -11,7 +11,6 @@ identical still, while the re-created tables start empty.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -62,14 +61,8 @@ def populated_template(server_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def populated_url(server_url: str, populated_template: str) -> Iterator[str]:
-    name = f"liftdb_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{populated_template}"')
-    try:
-        yield database.with_database(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(server_url, template=populated_template) as url:
+        yield url
 
 
 @pytest.mark.parametrize("version", range(1, HEAD))
