@@ -60,10 +60,6 @@ class Settings:
     verbose: bool
     allow_drift: bool
 
-    def __getitem__(self, key: str):
-        # Commands written against a plain dict (obj["sql_dir"]) keep working.
-        return getattr(self, key)
-
     def url(self) -> str:
         from runner import database
 
@@ -371,11 +367,11 @@ def goose_group() -> None:
 @goose_group.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
-def goose_export(obj: dict, directory: Path) -> None:
+def goose_export(settings: Settings, directory: Path) -> None:
     """Write the chain as goose files (NNNNN_name.sql) into DIRECTORY."""
     from runner import goose
 
-    paths = goose.export(obj["sql_dir"], directory)
+    paths = goose.export(settings.sql_dir, directory)
     for path in paths:
         click.echo(str(path))
     click.echo(f"wrote {len(paths)} goose file(s) to {directory}")
@@ -384,16 +380,16 @@ def goose_export(obj: dict, directory: Path) -> None:
 @goose_group.command("check")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
-def goose_check(obj: dict, directory: Path) -> None:
+def goose_check(settings: Settings, directory: Path) -> None:
     """Compare a goose folder with sql/; exit 1 at the first difference.
 
     Statements are compared as syntax trees: whitespace and comments do not count.
     """
     from runner import goose
 
-    result = goose.check(directory, obj["sql_dir"])
+    result = goose.check(directory, settings.sql_dir)
     click.echo(
-        f"{directory} matches {obj['sql_dir']}: {result.versions} version(s),"
+        f"{directory} matches {settings.sql_dir}: {result.versions} version(s),"
         f" {result.statements} statement(s)"
     )
 
@@ -401,29 +397,29 @@ def goose_check(obj: dict, directory: Path) -> None:
 @goose_group.command("import")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
-def goose_import(obj: dict, directory: Path) -> None:
+def goose_import(settings: Settings, directory: Path) -> None:
     """Turn a goose folder into up/rollback files."""
     from runner import goose
 
-    result = goose.import_folder(directory, obj["sql_dir"])
+    result = goose.import_folder(directory, settings.sql_dir)
     for path in result.written:
         click.echo(str(path))
     for number in result.without_down:
         click.echo(f"warning: version {number} had no Down section; its rollback is empty")
-    click.echo(f"imported {len(result.written) // 2} version(s) into {obj['sql_dir']}")
+    click.echo(f"imported {len(result.written) // 2} version(s) into {settings.sql_dir}")
 
 
 @goose_group.command("adopt")
 @click.pass_obj
-def goose_adopt(obj: dict) -> None:
+def goose_adopt(settings: Settings) -> None:
     """Mark as applied what goose_db_version says goose applied.
 
     Refuses, changing nothing, unless the database's schema is the chain's at that version.
     """
     from runner import database, goose
 
-    url = database.resolve_url(obj["database_url"])
-    result = goose.adopt(url, obj["sql_dir"])
+    url = settings.url()
+    result = goose.adopt(url, settings.sql_dir)
     for number in result.marked:
         click.echo(f"{number:05d} adopted")
     click.echo(
@@ -441,22 +437,22 @@ def goose_adopt(obj: dict) -> None:
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file is out of date.")
 @click.pass_obj
-def dump_schema(obj: dict, output: Path | None, check: bool) -> None:
+def dump_schema(settings: Settings, output: Path | None, check: bool) -> None:
     """Write the chain's schema to sql/schema.sql.
 
     The chain is applied to a scratch database on the server, never to yours.
     """
-    from runner import database, dump
+    from runner import dump
 
-    url = database.resolve_url(obj["database_url"])
-    target = output or dump.default_output(obj["sql_dir"])
+    url = settings.url()
+    target = output or dump.default_output(settings.sql_dir)
     if str(output) == "-":
-        click.echo(dump.render(url, obj["sql_dir"]), nl=False)
+        click.echo(dump.render(url, settings.sql_dir), nl=False)
     elif check:
-        dump.check(url, obj["sql_dir"], target)
+        dump.check(url, settings.sql_dir, target)
         click.echo(f"{target} is up to date")
     else:
-        changed = dump.write(url, obj["sql_dir"], target)
+        changed = dump.write(url, settings.sql_dir, target)
         click.echo(f"{'wrote' if changed else 'unchanged:'} {target}")
 
 
@@ -474,7 +470,7 @@ def dump_schema(obj: dict, output: Path | None, check: bool) -> None:
 )
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.pass_obj
-def lint_command(obj: dict, output_format: str, paths: tuple[Path, ...]) -> None:
+def lint_command(settings: Settings, output_format: str, paths: tuple[Path, ...]) -> None:
     """Check the migrations statically; exit 1 if anything is found.
 
     PATHS are migration folders (default: the --sql-dir one) or files in one; for a
@@ -483,7 +479,7 @@ def lint_command(obj: dict, output_format: str, paths: tuple[Path, ...]) -> None
     from runner.lint import check, report
 
     findings = []
-    for folder, only in check.targets(paths or (Path(obj["sql_dir"]),)):
+    for folder, only in check.targets(paths or (settings.sql_dir,)):
         findings += check.lint(folder, only=only).findings
     click.echo(
         report.as_json(findings) if output_format == "json" else report.text(findings), nl=False
