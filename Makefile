@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LIFTDB := $(BIN)/liftdb
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: help install migrate rollback redo status verify lint test bench db-stop clean
 
@@ -18,7 +19,8 @@ help:
 	@echo "make status     list every migration, applied or pending"
 	@echo "make lint       ruff, liftdb lint over sql/, and sql/schema.sql up to date"
 	@echo "make test       the whole test suite, against a real server"
-	@echo "make bench      benchmarks against the peers (writes bench/RESULTS.md)"
+	@echo "make bench      benchmarks against the peers (writes bench/RESULTS.md);"
+	@echo "                BENCH_ARGS='--quick' or '--only overhead,queries' or '--pg15'"
 	@echo "make db-stop    stop the embedded server"
 
 install: $(STAMP)
@@ -45,15 +47,21 @@ verify: $(STAMP)
 	$(LIFTDB) verify
 
 lint: $(STAMP)
-	$(BIN)/ruff check runner tests
-	$(BIN)/ruff format --check runner tests
+	$(BIN)/ruff check runner tests bench
+	$(BIN)/ruff format --check runner tests bench
 	$(LIFTDB) dump-schema --check
 
 test: $(STAMP)
 	$(BIN)/pytest
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+# The peers (dbmate, squawk) and matplotlib come from the bench extra; sqitch and
+# psql are system packages: bench/install-system-tools installs them (as root).
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 db-stop: $(STAMP)
 	$(LIFTDB) db stop
