@@ -17,8 +17,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from psycopg.types.json import Jsonb
-
 USERS = 10_000
 LOG_ROWS = 1_000_000
 MAX_ROWS = 200_000
@@ -207,18 +205,34 @@ INSERT_LOGS = f"""
     ) AS x
     ORDER BY 9"""  # rows arrive in time order, users interleaved, as an application writes them
 
-WEEKLY_531 = [
-    {"weekNumber": 1, "percentages": [65, 75, 85], "reps": [5, 5, 5]},
-    {"weekNumber": 2, "percentages": [70, 80, 90], "reps": [3, 3, 3]},
-    {"weekNumber": 3, "percentages": [75, 85, 95], "reps": [5, 3, 1]},
-    {"weekNumber": 4, "percentages": [40, 50, 60], "reps": [5, 5, 5], "percentageModifier": 0.9},
-]
-DAILY_STARR = {
-    "heavy": {"percentageModifier": 1.0, "intensityLevel": "HEAVY"},
-    "light": {"percentageModifier": 0.7, "intensityLevel": "LIGHT"},
-    "medium": {"percentageModifier": 0.8, "intensityLevel": "MEDIUM"},
-}
 SHARED_LOOKUPS = 3  # lookups with no program (program_id NULL)
+LOOKUP_PROGRAM = f"CASE WHEN p <= {PROGRAMS} THEN {program_id_sql('p')} END"
+
+# Lookup n: weeks 1 to 3 + n % 4 of rising percentages, the last one a deload week.
+INSERT_WEEKLY_LOOKUPS = f"""
+    INSERT INTO weekly_lookups (name, entries, program_id)
+    SELECT 'Weeks ' || p, jsonb_agg(
+               jsonb_build_object('weekNumber', w,
+                                  'percentages', jsonb_build_array(60 + 5 * w, 70 + 5 * w),
+                                  'reps', jsonb_build_array(5, 3))
+               || CASE WHEN w = 3 + p % 4 THEN '{{"percentageModifier": 0.9}}'::jsonb
+                       ELSE '{{}}'::jsonb END
+               ORDER BY w),
+           {LOOKUP_PROGRAM}
+    FROM generate_series(1, {PROGRAMS + SHARED_LOOKUPS}) AS p,
+         LATERAL generate_series(1, 3 + p % 4) AS w
+    GROUP BY p"""
+
+# Lookup n: 2 + n % 3 days cycling through heavy, light and medium.
+INSERT_DAILY_LOOKUPS = f"""
+    INSERT INTO daily_lookups (name, entries, program_id)
+    SELECT 'Days ' || p, jsonb_object_agg('day-' || d, jsonb_build_object(
+               'percentageModifier', (ARRAY[1.0, 0.7, 0.85])[1 + d % 3],
+               'intensityLevel', (ARRAY['HEAVY', 'LIGHT', 'MEDIUM'])[1 + d % 3])),
+           {LOOKUP_PROGRAM}
+    FROM generate_series(1, {PROGRAMS + SHARED_LOOKUPS}) AS p,
+         LATERAL generate_series(1, 2 + p % 3) AS d
+    GROUP BY p"""
 
 
 @dataclass(frozen=True)
@@ -304,16 +318,5 @@ def _insert_lifts(conn) -> None:
 
 
 def _insert_lookups(conn) -> None:
-    with conn.cursor() as cur:
-        for table, entries in (("weekly_lookups", WEEKLY_531), ("daily_lookups", DAILY_STARR)):
-            cur.execute(
-                f"INSERT INTO {table} (name, entries, program_id)"
-                f" SELECT %s || p, %s, {program_id_sql('p')}"
-                f" FROM generate_series(1, {PROGRAMS}) AS p",
-                (f"{table} of program ", Jsonb(entries)),
-            )
-            cur.execute(
-                f"INSERT INTO {table} (name, entries, program_id)"
-                f" SELECT %s || n, %s, NULL FROM generate_series(1, {SHARED_LOOKUPS}) AS n",
-                (f"shared {table} ", Jsonb(entries)),
-            )
+    conn.execute(INSERT_WEEKLY_LOOKUPS)
+    conn.execute(INSERT_DAILY_LOOKUPS)

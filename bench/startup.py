@@ -57,11 +57,12 @@ def measure(server: Server, repeats: int, log) -> tuple[dict[str, list[float]], 
 def section(times: dict[str, list[float]], notes: dict[str, str], repeats: int) -> str:
     rows = []
     for tool in [cls.name for cls in tools.RUNNERS]:
+        command = f"`{tool} {'list' if tool == 'yoyo' else 'status'}`"
         if tool in times:
             values = sorted(times[tool])
-            rows.append([f"`{tool} status`", _ms(report.median(values)), _ms(values[0])])
+            rows.append([command, _ms(report.median(values)), _ms(values[0])])
         else:
-            rows.append([f"`{tool} status`", notes.get(tool, "no figure"), ""])
+            rows.append([command, notes.get(tool, "no figure"), ""])
     for label in BASELINES:
         values = sorted(times[label])
         rows.append([f"baseline: `{label}`", _ms(report.median(values)), _ms(values[0])])
@@ -74,8 +75,7 @@ def section(times: dict[str, list[float]], notes: dict[str, str], repeats: int) 
     return "\n".join(
         [
             "A cold process reporting on an up-to-date database migrated with the real chain",
-            f"(sql/, in each tool's layout); median and best of {repeats} runs. The yoyo",
-            "command is `yoyo list`.",
+            f"(sql/, in each tool's layout); median and best of {repeats} runs.",
             "",
             report.table(["command", "median", "best"], rows),
             "",

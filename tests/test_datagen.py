@@ -50,6 +50,8 @@ def test_counts_follow_the_scale(populated):
     assert dataset.counts["progression_logs"] == 2_000
     assert dataset.counts["lift_maxes"] == 400
     assert dataset.counts["lifts"] == datagen.LIFTS
+    lookups = datagen.PROGRAMS + datagen.SHARED_LOOKUPS
+    assert dataset.counts["weekly_lookups"] == dataset.counts["daily_lookups"] == lookups
     assert sum(user.log_rows for user in dataset.plan) == dataset.counts["progression_logs"]
 
 
