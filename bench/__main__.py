@@ -100,7 +100,8 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
         measured = overhead.measure_migrate(srv, NS, args.runs, log)
         plot = report.plot_overhead(
             measured.medians(),
-            f"Applying N versions, PostgreSQL {srv.version}",
+            overhead.FLOOR,
+            f"Applying a chain of N versions, PostgreSQL {srv.version}",
             args.output.parent / f"overhead-{slug}.png",
         )
         body = overhead.migrate_section(measured, NS, args.runs, plot.name if plot else None)

@@ -40,15 +40,18 @@ def _rotated(items: list, by: int) -> list:
 
 
 def measure_migrate(server: Server, ns: list[int], runs: int, log) -> Measured:
+    """Runs outermost, so a burst of load elsewhere spoils one run of a few N, not one N."""
     measured = Measured()
     with tempfile.TemporaryDirectory(prefix="liftdb-bench-chains-") as root:
+        peers_by_n = {}
         for n in ns:
             changes = chains.generated(n)
-            peers = [cls(server) for cls in tools.MIGRATORS]
-            for peer in peers:
+            peers_by_n[n] = [cls(server) for cls in tools.MIGRATORS]
+            for peer in peers_by_n[n]:
                 peer.prepare(changes, Path(root) / f"{n}" / peer.name.replace(" ", "_"))
-            for run in range(runs):
-                for peer in _rotated(peers, run):
+        for run in range(runs):
+            for n in ns:
+                for peer in _rotated(peers_by_n[n], run):
                     _time_one(peer, "migrate", n, measured, log)
     return measured
 
@@ -148,8 +151,11 @@ def _targets(medians: dict[str, dict[int, float]], ns: list[int]) -> list[str]:
         common = [n for n in ns if n in theirs and n in liftdb]
         if not common:
             continue
-        faster = [n for n in common if liftdb[n] < theirs[n]]
-        verdict = "at every N" if len(faster) == len(common) else f"at N = {faster or 'none'}"
+        faster = [str(n) for n in common if liftdb[n] < theirs[n]]
+        if len(faster) == len(common):
+            verdict = "at every N"
+        else:
+            verdict = f"only at N = {', '.join(faster)}" if faster else "at no N"
         lines.append(f"- liftdb faster than {peer}: {verdict} (target: at every N)")
     return lines
 

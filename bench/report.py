@@ -78,8 +78,10 @@ def write(path: Path, head: str, sections: Sequence[Section]) -> None:
     path.write_text("\n\n".join(parts) + "\n")
 
 
-def plot_overhead(curves: dict[str, dict[int, float]], title: str, path: Path) -> Path | None:
-    """Median wall time against N, one line per tool; None if matplotlib is missing."""
+def plot_overhead(
+    curves: dict[str, dict[int, float]], floor: str, title: str, path: Path
+) -> Path | None:
+    """Median wall time against N, and the ratio to ``floor``; None if matplotlib is missing."""
     try:
         import matplotlib
 
@@ -87,17 +89,23 @@ def plot_overhead(curves: dict[str, dict[int, float]], title: str, path: Path) -
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    figure, axes = plt.subplots(figsize=(8, 5), dpi=100)
+    figure, (times, ratios) = plt.subplots(1, 2, figsize=(12, 5), dpi=100)
+    base = curves.get(floor, {})
     for name, points in curves.items():
-        if not points:
-            continue
         ns = sorted(points)
-        axes.plot(ns, [points[n] for n in ns], marker="o", label=name)
-    axes.set_xlabel("versions in the chain (N)")
-    axes.set_ylabel("median wall time, s")
-    axes.set_title(title)
-    axes.grid(True, alpha=0.3)
-    axes.legend()
+        if not ns:
+            continue
+        times.plot(ns, [points[n] for n in ns], marker="o", label=name)
+        with_floor = [n for n in ns if base.get(n)]
+        ratios.plot(with_floor, [points[n] / base[n] for n in with_floor], marker="o", label=name)
+    times.set_ylabel("median wall time, s")
+    ratios.set_ylabel(f"ratio to the {floor}")
+    ratios.axhline(1.2, color="grey", linestyle="--", linewidth=1, label="1.2x (liftdb target)")
+    for axes in (times, ratios):
+        axes.set_xlabel("versions in the chain (N)")
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize="small")
+    figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
