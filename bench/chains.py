@@ -29,7 +29,7 @@ class Change:
 
 
 def generated(n: int) -> list[Change]:
-    """N versions, each creating a small table with a foreign key and an index.
+    """N versions, each creating a small table with a foreign key, an index and a comment.
 
     Table i references table i-1 (the first references itself), so the rollback
     order matters exactly as in a real chain.
@@ -49,6 +49,7 @@ def generated(n: int) -> list[Change]:
             f"        FOREIGN KEY (parent_id) REFERENCES {parent} (id) ON DELETE RESTRICT\n"
             ");\n"
             f"CREATE INDEX {table}_parent_id_idx ON {table} (parent_id);\n"
+            f"COMMENT ON TABLE {table} IS 'Benchmark table {i}: a row per generated item.';\n"
         )
         changes.append(Change(i, f"create_{table}", up, f"DROP TABLE {table};\n"))
     return changes
