@@ -116,8 +116,8 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
         found.append(report.Section("Runner overhead: rollback" + suffix, body))
     if "status" in args.only:
         log(f"status from a cold start{suffix}")
-        times, notes = startup.measure(srv, args.repeats, log)
-        body = startup.section(times, notes, args.repeats)
+        times, notes, imports = startup.measure(srv, args.repeats, log)
+        body = startup.section(times, notes, imports, args.repeats)
         found.append(report.Section("Start-up: status" + suffix, body))
     return found
 

@@ -7,6 +7,8 @@ process: start-up and imports are what is measured.
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,9 +30,28 @@ BASELINES = {
 }
 
 
-def measure(server: Server, repeats: int, log) -> tuple[dict[str, list[float]], dict[str, str]]:
+# A top-level line of ``python -X importtime``: self and cumulative microseconds, module.
+TOP_LEVEL_IMPORT = re.compile(r"^import time:\s+\d+ \|\s+(\d+) \| (\S+)$")
+
+
+def heaviest_imports(command: tools.Command, top: int = 6) -> list[tuple[str, float]]:
+    """The top-level imports a Python command spends most on: (module, cumulative ms)."""
+    argv = [sys.executable, "-X", "importtime", *command.argv]
+    done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    found = []
+    for line in done.stderr.splitlines():
+        match = TOP_LEVEL_IMPORT.match(line)
+        if match:
+            found.append((match.group(2), int(match.group(1)) / 1000))
+    return sorted(found, key=lambda item: -item[1])[:top]
+
+
+def measure(
+    server: Server, repeats: int, log
+) -> tuple[dict[str, list[float]], dict[str, str], list[tuple[str, float]]]:
     times: dict[str, list[float]] = {}
     notes: dict[str, str] = {}
+    imports: list[tuple[str, float]] = []
     changes = chains.from_directory(SQL_DIR)
     with tempfile.TemporaryDirectory(prefix="liftdb-bench-status-") as root:
         for cls in tools.RUNNERS:
@@ -45,16 +66,23 @@ def measure(server: Server, repeats: int, log) -> tuple[dict[str, list[float]], 
                     tools.run(peer.migrate(url))
                     tools.run(peer.status(url))  # warm the server's caches, not the tool
                     times[peer.name] = [tools.run(peer.status(url)) for _ in range(repeats)]
+                    if isinstance(peer, tools.Liftdb):
+                        imports = heaviest_imports(peer.status(url)[0])
                 except tools.ToolFailed as exc:
                     notes[peer.name] = f"failed: {exc}"
                     continue
             log(f"  status {peer.name:10} {report.median(times[peer.name]) * 1000:6.0f} ms")
         for label, argv in BASELINES.items():
             times[label] = [tools.run([tools.Command(argv)]) for _ in range(repeats)]
-    return times, notes
+    return times, notes, imports
 
 
-def section(times: dict[str, list[float]], notes: dict[str, str], repeats: int) -> str:
+def section(
+    times: dict[str, list[float]],
+    notes: dict[str, str],
+    imports: list[tuple[str, float]],
+    repeats: int,
+) -> str:
     rows = []
     for tool in [cls.name for cls in tools.RUNNERS]:
         command = f"`{tool} {'list' if tool == 'yoyo' else 'status'}`"
@@ -81,6 +109,15 @@ def section(times: dict[str, list[float]], notes: dict[str, str], repeats: int) 
             "",
             f"- {verdict}",
         ]
+        + (
+            [
+                "- where `liftdb status` spends its imports (`python -X importtime`,"
+                " cumulative, top level): "
+                + ", ".join(f"{module} {ms:.0f} ms" for module, ms in imports)
+            ]
+            if imports
+            else []
+        )
     )
 
 
