@@ -2,8 +2,9 @@
 
 Invariant: ``populate(conn, scale, seed)`` fills a freshly migrated, empty
 database with rows that every constraint of the chain accepts, and the same
-scale and seed give the same rows (ids are md5 of a kind and a number, values
-come from ``setseed``). At scale 1: 10,000 users, 40 lifts (3 competition
+scale and seed give the same rows (the ids rows point at are md5 of a kind and
+a number, values come from ``setseed``; only the bulk rows' own ids and
+created_at are not seeded). At scale 1: 10,000 users, 40 lifts (3 competition
 lifts), 200,000 ``lift_maxes``, 1,000,000 ``progression_logs``, skewed so that
 a few users have thousands of log rows and most have tens.
 
