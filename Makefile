@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LIFTDB := $(BIN)/liftdb
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 # `make migrate DATABASE_URL=...` and an exported DATABASE_URL both reach liftdb, through
 # the environment: a URL on a command line would be echoed by make, password and all.
@@ -23,7 +24,8 @@ help:
 	@echo "make verify     check applied migrations' files against their recorded checksums"
 	@echo "make lint       ruff, liftdb lint over sql/, and sql/schema.sql up to date"
 	@echo "make test       the whole test suite, against a real server"
-	@echo "make bench      benchmarks against the peers (writes bench/RESULTS.md)"
+	@echo "make bench      benchmarks against the peers (writes bench/RESULTS.md);"
+	@echo "                BENCH_ARGS='--quick' or '--only overhead,queries' or '--pg15'"
 	@echo "make db-stop    stop the embedded server"
 
 install: $(STAMP)
@@ -50,16 +52,22 @@ verify: $(STAMP)
 	$(LIFTDB) verify
 
 lint: $(STAMP)
-	$(BIN)/ruff check runner tests
-	$(BIN)/ruff format --check runner tests
+	$(BIN)/ruff check runner tests bench
+	$(BIN)/ruff format --check runner tests bench
 	$(LIFTDB) lint
 	$(LIFTDB) dump-schema --check
 
 test: $(STAMP)
 	$(BIN)/pytest
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+# The peers (dbmate, squawk) and matplotlib come from the bench extra; sqitch and
+# psql are system packages: bench/install-system-tools installs them (as root).
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 db-stop: $(STAMP)
 	$(LIFTDB) db stop

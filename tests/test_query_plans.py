@@ -3,7 +3,8 @@
 A few thousand generated rows, ANALYZE, then the planner's own choice (no
 ``enable_seqscan`` games): every query the tickets' README lists under "What
 the application runs" reads these two tables through an index, never a
-sequential scan.
+sequential scan. The history queries are bench/workload.py's, the ones the
+benchmarks time at a million rows.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import hashlib
 from uuid import UUID
 
 import pytest
+
+from bench.workload import HISTORY
+from bench.workload import HISTORY_COUNT as COUNT
+from bench.workload import HISTORY_FILTERS as FILTERS
 
 USERS, LIFTS, WEEKS = 100, 4, 12  # progression_logs: 4 800 rows; lift_maxes: 4 800 rows
 INDEXED_TABLES = ("progression_logs", "lift_maxes")
@@ -57,23 +62,6 @@ PARAMS = {
     "at": "2024-01-01 18:00+00",
     "from": "2024-02-01",
     "to": "2024-03-01",
-}
-
-HISTORY = """
-    SELECT g.id, g.previous_value, g.new_value, g.delta, g.trigger_type, g.applied_at,
-           p.name AS progression, l.name AS lift
-    FROM progression_logs g
-    JOIN progressions p ON p.id = g.progression_id
-    JOIN lifts l ON l.id = g.lift_id
-    WHERE g.user_id = %(user)s {filters}
-    ORDER BY g.applied_at DESC
-    LIMIT 20"""
-COUNT = "SELECT count(*) FROM progression_logs g WHERE g.user_id = %(user)s {filters}"
-FILTERS = {
-    "all lifts": "",
-    "one lift": "AND g.lift_id = %(lift)s",
-    "all lifts, date range": "AND g.applied_at BETWEEN %(from)s AND %(to)s",
-    "one lift, date range": "AND g.lift_id = %(lift)s AND g.applied_at BETWEEN %(from)s AND %(to)s",
 }
 
 BY_USER_LIFT = "progression_logs_user_id_lift_id_applied_at_idx"

@@ -1,0 +1,151 @@
+"""``python -m bench`` (``make bench``): measure, then write bench/RESULTS.md and its plot.
+
+Invariant: a benchmark prints figures and writes the results file; a peer
+that is missing or a liftdb command that does not exist yet becomes a note
+in the results, never a failure of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import psycopg
+
+from bench import (
+    concurrency,
+    datagen,
+    lint_speed,
+    overhead,
+    queries,
+    report,
+    server,
+    startup,
+    tools,
+)
+from runner import api
+
+BENCHMARKS = ("overhead", "rollback", "status", "lint", "queries", "concurrency")
+NS = [50, 100, 200, 400]
+ROLLBACK_N = 100
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="one run each, scale 0.1")
+    parser.add_argument(
+        "--only", default=",".join(BENCHMARKS), help=f"comma-separated: {','.join(BENCHMARKS)}"
+    )
+    parser.add_argument("--runs", type=int, help="runs per tool and N (default 3; quick 1)")
+    parser.add_argument("--scale", type=float, help="data volume (default 1.0; quick 0.1)")
+    parser.add_argument("--pg15", action="store_true", help="also measure the runners on PG15")
+    parser.add_argument("--output", type=Path, default=report.RESULTS)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(args.only) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {BENCHMARKS}")
+    args.runs = args.runs or (1 if args.quick else 3)
+    args.scale = args.scale or (0.1 if args.quick else 1.0)
+    args.repeats = 3 if args.quick else 10
+    args.executions = 300 if args.quick else 2000
+    args.events = 1000 if args.quick else 10_000
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    started = time.perf_counter()
+    load_at_start = report.load_average()
+    sections: list[report.Section] = []
+    with ExitStack() as stack:
+        servers = [server.default_server()]
+        if args.pg15 and server.pg15_available():
+            servers.append(stack.enter_context(server.pg15_server()))
+        elif args.pg15:
+            log(f"--pg15: no PostgreSQL 15 in {server.PG15_BIN}; measuring one server")
+        for srv in servers:
+            suffix = f" ({srv.label}, PostgreSQL {srv.version})"
+            sections += _runner_benchmarks(srv, suffix, args)
+        if "lint" in args.only:
+            log("lint throughput")
+            rows, notes = lint_speed.measure(args.repeats, log)
+            sections.append(
+                report.Section("Lint throughput", lint_speed.section(rows, notes, args.repeats))
+            )
+        if {"queries", "concurrency"} & set(args.only):
+            sections += _volume_benchmarks(servers[0], args)
+        head = report.header(
+            [(s.label, s.version) for s in servers],
+            tools.versions(servers[0]),
+            "quick" if args.quick else f"full ({args.runs} runs)",
+            (load_at_start, report.load_average()),
+            time.perf_counter() - started,
+        )
+    report.write(args.output, head, sections)
+    log(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Section]:
+    found = []
+    slug = "pg" + srv.version.split(".")[0]
+    if "overhead" in args.only:
+        log(f"runner overhead{suffix}")
+        measured = overhead.measure_migrate(srv, NS, args.runs, log)
+        plot = report.plot_overhead(
+            measured.medians(),
+            overhead.FLOOR,
+            f"Applying a chain of N versions, PostgreSQL {srv.version}",
+            args.output.parent / f"overhead-{slug}.png",
+        )
+        body = overhead.migrate_section(measured, NS, args.runs, plot.name if plot else None)
+        found.append(report.Section("Runner overhead: migrate" + suffix, body))
+    if "rollback" in args.only:
+        log(f"rollback{suffix}")
+        measured = overhead.measure_rollback(srv, ROLLBACK_N, args.runs, log)
+        body = overhead.rollback_section(measured, ROLLBACK_N, args.runs)
+        found.append(report.Section("Runner overhead: rollback" + suffix, body))
+    if "status" in args.only:
+        log(f"status from a cold start{suffix}")
+        times, notes, imports = startup.measure(srv, args.repeats, log)
+        body = startup.section(times, notes, imports, args.repeats)
+        found.append(report.Section("Start-up: status" + suffix, body))
+    return found
+
+
+def _volume_benchmarks(srv: server.Server, args) -> list[report.Section]:
+    found = []
+    with server.scratch(srv, "bench_volume") as url:
+        api.migrate(url, startup.SQL_DIR)
+        with psycopg.connect(url, autocommit=True) as conn:
+            log(f"populating at scale {args.scale}")
+            began = time.perf_counter()
+            dataset = datagen.populate(conn, args.scale, args.seed)
+            loaded = time.perf_counter() - began
+            log(f"  populated in {loaded:.1f} s: {dataset.counts}")
+            if "queries" in args.only:
+                timings = queries.measure(conn, dataset, args.executions, args.seed, log)
+                body = queries.section(timings, dataset, args.executions)
+                body += f"\n\nPopulating took {loaded:.1f} s (`bench/datagen.py`)."
+                found.append(report.Section("The tickets' queries at volume", body))
+        if "concurrency" in args.only:
+            log(f"concurrency: {concurrency.WORKERS} workers, {args.events} events")
+            replayed = concurrency.events(dataset, args.events, args.seed)
+            outcome = concurrency.replay(url, replayed, args.seed, log)
+            found.append(
+                report.Section("Idempotency under concurrency", concurrency.section(outcome))
+            )
+    return found
+
+
+if __name__ == "__main__":
+    sys.exit(main())

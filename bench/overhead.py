@@ -1,0 +1,180 @@
+"""Runner overhead: a generated chain of N versions applied by each tool, and rolled back.
+
+Invariant: within one run every tool applies the same chain to its own fresh,
+empty database on the same server, in an order rotated from run to run, so a
+burst of load from elsewhere on the machine falls on the tools evenly.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import chains, report, tools
+from bench.server import Server, scratch
+
+FLOOR = tools.PsqlFloor.name
+
+
+@dataclass
+class Measured:
+    """Seconds per tool and N, and why a tool has no figure."""
+
+    times: dict[str, dict[int, list[float]]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def add(self, tool: str, n: int, value: float) -> None:
+        self.times.setdefault(tool, {}).setdefault(n, []).append(value)
+
+    def medians(self) -> dict[str, dict[int, float]]:
+        return {
+            tool: {n: report.median(values) for n, values in by_n.items()}
+            for tool, by_n in self.times.items()
+        }
+
+
+def _rotated(items: list, by: int) -> list:
+    by %= len(items)
+    return items[by:] + items[:by]
+
+
+def measure_migrate(server: Server, ns: list[int], runs: int, log) -> Measured:
+    """Runs outermost, so a burst of load elsewhere spoils one run of a few N, not one N."""
+    measured = Measured()
+    with tempfile.TemporaryDirectory(prefix="liftdb-bench-chains-") as root:
+        peers_by_n = {}
+        for n in ns:
+            changes = chains.generated(n)
+            peers_by_n[n] = [cls(server) for cls in tools.MIGRATORS]
+            for peer in peers_by_n[n]:
+                peer.prepare(changes, Path(root) / f"{n}" / peer.name.replace(" ", "_"))
+        for run in range(runs):
+            for n in ns:
+                for peer in _rotated(peers_by_n[n], run):
+                    _time_one(peer, "migrate", n, measured, log)
+    return measured
+
+
+def measure_rollback(server: Server, n: int, runs: int, log) -> Measured:
+    """Apply N versions untimed, then time rolling all of them back."""
+    measured = Measured()
+    changes = chains.generated(n)
+    with tempfile.TemporaryDirectory(prefix="liftdb-bench-rollback-") as root:
+        peers = [cls(server) for cls in tools.RUNNERS]
+        for peer in peers:
+            peer.prepare(changes, Path(root) / peer.name)
+        for run in range(runs):
+            for peer in _rotated(peers, run):
+                _time_one(peer, "rollback", n, measured, log)
+    return measured
+
+
+def _time_one(peer: tools.Tool, action: str, n: int, measured: Measured, log) -> None:
+    if peer.name in measured.notes:
+        return
+    reason = peer.unavailable(action)
+    if reason:
+        measured.notes[peer.name] = reason
+        return
+    with scratch(peer.server, "bench") as url:
+        try:
+            if action == "migrate":
+                elapsed = tools.run(peer.migrate(url))
+            else:
+                tools.run(peer.migrate(url))
+                elapsed = tools.run(peer.rollback_all(url))
+        except tools.ToolFailed as exc:
+            measured.notes[peer.name] = f"failed: {exc}"
+            log(f"  {peer.name} {action} N={n}: {exc}")
+            return
+    measured.add(peer.name, n, elapsed)
+    log(f"  {action:8} N={n:<4} {peer.name:22} {elapsed:7.3f} s")
+
+
+def slope_ms(points: dict[int, float]) -> float | None:
+    """Least-squares cost per extra version, in ms."""
+    if len(points) < 2:
+        return None
+    xs, ys = list(points), [points[n] for n in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return 1000 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+
+
+def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | None) -> str:
+    medians = measured.medians()
+    floor = medians.get(FLOOR, {})
+    headers = ["tool", *[f"N = {n}" for n in ns], "ms / version"]
+    rows = []
+    for tool in [cls.name for cls in tools.MIGRATORS]:
+        if tool in measured.notes and tool not in medians:
+            rows.append([tool, *[measured.notes[tool]] * len(ns), ""])
+            continue
+        cells = []
+        for n in ns:
+            value = medians.get(tool, {}).get(n)
+            if value is None:
+                cells.append("")
+            elif floor.get(n):
+                cells.append(f"{report.seconds(value)} ({value / floor[n]:.2f}x)")
+            else:
+                cells.append(report.seconds(value))
+        slope = slope_ms(medians.get(tool, {}))
+        rows.append([tool, *cells, f"{slope:.2f}" if slope is not None else ""])
+    lines = [
+        f"Median wall time of {runs} run(s) applying a generated chain of N versions (each a",
+        "table with a foreign key and an index) to an empty database, and the ratio to the",
+        "psql floor (one session, each version in its own transaction with a bookkeeping",
+        "insert). `ms / version` is the least-squares slope over N.",
+        "",
+        report.table(headers, rows),
+    ]
+    lines += _targets(medians, ns)
+    notes = {tool: note for tool, note in measured.notes.items() if tool in medians}
+    for tool, note in notes.items():
+        lines.append(f"\nNote: {tool}: {note}")
+    if plot:
+        lines += ["", f"![overhead curve]({plot})"]
+    return "\n".join(lines)
+
+
+def _targets(medians: dict[str, dict[int, float]], ns: list[int]) -> list[str]:
+    liftdb, floor = medians.get("liftdb", {}), medians.get(FLOOR, {})
+    if not liftdb or not floor:
+        return ["", "Targets: not evaluated (liftdb or the floor has no figure)."]
+    top = max(n for n in ns if n in liftdb and n in floor)
+    ratio = liftdb[top] / floor[top]
+    lines = ["", f"- liftdb at N = {top}: {ratio:.2f}x the floor (target: within 1.2x)"]
+    for peer in ("yoyo", "dbmate", "sqitch"):
+        theirs = medians.get(peer, {})
+        common = [n for n in ns if n in theirs and n in liftdb]
+        if not common:
+            continue
+        faster = [str(n) for n in common if liftdb[n] < theirs[n]]
+        if len(faster) == len(common):
+            verdict = "at every N"
+        else:
+            verdict = f"only at N = {', '.join(faster)}" if faster else "at no N"
+        lines.append(f"- liftdb faster than {peer}: {verdict} (target: at every N)")
+    return lines
+
+
+def rollback_section(measured: Measured, n: int, runs: int) -> str:
+    medians = measured.medians()
+    rows = []
+    for tool in [cls.name for cls in tools.RUNNERS]:
+        value = medians.get(tool, {}).get(n)
+        if value is None:
+            rows.append([tool, measured.notes.get(tool, "no figure"), ""])
+        else:
+            rows.append([tool, report.seconds(value), f"{1000 * value / n:.2f}"])
+    return "\n".join(
+        [
+            f"Rolling back all {n} versions of the generated chain (applied untimed first),",
+            f"median of {runs} run(s). dbmate rolls back one version per run, so it is run",
+            f"{n} times, as a person would in a loop.",
+            "",
+            report.table(["tool", "rollback, all", "ms / version"], rows),
+        ]
+    )

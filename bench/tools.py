@@ -1,0 +1,271 @@
+"""How each tool is run, in its own layout, against a scratch database, and its version.
+
+Invariant: every measurement is of whole processes started from here, cold,
+one after another in this process tree, so each tool pays its own start-up,
+imports and connections, as a person running it would. A tool that is not
+installed, or a liftdb command that does not exist yet, is reported as
+unavailable with a reason; it never fails the benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from bench import chains
+from bench.server import Server
+
+BIN = Path(sys.executable).parent
+MISSING_COMMAND = "n/a (command missing)"
+NOT_INSTALLED = "not installed"
+
+
+class ToolFailed(Exception):
+    """A tool exited non-zero where it should have succeeded: the figure would be wrong."""
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+
+
+def run(commands: list[Command], *, check: bool = True) -> float:
+    """Run the commands one after another; return the wall time in seconds."""
+    started = time.perf_counter()
+    for command in commands:
+        done = subprocess.run(
+            command.argv,
+            env={**os.environ, **command.env},
+            cwd=command.cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+        )
+        if check and done.returncode != 0:
+            lines = (done.stderr or done.stdout).strip().splitlines() or ["(no output)"]
+            raise ToolFailed(f"{Path(command.argv[0]).name} exited {done.returncode}: {lines[-1]}")
+    return time.perf_counter() - started
+
+
+def _version_line(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return NOT_INSTALLED
+    return (done.stdout or done.stderr).strip().splitlines()[0] if done.returncode == 0 else "?"
+
+
+def _dbname(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+class Tool:
+    """One peer: writes its layout once per chain, then builds the commands to time."""
+
+    name = ""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.workdir: Path | None = None
+        self.changes: list[chains.Change] = []
+
+    def version(self) -> str:
+        raise NotImplementedError
+
+    def unavailable(self, action: str) -> str | None:
+        """Why ``action`` (migrate, rollback, status) cannot be measured, or None."""
+        return None
+
+    def prepare(self, changes: list[chains.Change], workdir: Path) -> None:
+        self.workdir, self.changes = workdir, changes
+        self.write(changes, workdir)
+
+    def write(self, changes: list[chains.Change], workdir: Path) -> None:
+        raise NotImplementedError
+
+    def migrate(self, url: str) -> list[Command]:
+        raise NotImplementedError
+
+    def rollback_all(self, url: str) -> list[Command]:
+        raise NotImplementedError
+
+    def status(self, url: str) -> list[Command]:
+        raise NotImplementedError
+
+
+class PsqlFloor(Tool):
+    """One psql session running every version, each in its own transaction with a record."""
+
+    name = "psql floor"
+    single_transaction = False
+
+    def version(self) -> str:
+        return _version_line([self.server.psql, "--version"])
+
+    def write(self, changes, workdir):
+        self.per_version, self.single = chains.write_floor(changes, workdir)
+
+    def migrate(self, url):
+        script = self.single if self.single_transaction else self.per_version
+        argv = [self.server.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(script)]
+        if self.single_transaction:
+            argv.insert(1, "-1")
+        return [Command(argv)]
+
+    def unavailable(self, action):
+        return None if action == "migrate" else "n/a (no bookkeeping to read)"
+
+
+class PsqlSingleTransaction(PsqlFloor):
+    name = "psql, one transaction"
+    single_transaction = True
+
+
+class Liftdb(Tool):
+    name = "liftdb"
+
+    def version(self) -> str:
+        return _version_line([str(BIN / "liftdb"), "--version"])
+
+    def unavailable(self, action):
+        command = {"migrate": "migrate", "rollback": "rollback", "status": "status"}[action]
+        return None if has_liftdb_command(command) else MISSING_COMMAND
+
+    def write(self, changes, workdir):
+        chains.write_liftdb(changes, workdir)
+
+    def _cli(self, url: str, *args: str) -> Command:
+        argv = [str(BIN / "liftdb"), "--database-url", url, "--sql-dir", str(self.workdir), *args]
+        return Command(argv)
+
+    def migrate(self, url):
+        return [self._cli(url, "migrate")]
+
+    def rollback_all(self, url):
+        return [self._cli(url, "rollback", "--all", "--yes")]
+
+    def status(self, url):
+        return [self._cli(url, "status")]
+
+
+@cache
+def has_liftdb_command(command: str) -> bool:
+    """Whether this checkout's liftdb has ``command`` (the runner is being rewritten)."""
+    done = subprocess.run(
+        [str(BIN / "liftdb"), command, "--help"], capture_output=True, text=True, timeout=60
+    )
+    return done.returncode == 0
+
+
+class Yoyo(Tool):
+    name = "yoyo"
+
+    def version(self) -> str:
+        return f"yoyo-migrations {metadata.version('yoyo-migrations')}"
+
+    def write(self, changes, workdir):
+        chains.write_liftdb(changes, workdir)
+
+    def _cli(self, url: str, *args: str) -> Command:
+        parts = urlsplit(url)
+        yoyo_url = urlunsplit(("postgresql+psycopg", *parts[1:]))
+        argv = [str(BIN / "yoyo"), *args, "--no-config-file", "--database", yoyo_url]
+        return Command([*argv, str(self.workdir)])
+
+    def migrate(self, url):
+        return [self._cli(url, "apply", "--batch")]
+
+    def rollback_all(self, url):
+        return [self._cli(url, "rollback", "--batch", "--all")]
+
+    def status(self, url):
+        return [self._cli(url, "list")]
+
+
+class Dbmate(Tool):
+    name = "dbmate"
+
+    def version(self) -> str:
+        return _version_line([str(BIN / "dbmate"), "--version"])
+
+    def unavailable(self, action):
+        return None if (BIN / "dbmate").exists() else NOT_INSTALLED
+
+    def write(self, changes, workdir):
+        chains.write_dbmate(changes, workdir)
+
+    def _cli(self, url: str, *args: str) -> Command:
+        # dbmate (Go) reaches a Unix socket through ?socket=DIR, not libpq's ?host=DIR.
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        if "host" in query:
+            query["socket"] = query.pop("host")
+        query.setdefault("sslmode", "disable")
+        dbmate_url = urlunsplit(("postgres", parts.netloc, parts.path, urlencode(query), ""))
+        argv = [str(BIN / "dbmate"), "--url", dbmate_url, "--migrations-dir", str(self.workdir)]
+        return Command([*argv, "--no-dump-schema", *args])
+
+    def migrate(self, url):
+        return [self._cli(url, "migrate")]
+
+    def rollback_all(self, url):
+        # dbmate rolls back one version per run: a person would loop.
+        return [self._cli(url, "rollback") for _ in self.changes]
+
+    def status(self, url):
+        return [self._cli(url, "status")]
+
+
+class Sqitch(Tool):
+    name = "sqitch"
+
+    def version(self) -> str:
+        return _version_line(["sqitch", "--version"])
+
+    def unavailable(self, action):
+        return None if shutil.which("sqitch") else NOT_INSTALLED
+
+    def write(self, changes, workdir):
+        chains.write_sqitch(changes, workdir, self.server.psql)
+
+    def _cli(self, url: str, *args: str) -> Command:
+        env = {
+            **self.server.libpq_env(),
+            "SQITCH_FULLNAME": "liftdb bench",
+            "SQITCH_EMAIL": "bench@example.com",
+        }
+        target = f"db:pg:{_dbname(url)}"
+        return Command(["sqitch", "-C", str(self.workdir), *args, target], env=env)
+
+    def migrate(self, url):
+        return [self._cli(url, "deploy", "--no-verify")]
+
+    def rollback_all(self, url):
+        return [self._cli(url, "revert", "-y")]
+
+    def status(self, url):
+        return [self._cli(url, "status")]
+
+
+MIGRATORS = (PsqlFloor, PsqlSingleTransaction, Liftdb, Yoyo, Dbmate, Sqitch)
+RUNNERS = (Liftdb, Yoyo, Dbmate, Sqitch)  # the tools with a rollback and a status
+
+
+def versions(server: Server) -> dict[str, str]:
+    """Each tool's own version string, for the results' header."""
+    tools = [PsqlFloor(server), Liftdb(server), Yoyo(server), Dbmate(server), Sqitch(server)]
+    found = {tool.name: tool.version() for tool in tools}
+    found["psql"] = found.pop("psql floor")
+    found["squawk"] = _version_line([str(BIN / "squawk"), "--version"])
+    found["python"] = sys.version.split()[0]
+    return found
