@@ -10,6 +10,10 @@ LIFTDB := $(BIN)/liftdb
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
+# `make migrate DATABASE_URL=...` and an exported DATABASE_URL both reach liftdb, through
+# the environment: a URL on a command line would be echoed by make, password and all.
+export DATABASE_URL
+
 .PHONY: help install migrate rollback redo status verify lint test bench db-stop clean
 
 help:
@@ -17,6 +21,7 @@ help:
 	@echo "make rollback   roll back the newest applied migration"
 	@echo "make redo       roll back the newest migration and apply it again"
 	@echo "make status     list every migration, applied or pending"
+	@echo "make verify     check applied migrations' files against their recorded checksums"
 	@echo "make lint       ruff, liftdb lint over sql/, and sql/schema.sql up to date"
 	@echo "make test       the whole test suite, against a real server"
 	@echo "make bench      benchmarks against the peers (writes bench/RESULTS.md);"

@@ -1,87 +1,364 @@
 """The library behind every command: each CLI command is one call here.
 
 Invariant: these functions never print and never exit; they return what they
-did, or raise a ``LiftdbError`` with a message for a person.
+did, or raise a ``LiftdbError`` with a message for a person. Every command that
+changes the database does so under the migration lock, after the chain, the
+bookkeeping and every file it will run have been checked (``runner.plan``);
+a dry run reads the same state and plan and changes nothing.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from runner import database, loader, recorder
-from runner.errors import MigrationFailed, UsageError
+from runner import database, loader
+from runner.errors import DataLossRefused, DriftError, LayoutError, UsageError
+from runner.executor import Done, Timeouts
 
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+CLIENT_CHECK_MS = 1000
 
 
 @dataclass(frozen=True)
-class Step:
-    """One version applied or rolled back by a run."""
+class Options:
+    """How a run behaves beyond what it applies; every field has the safe default."""
 
-    number: int
-    name: str
-    direction: str  # "up" or "down"
-    duration_ms: int
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    allow_drift: bool = False
+    # Called once when the migration lock is found taken, with who holds it (or None).
+    on_wait: Callable[[object], None] | None = None
+    # Called after each version, as it completes: output streams during a long run.
+    on_done: Callable[[Done], None] | None = None
+
+
+DEFAULT_OPTIONS = Options()
+# Asked before a rollback of everything or one that drops tables holding rows, with what
+# it would do ("roll back all 8 applied versions and drop ..."); True to go ahead.
+Confirm = Callable[[str], bool]
 
 
 def migrate(
-    url: str, sql_dir: Path | str = DEFAULT_SQL_DIR, *, to: int | None = None
-) -> list[Step]:
+    url: str,
+    sql_dir: Path | str = DEFAULT_SQL_DIR,
+    *,
+    to: int | None = None,
+    dry_run: bool = False,
+    options: Options = DEFAULT_OPTIONS,
+) -> list[Done]:
     """Apply every pending version, in order, up to and including ``to``."""
-    chain = loader.load(sql_dir)
-    target = chain.head if to is None else to
-    if not 0 <= target <= chain.head:
-        raise UsageError(f"unknown version {to}: the chain has versions 1..{chain.head}")
-    steps = []
-    with database.connect(url) as conn:
-        recorder.ensure_tables(conn)
-        done = {row.number for row in recorder.applied(conn)}
-        for version in chain:
-            if version.number > target or version.number in done:
-                continue
-            started = time.perf_counter()
-            with conn.transaction():
-                _run(conn, version.up)
-                duration_ms = round((time.perf_counter() - started) * 1000)
-                recorder.record_apply(conn, version, duration_ms)
-            steps.append(Step(version.number, version.name, "up", duration_ms))
-    return steps
+    from runner import plan
+
+    return _run(url, sql_dir, lambda state: plan.migrate(state, to), dry_run, options)
 
 
-def rollback(url: str, sql_dir: Path | str = DEFAULT_SQL_DIR, *, steps: int = 1) -> list[Step]:
-    """Roll back the newest ``steps`` applied versions, newest first."""
+def rollback(
+    url: str,
+    sql_dir: Path | str = DEFAULT_SQL_DIR,
+    *,
+    steps: int | None = None,
+    to: int | None = None,
+    everything: bool = False,
+    dry_run: bool = False,
+    options: Options = DEFAULT_OPTIONS,
+    confirm: Confirm | None = None,
+) -> list[Done]:
+    """Roll back the newest ``steps`` versions (default 1), or down to ``to`` (which stays
+    applied), or ``everything``; newest first.
+
+    With ``confirm``, a rollback of everything, or one that would drop tables holding
+    rows, asks it first and raises ``DataLossRefused`` (changing nothing) unless it says
+    yes; without it (library callers, tests) nothing is asked.
+    """
+    from runner import plan
+
+    def make(state):
+        return plan.rollback(state, steps=steps, to=to, everything=everything)
+
+    return _run(url, sql_dir, make, dry_run, options, confirm, everything=everything)
+
+
+def redo(
+    url: str,
+    sql_dir: Path | str = DEFAULT_SQL_DIR,
+    *,
+    dry_run: bool = False,
+    options: Options = DEFAULT_OPTIONS,
+    confirm: Confirm | None = None,
+) -> list[Done]:
+    """Roll back the newest applied version and apply it again."""
+    from runner import plan
+
+    def make(state):
+        down = plan.rollback(state, steps=1)
+        if not len(down):
+            raise UsageError("nothing to redo: no version is applied")
+        [step] = down.steps
+        return plan.Plan((step, plan.Step(step.version, "up"))).parse()
+
+    return _run(url, sql_dir, make, dry_run, options, confirm)
+
+
+def _run(
+    url, sql_dir, make_plan, dry_run, options, confirm=None, *, everything=False
+) -> list[Done]:
+    from runner import executor, lock, plan, recorder
+
     chain = loader.load(sql_dir)
-    done = []
     with database.connect(url) as conn:
-        applied = recorder.applied(conn)
-        for row in reversed(applied[len(applied) - steps :] if steps else []):
-            version = chain.get(row.number)
-            if version is None:
-                raise UsageError(f"version {row.number} is applied but not on disk")
-            started = time.perf_counter()
-            with conn.transaction():
-                _run(conn, version.rollback)
-                recorder.record_rollback(conn, version)
-            duration_ms = round((time.perf_counter() - started) * 1000)
-            done.append(Step(version.number, version.name, "down", duration_ms))
-    return done
+        if dry_run:
+            state = plan.read_state(conn, chain)
+            state.check(allow_drift=options.allow_drift)
+            return executor.dry_run(make_plan(state), options.timeouts)
+        # A runner killed mid-statement must not leave its backend running (and holding the
+        # lock and its table locks) until the statement ends: have the server check for a
+        # vanished client every second, even while a statement runs.
+        conn.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'")
+        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+        state = plan.read_state(conn, chain)
+        state.check(allow_drift=options.allow_drift)
+        work = make_plan(state)
+        if confirm is not None:
+            _ask_before_losing_data(conn, work, confirm, everything=everything)
+        if len(work):
+            recorder.ensure_tables(conn)
+        resume = {(i.version.number, i.direction): i.statements_done for i in state.interrupted}
+        done = executor.run(conn, work, options.timeouts, resume, options.on_done)
+        lock.release(conn)
+        return done
+
+
+def _ask_before_losing_data(conn, work, confirm: Confirm, *, everything: bool) -> None:
+    """Ask before rolling back everything, or dropping tables that hold rows (checked
+    now, under the lock, so the answer is about the data as it is)."""
+    risks = []
+    if everything and len(work):
+        risks.append(f"roll back all {len(work)} applied version(s)")
+    holding_rows = _tables_holding_rows(conn, work.dropped_tables())
+    if holding_rows:
+        risks.append(f"drop table(s) holding rows: {', '.join(holding_rows)}")
+    what = " and ".join(risks)
+    if risks and not confirm(f"this would {what}"):
+        raise DataLossRefused(
+            f"refused: this would {what}; nothing was changed (pass --yes to proceed)"
+        )
+
+
+def _tables_holding_rows(conn, tables: Sequence[str]) -> list[str]:
+    from psycopg import sql
+
+    holding = []
+    for name in tables:
+        table = sql.Identifier(*name.split("."))
+        # Quoted, so a mixed-case name is looked up as written, not folded to lower case.
+        if conn.execute("SELECT to_regclass(%s)", (table.as_string(conn),)).fetchone()[0] is None:
+            continue
+        if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(table)).fetchone()[0]:
+            holding.append(name)
+    return holding
+
+
+# --- status and verify ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionStatus:
+    """One line of ``status``."""
+
+    number: int
+    name: str
+    state: str  # "applied", "pending", "interrupted" or "missing" (applied, not on disk)
+    applied_at: datetime | None = None
+    drift: str | None = None  # why it drifted, naming the file
+    note: str | None = None  # where an interrupted version stopped
+
+
+@dataclass(frozen=True)
+class Status:
+    """The chain beside the bookkeeping, as ``status`` and ``verify`` report it."""
+
+    database: str  # masked
+    directory: Path
+    versions: tuple[VersionStatus, ...]
+    invalid_indexes: tuple[str, ...] = ()
+    out_of_order: tuple[int, ...] = ()
+
+    @property
+    def pending(self) -> int:
+        return sum(v.state in ("pending", "interrupted") for v in self.versions)
+
+    @property
+    def applied(self) -> int:
+        return sum(v.state == "applied" for v in self.versions)
+
+    @property
+    def drifted(self) -> int:
+        return sum(v.drift is not None for v in self.versions)
+
+    def exit_code(self, *, gate_pending: bool = False, allow_drift: bool = False) -> int:
+        """4 on drift (unless allowed); with ``gate_pending`` (``--exit-code``), 3 when
+        anything is pending, interrupted, or left an invalid index; else 0."""
+        from runner.errors import EXIT_DRIFT, EXIT_OK, EXIT_PENDING
+
+        if self.drifted and not allow_drift:
+            return EXIT_DRIFT
+        if gate_pending and (self.pending or self.invalid_indexes):
+            return EXIT_PENDING
+        return EXIT_OK
+
+
+def status(url: str, sql_dir: Path | str = DEFAULT_SQL_DIR) -> Status:
+    """Every version, applied or pending, with drift; reads only, creates nothing."""
+    from runner import plan
+
+    chain = loader.load(sql_dir)
+    with database.connect(url) as conn:
+        state = plan.read_state(conn, chain)
+    drift = {d.number: d.reason for d in state.drift}
+    interrupted = {i.version.number: i for i in state.interrupted}
+    lines = []
+    for version in chain:
+        row = state.applied.get(version.number)
+        if row is not None:
+            note = None
+            if version.number in interrupted:
+                stop = interrupted[version.number]
+                note = f"rollback interrupted at {stop.stopped_at}"
+            lines.append(
+                VersionStatus(
+                    version.number,
+                    version.name,
+                    "applied",
+                    row.applied_at,
+                    drift.get(version.number),
+                    note,
+                )
+            )
+        elif version.number in interrupted:
+            stop = interrupted[version.number]
+            lines.append(
+                VersionStatus(
+                    version.number,
+                    version.name,
+                    "interrupted",
+                    note=f"stopped at {stop.stopped_at}"
+                    f" ({stop.statements_done} of {stop.statement_count} statements done)",
+                )
+            )
+        else:
+            lines.append(VersionStatus(version.number, version.name, "pending"))
+    for number, row in sorted(state.applied.items()):
+        if chain.get(number) is None:
+            lines.append(
+                VersionStatus(number, row.name, "missing", row.applied_at, drift.get(number))
+            )
+    return Status(
+        database=database.mask(url),
+        directory=chain.directory,
+        versions=tuple(lines),
+        invalid_indexes=state.invalid_indexes,
+        out_of_order=tuple(v.number for v in state.out_of_order),
+    )
+
+
+def verify(url: str, sql_dir: Path | str = DEFAULT_SQL_DIR) -> Status:
+    """Check every applied version's files against the checksums recorded; change nothing.
+
+    Raises ``DriftError`` naming the first file that differs (or is missing).
+    """
+    report = status(url, sql_dir)
+    drifted = [v for v in report.versions if v.drift is not None]
+    if drifted:
+        first = drifted[0]
+        more = f" (and {len(drifted) - 1} more)" if len(drifted) > 1 else ""
+        raise DriftError(
+            f"drift: {first.number:0{loader.NUMBER_WIDTH}d}_{first.name}: {first.drift}{more}"
+        )
+    return report
 
 
 def applied_versions(url: str) -> list[int]:
+    from runner import recorder
+
     with database.connect(url) as conn:
         return [row.number for row in recorder.applied(conn)]
 
 
-def _run(conn, sql_file: loader.SqlFile) -> None:
-    import psycopg
+# --- new ------------------------------------------------------------------------------
 
-    try:
-        conn.execute(sql_file.text)
-    except psycopg.Error as exc:
-        diag = exc.diag
-        detail = f" [{diag.sqlstate}]" if diag.sqlstate else ""
-        if diag.constraint_name:
-            detail += f" constraint {diag.constraint_name}"
-        raise MigrationFailed(f"{sql_file.path}: {diag.message_primary or exc}{detail}") from None
+UP_TEMPLATE = """\
+-- {label}: say what this version changes, and why.
+--
+-- Leading comment directives (this block only), when needed:
+--   -- transactional: false     run outside a transaction (CREATE INDEX CONCURRENTLY)
+--   -- lock_timeout: 5s         give up waiting for a table lock after this long
+--   -- statement_timeout: 1min  cancel any statement running longer
+
+"""
+
+ROLLBACK_TEMPLATE = """\
+-- {label}: undo exactly what {label}.sql does, in reverse order.
+
+"""
+
+
+def new(sql_dir: Path | str, name: str) -> tuple[Path, Path]:
+    """Create the next numbered up/rollback pair from the templates; returns both paths."""
+    directory = Path(sql_dir)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise UsageError(f"name {name!r} must be snake_case: lower-case letters, digits and _")
+    directory.mkdir(parents=True, exist_ok=True)  # the first version of a new chain
+    chain = loader.load(directory)
+    label = f"{chain.head + 1:0{loader.NUMBER_WIDTH}d}_{name}"
+    up, down = directory / f"{label}.sql", directory / f"{label}.rollback.sql"
+    for path in (up, down):
+        if path.exists():
+            raise LayoutError(f"{path}: already exists")
+    up.write_text(UP_TEMPLATE.format(label=label))
+    down.write_text(ROLLBACK_TEMPLATE.format(label=label))
+    return up, down
+
+
+# --- the embedded server --------------------------------------------------------------
+
+
+def db_start() -> str:
+    """Start the embedded server if needed; its URL."""
+    from runner import embedded
+
+    return embedded.ensure_running()
+
+
+def db_stop() -> bool:
+    """Stop the embedded server; False if it was not running."""
+    from runner import embedded
+
+    return embedded.stop()
+
+
+def psql_command(url: str) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment to run psql on ``url``; the password goes in the
+    environment (PGPASSWORD), never on the command line where ``ps`` shows it."""
+    import os
+    import shutil
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    from runner import embedded
+
+    parts = urlsplit(url)
+    env = dict(os.environ)
+    if parts.password is not None:
+        env["PGPASSWORD"] = unquote(parts.password)
+        host = parts.netloc.rpartition("@")[2]
+        user = parts.username or ""
+        parts = parts._replace(netloc=f"{user}@{host}" if user else host)
+    bundled = embedded.bin_dir() / "psql" if embedded.is_running() else None
+    psql = str(bundled) if bundled and bundled.exists() else shutil.which("psql")
+    if psql is None:
+        raise UsageError(
+            "psql not found: install the PostgreSQL client, or start the embedded server"
+        )
+    return [psql, urlunsplit(parts)], env

@@ -1,12 +1,15 @@
 """The ``liftdb`` command line: parses arguments, calls ``runner.api``, prints.
 
 Invariant: this module does no work of its own; every ``LiftdbError`` is
-caught here, once, and becomes one line on stderr and its exit code.
+caught here, once, and becomes one line on stderr and its exit code. Loading
+it imports click and nothing heavy: psycopg and pglast are imported by the
+commands that need them, so ``liftdb status`` starts fast.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -14,12 +17,113 @@ import click
 from runner import __version__
 from runner.errors import LiftdbError
 
+EPILOG = """\b
+Exit codes:
+  0  success
+  1  a migration or database error (the failing statement's file:line is named)
+  2  usage error: bad option, unknown version, refused data loss
+  3  status --exit-code: versions are pending
+  4  drift: an applied file changed or is missing (see --allow-drift)
+  5  lock timeout: another runner held the migration lock too long
 
-@click.group()
+\b
+Environment: DATABASE_URL (default for --database-url), NO_COLOR (no colour).
+"""
+
+
+class Duration(click.ParamType):
+    """``5s``, ``500ms``, ``2min``, ``0`` (off), as milliseconds."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        from runner.loader import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The global options, as every command reads them."""
+
+    database_url: str | None
+    sql_dir: Path
+    lock_timeout: int  # milliseconds, 0 = wait for ever
+    statement_timeout: int  # milliseconds, 0 = off
+    json: bool
+    quiet: bool
+    verbose: bool
+    allow_drift: bool
+
+    def __getitem__(self, key: str):
+        # Commands written against a plain dict (obj["sql_dir"]) keep working.
+        return getattr(self, key)
+
+    def url(self) -> str:
+        from runner import database
+
+        return database.resolve_url(self.database_url)
+
+    def options(self, command_quiet: bool = False):
+        from runner import api, output
+        from runner.executor import Timeouts
+
+        def on_wait(holder) -> None:
+            if not self.quiet:
+                click.echo(output.lock_wait_line(holder), err=True)
+
+        def on_done(step) -> None:
+            if not (self.quiet or self.json or command_quiet):
+                line = output.step_line(step, output.use_colour(sys.stdout))
+                click.echo(f"{line} ({step.path})" if self.verbose else line)
+
+        return api.Options(
+            timeouts=Timeouts(lock_ms=self.lock_timeout, statement_ms=self.statement_timeout),
+            allow_drift=self.allow_drift,
+            on_wait=on_wait,
+            on_done=on_done,
+        )
+
+
+class Liftdb(click.Group):
+    """The command group, with the one place errors become one line and an exit code
+    (here rather than in ``main`` so that ``CliRunner`` tests see exactly what users do)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from runner import output
+
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("liftdb: aborted", err=True)
+            code = 1
+        except click.ClickException as exc:
+            click.echo(output.error_line(exc.format_message(), kind="usage"), err=True)
+            code = exc.exit_code
+        except LiftdbError as exc:
+            click.echo(output.error_line(exc.message), err=True)
+            code = exc.exit_code
+        except Exception as exc:
+            if not type(exc).__module__.startswith("psycopg"):
+                raise
+            click.echo(output.error_line(f"database error: {exc}"), err=True)
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=Liftdb, epilog=EPILOG)
 @click.version_option(__version__, prog_name="liftdb")
 @click.option(
     "--database-url",
     envvar="DATABASE_URL",
+    show_envvar=True,
     help="Server to use (default: $DATABASE_URL, else the embedded server).",
 )
 @click.option(
@@ -28,39 +132,228 @@ from runner.errors import LiftdbError
     default=None,
     help="Migration folder (default: sql/).",
 )
+@click.option(
+    "--lock-timeout",
+    type=Duration(),
+    default="5s",
+    show_default=True,
+    help="How long to wait for the migration lock, and for each table lock (0 = for ever).",
+)
+@click.option(
+    "--statement-timeout",
+    type=Duration(),
+    default="0",
+    show_default=True,
+    help="Cancel any statement running longer (0 = off).",
+)
+@click.option("--json", "json_output", is_flag=True, help="Print one JSON document.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors (and what status reports).")
+@click.option("--verbose", "-v", is_flag=True, help="Also print the file each version ran.")
+@click.option(
+    "--allow-drift",
+    is_flag=True,
+    help="Proceed although applied files changed or are missing (exit 4 otherwise).",
+)
 @click.pass_context
-def cli(ctx: click.Context, database_url: str | None, sql_dir: Path | None) -> None:
+def cli(ctx: click.Context, database_url, sql_dir, json_output, **values) -> None:
     """Apply, roll back and check the migrations in sql/."""
     from runner import api
 
-    ctx.obj = {"database_url": database_url, "sql_dir": sql_dir or api.DEFAULT_SQL_DIR}
+    ctx.obj = Settings(
+        database_url=database_url,
+        sql_dir=sql_dir or api.DEFAULT_SQL_DIR,
+        json=json_output,
+        **values,
+    )
+
+
+def _report_run(settings: Settings, command: str, url: str, steps, dry_run: bool) -> None:
+    from runner import database, output
+
+    masked = database.mask(url)
+    if settings.json:
+        click.echo(output.run_document(command, steps, masked, dry_run=dry_run))
+        return
+    if dry_run:
+        for step in steps:
+            click.echo(f"-- {output.step_line(step)}: {step.path}")
+            click.echo(step.script)
+    if not settings.quiet:
+        click.echo(output.run_summary(command, steps, masked, dry_run=dry_run))
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _confirm(yes: bool):
+    """``--yes`` confirms; a terminal asks; anything else refuses."""
+    from runner import output
+
+    if yes:
+        return None
+
+    def confirm(question: str) -> bool:
+        if not stdin_is_terminal():
+            return False
+        return click.confirm(output.confirm_prompt(question), default=False, err=True)
+
+    return confirm
+
+
+@cli.command()
+@click.option("--to", "to", type=int, default=None, help="Stop after this version.")
+@click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
+@click.pass_obj
+def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
+    """Apply pending versions, in order (up to and including --to)."""
+    from runner import api
+
+    url = settings.url()
+    steps = api.migrate(
+        url, settings.sql_dir, to=to, dry_run=dry_run, options=settings.options(dry_run)
+    )
+    _report_run(settings, "migrate", url, steps, dry_run)
+
+
+@cli.command()
+@click.option("--steps", type=int, default=None, help="How many versions (default 1).")
+@click.option("--to", "to", type=int, default=None, help="Roll back to this version (it stays).")
+@click.option("--all", "everything", is_flag=True, help="Roll back every applied version.")
+@click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Drop tables holding rows without asking.")
+@click.pass_obj
+def rollback(settings: Settings, steps, to, everything, dry_run, yes) -> None:
+    """Roll back the newest version (or --steps N, --to VERSION, --all).
+
+    A rollback that drops tables holding rows asks first on a terminal, and
+    refuses (exit 2) elsewhere unless --yes.
+    """
+    from runner import api
+
+    url = settings.url()
+    done = api.rollback(
+        url,
+        settings.sql_dir,
+        steps=steps,
+        to=to,
+        everything=everything,
+        dry_run=dry_run,
+        options=settings.options(dry_run),
+        confirm=_confirm(yes),
+    )
+    _report_run(settings, "rollback", url, done, dry_run)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Drop tables holding rows without asking.")
+@click.pass_obj
+def redo(settings: Settings, dry_run: bool, yes: bool) -> None:
+    """Roll back the newest applied version and apply it again."""
+    from runner import api
+
+    url = settings.url()
+    done = api.redo(
+        url,
+        settings.sql_dir,
+        dry_run=dry_run,
+        options=settings.options(dry_run),
+        confirm=_confirm(yes),
+    )
+    _report_run(settings, "redo", url, done, dry_run)
+
+
+@cli.command()
+@click.option("--json", "json_output", is_flag=True, help="Print one JSON document.")
+@click.option("--exit-code", is_flag=True, help="Exit 4 on drift, else 3 if anything is pending.")
+@click.pass_obj
+def status(settings: Settings, json_output: bool, exit_code: bool) -> None:
+    """Every version: applied (when) or pending, drift, interrupted work.
+
+    Exits 4 on drift (unless --allow-drift); with --exit-code, 3 if anything is pending.
+    """
+    from runner import api, output
+
+    report = api.status(settings.url(), settings.sql_dir)
+    if json_output or settings.json:
+        click.echo(output.status_document(report))
+    else:
+        for line in output.status_lines(report, output.use_colour(sys.stdout)):
+            click.echo(line)
+    code = report.exit_code(gate_pending=exit_code, allow_drift=settings.allow_drift)
+    if code:
+        sys.exit(code)
 
 
 @cli.command()
 @click.pass_obj
-def migrate(obj: dict) -> None:
-    """Apply every pending migration."""
+def verify(settings: Settings) -> None:
+    """Compare applied versions' files with their recorded checksums; change nothing."""
+    from runner import api, output
+
+    report = api.verify(settings.url(), settings.sql_dir)
+    if settings.json:
+        click.echo(output.status_document(report))
+    elif not settings.quiet:
+        click.echo(output.verify_line(report))
+
+
+@cli.command()
+@click.argument("name")
+@click.pass_obj
+def new(settings: Settings, name: str) -> None:
+    """Create the next numbered NAME.sql and NAME.rollback.sql from a template."""
+    from runner import api
+
+    for path in api.new(settings.sql_dir, name):
+        click.echo(str(path))
+
+
+@cli.group("db")
+def db_group() -> None:
+    """The embedded PostgreSQL server (data in .pgdata/)."""
+
+
+@db_group.command("start")
+def db_start() -> None:
+    """Start the embedded server (if needed) and print its URL."""
     from runner import api, database
 
-    url = database.resolve_url(obj["database_url"])
-    steps = api.migrate(url, obj["sql_dir"])
-    for step in steps:
-        click.echo(f"{step.number:05d} {step.name} {step.direction} {step.duration_ms} ms")
-    click.echo(f"applied {len(steps)} version(s) to {database.mask(url)}")
+    click.echo(database.mask(api.db_start()))
+
+
+@db_group.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    from runner import api
+
+    click.echo("stopped" if api.db_stop() else "not running")
+
+
+@db_group.command("url")
+@click.pass_obj
+def db_url(settings: Settings) -> None:
+    """Print the database URL liftdb uses (password masked)."""
+    from runner import database
+
+    click.echo(database.mask(settings.url()))
+
+
+@db_group.command("psql")
+@click.pass_obj
+def db_psql(settings: Settings) -> None:
+    """Open psql on the database liftdb uses."""
+    import os
+
+    from runner import api
+
+    argv, env = api.psql_command(settings.url())
+    os.execvpe(argv[0], argv, env)
 
 
 def main() -> None:
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except LiftdbError as exc:
-        click.echo(f"liftdb: error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
+    cli.main()
 
 
 # --- goose interop (runner/goose.py) and the schema file (runner/dump.py) ---------------

@@ -1,22 +1,32 @@
 """Which server liftdb talks to, and how it connects.
 
-Invariant: a database URL is only ever shown through ``mask``, so a password
-never reaches output; every connection failure becomes one ``ConnectionFailed``
-line naming the masked target.
+Invariant: a database URL is only ever shown through ``mask``, and libpq's
+messages only after ``_without_passwords``, so a password never reaches output.
+Every failure to connect becomes one line naming the masked target: a URL that
+cannot be read (malformed, wrong scheme, impossible option value) is a
+``UsageError`` (exit 2); a server that cannot be reached, refuses us or hangs up
+is a ``ConnectionFailed`` (exit 1).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from runner.errors import ConnectionFailed, UsageError
 
 URL_ENV = "DATABASE_URL"
 APPLICATION_NAME = "liftdb"
+# A password this short is also replaced when libpq's message holds it unquoted; a
+# shorter one only inside quotes, or a one-letter password would blank every "a".
+MIN_SCRUBBED_LENGTH = 4
+PERCENT_ENCODE = (
+    "a character of the password must be percent-encoded (@ as %40, # as %23, ? as %3F, / as %2F)"
+)
 
 
 def resolve_url(explicit: str | None = None) -> str:
@@ -36,35 +46,79 @@ def _check_url(url: str) -> None:
         raise UsageError(
             f"database URL {mask(url)} must start with postgresql:// (got scheme {parts.scheme!r})"
         )
+    if url.partition("://")[2].partition("?")[0].count("@") > 1:
+        # libpq would split "user:p@ss@host" at the first "@" and quote "ss@host" as the
+        # host it cannot find: a piece of the password in an error message.
+        raise UsageError(f"malformed database URL {mask(url)}: {PERCENT_ENCODE}")
 
 
 def _split(url: str) -> SplitResult:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError as exc:
-        raise UsageError(f"malformed database URL {mask(url)}: {exc}") from None
+    except ValueError:
+        # Say what is wrong from the masked URL: urlsplit quotes what it could not read,
+        # and in a URL whose password holds "#" or "?" that is a piece of the password.
+        raise UsageError(f"malformed database URL {mask(url)}: {_problem(mask(url))}") from None
     return parts
 
 
-def mask(url: str) -> str:
-    """The URL with any password replaced by ``***``, in the netloc and in the query."""
+def _problem(masked_url: str) -> str:
     try:
-        parts = urlsplit(url)
-    except ValueError:
+        urlsplit(masked_url).port  # noqa: B018
+    except ValueError as exc:
+        return str(exc)
+    return PERCENT_ENCODE
+
+
+def mask(url: str) -> str:
+    """The URL with any password replaced by ``***``, in the user part and in the query.
+
+    The user part is everything before the URL's last ``@``, wider than libpq's or
+    ``urlsplit``'s reading, so that a password holding ``@``, ``#``, ``?`` or ``/``
+    (which a person may well type unencoded) is hidden whole: at worst a little
+    more than the password is hidden, never a piece of it shown.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
         return "<unparseable URL>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        if ":" in userinfo:
-            user, _, password = userinfo.partition(":")
-            userinfo = f"{user}:***" if password else user
-        netloc = f"{userinfo}@{host}"
-    query = parts.query
-    if query:
-        pairs = [(k, "***" if k.lower() == "password" else v) for k, v in parse_qsl(query)]
-        query = urlencode(pairs, safe="/")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    userinfo, at, after = rest.rpartition("@")
+    if at and ":" in userinfo:
+        rest = f"{userinfo.partition(':')[0]}:***@{after}"
+    head, question, query = rest.partition("?")
+    if question:
+        pairs = [pair.partition("=") for pair in query.split("&")]
+        query = "&".join(
+            f"{key}{eq}{'***' if key.lower() == 'password' and eq else value}"
+            for key, eq, value in pairs
+        )
+        rest = f"{head}?{query}"
+    return f"{scheme}://{rest}"
+
+
+def _passwords(url: str) -> list[str]:
+    """Every reading of the URL's passwords, as written and percent-decoded, longest first."""
+    rest = url.partition("://")[2]
+    libpq_userinfo = rest.split("/", 1)[0].partition("@")  # libpq: first "@" before any "/"
+    candidates = [
+        libpq_userinfo[0].partition(":")[2] if libpq_userinfo[1] else "",
+        rest.rpartition("@")[0].partition(":")[2],
+    ]
+    for pair in rest.partition("?")[2].split("&"):
+        key, _eq, value = pair.partition("=")
+        if key.lower() == "password":
+            candidates.append(value)
+    candidates += [unquote(secret) for secret in candidates]
+    return sorted({secret for secret in candidates if secret}, key=len, reverse=True)
+
+
+def _without_passwords(text: str, url: str) -> str:
+    """libpq quotes the token it could not parse, and that token may be the password."""
+    for secret in _passwords(url):
+        text = re.sub(r'"[^"]*' + re.escape(secret) + r'[^"]*"', '"***"', text)
+        if len(secret) >= MIN_SCRUBBED_LENGTH:
+            text = text.replace(secret, "***")
+    return text
 
 
 def with_database(url: str, dbname: str) -> str:
@@ -79,7 +133,12 @@ def database_name(url: str) -> str:
 
 
 def connect(url: str, *, autocommit: bool = True):
-    """A psycopg connection, or one ``ConnectionFailed`` line saying why not."""
+    """A psycopg connection, or one line saying why not.
+
+    A URL libpq cannot read, or whose options have impossible values, is a usage
+    error (exit 2); a server that cannot be reached or refuses us is a
+    ``ConnectionFailed`` (exit 1).
+    """
     import psycopg
 
     try:
@@ -90,18 +149,37 @@ def connect(url: str, *, autocommit: bool = True):
             connect_timeout=int(os.environ.get("PGCONNECT_TIMEOUT", "10")),
         )
     except psycopg.ProgrammingError as exc:  # malformed conninfo
-        raise UsageError(f"malformed database URL {mask(url)}: {_first_line(exc)}") from None
+        raise UsageError(f"malformed database URL {mask(url)}: {_reason(exc, url)}") from None
     except psycopg.OperationalError as exc:
-        raise ConnectionFailed(f"cannot connect to {mask(url)}: {_first_line(exc)}") from None
+        reason = _reason(exc, url)
+        if reason.startswith("invalid "):  # libpq's words for an option it cannot accept
+            raise UsageError(f"malformed database URL {mask(url)}: {reason}") from None
+        raise ConnectionFailed(f"cannot connect to {mask(url)}: {reason}") from None
+
+
+# psycopg's prefixes, which say nothing the rest of our line does not.
+_NOISE = re.compile(r"^(connection failed|connection is bad):\s*")
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """libpq's message, which runs to several lines, as the one line that says why."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    fatal = [line for line in lines if "FATAL:" in line]
+    if fatal:
+        reason = fatal[-1].split("FATAL:", 1)[1]
+    elif lines[0].startswith("Multiple connection attempts failed"):
+        reason = "; ".join(line.lstrip("- ") for line in lines[1:])
+    else:
+        reason = _NOISE.sub("", lines[0])
+    return _without_passwords(" ".join(reason.split()), url)
 
 
 def _first_line(exc: BaseException) -> str:
-    """psycopg's connection errors run to several lines; keep the one that says why."""
+    """A server's error during admin work (CREATE DATABASE) as one line."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    for line in lines:
-        if "FATAL:" in line or "error:" in line.lower():
-            return line.split("FATAL:", 1)[-1].strip()
-    return lines[-1] if lines else type(exc).__name__
+    return lines[0] if lines else type(exc).__name__
 
 
 @contextmanager

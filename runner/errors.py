@@ -57,6 +57,12 @@ class DriftError(LiftdbError):
     exit_code = EXIT_DRIFT
 
 
+class DataLossRefused(LiftdbError):
+    """A rollback would drop tables holding rows, and nobody confirmed it (``--yes``)."""
+
+    exit_code = EXIT_USAGE
+
+
 class LockTimeout(LiftdbError):
     """Another runner held the migration lock for longer than we were willing to wait."""
 

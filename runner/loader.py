@@ -2,9 +2,11 @@
 
 Invariant: a ``Chain`` only exists for a well-formed folder. Versions are
 numbered contiguously from 1, each number appears once, each up file
-``NNNNN_name.sql`` has its ``NNNNN_name.rollback.sql`` beside it, and every
-file is readable UTF-8. Anything else is refused with a ``LayoutError`` naming
-the file, before a single statement runs.
+``NNNNN_name.sql`` has its ``NNNNN_name.rollback.sql`` beside it, every file is
+readable UTF-8, and every ``.sql`` file whose name starts with a digit is one of
+those. Anything else is refused with a one-line ``LayoutError`` naming the file,
+before a single statement runs. (Parsing is the plan's: ``Plan.parse`` parses
+every file a run needs before the run starts.)
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ from pathlib import Path
 from runner.errors import LayoutError
 
 # Goose's sequential layout: a zero-padded number, an underscore, a snake_case name.
-VERSION_FILE = re.compile(r"^(?P<number>\d+)_(?P<name>[^.]+)(?P<rollback>\.rollback)?\.sql$")
-SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+# ASCII digits only: ``\d`` would also take other scripts' digits, which int() reads.
+VERSION_FILE = re.compile(r"(?P<number>[0-9]+)_(?P<name>[^.]+)(?P<rollback>\.rollback)?\.sql")
+# A .sql file whose name starts with a digit is meant as a version; one that does not
+# match VERSION_FILE (``00002-create.sql``, ``00002_a.down.sql``) is a typo, not a bystander.
+LOOKS_LIKE_VERSION = re.compile(r"[0-9].*\.sql", re.DOTALL)
+SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
 NUMBER_WIDTH = 5
 MAX_VERSION = 2**31 - 1  # the bookkeeping stores versions as integer
 
@@ -59,24 +65,42 @@ class SqlFile:
 
     @cached_property
     def statements(self) -> tuple[Statement, ...]:
-        """The file split into statements by PostgreSQL's own parser."""
-        import pglast
-        from pglast.parser import ParseError
+        """The file split into statements by PostgreSQL's own parser.
+
+        ``split`` runs the full parser (a syntax error anywhere refuses the file) without
+        building Python syntax trees, which costs a tenth of ``parse_sql``: this runs for
+        every file a migration executes.
+        """
+        from pglast.parser import ParseError, split
 
         try:
-            raws = pglast.parse_sql(self.text)
+            slices = split(self.text, with_parser=True, only_slices=True)
         except ParseError as exc:
-            message, offset = exc.args[0], exc.args[1] if len(exc.args) > 1 else 0
-            line, col = line_col(self.text, offset or 0)
-            raise LayoutError(f"{self.path}:{line}:{col}: {message}") from None
+            message = exc.args[0]
+            offset = exc.args[1] if len(exc.args) > 1 and exc.args[1] is not None else None
+            line, col = line_col(self.text, len(self.text) if offset is None else offset)
+            raise LayoutError(f"{self.path}:{line}:{col}: {one_line(message)}") from None
         statements = []
-        for raw in raws:
-            start = raw.stmt_location
-            end = start + raw.stmt_len if raw.stmt_len else len(self.text)
-            sql = self.text[start:end].strip()
+        for piece in slices:
+            sql = self.text[piece].strip()
             if sql:
-                statements.append(Statement(sql=sql, line=self.text.count("\n", 0, start) + 1))
+                line = self.text.count("\n", 0, piece.start) + 1
+                statements.append(Statement(sql=sql, line=line))
         return tuple(statements)
+
+    def timeout_ms(self, key: str) -> int | None:
+        """The ``lock_timeout`` / ``statement_timeout`` directive in milliseconds, if given."""
+        value = self.directives.get(key)
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise LayoutError(f"{self.path}: directive {key}: {exc}") from None
+
+    @property
+    def transactional(self) -> bool:
+        return self.directives.get("transactional", "true").lower() != "false"
 
 
 @dataclass(frozen=True)
@@ -94,7 +118,7 @@ class Version:
 
     @property
     def transactional(self) -> bool:
-        return self.up.directives.get("transactional", "true").lower() != "false"
+        return self.up.transactional
 
 
 @dataclass(frozen=True)
@@ -128,6 +152,37 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
+MESSAGE_WIDTH = 300  # a syntax error "near" a megabyte-long token quotes all of it
+
+
+def one_line(text: str) -> str:
+    """A message on one line and of readable length, whatever the parser or file held."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= MESSAGE_WIDTH else text[: MESSAGE_WIDTH - 3] + "..."
+
+
+DURATION = re.compile(r"^\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|min|h|d)?\s*$")
+UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_duration(text: str) -> int:
+    """``5s``, ``500ms``, ``2min``, ``1h`` or ``0`` (off) as milliseconds; ValueError otherwise.
+
+    A bare number other than 0 is refused: PostgreSQL would read it as milliseconds,
+    a person often means seconds.
+    """
+    match = DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (examples: 5s, 500ms, 2min, 0 for off)")
+    amount = float(match["amount"])
+    if match["unit"] is None and amount != 0:
+        raise ValueError(f"{text!r} needs a unit (examples: 5s, 500ms, 2min, 0 for off)")
+    milliseconds = amount * UNIT_MS[match["unit"] or "ms"]
+    if milliseconds > 2**31 - 1:
+        raise ValueError(f"{text!r} is longer than PostgreSQL allows (about 24 days)")
+    return round(milliseconds)
+
+
 def parse_directives(text: str) -> dict[str, str]:
     """``-- key: value`` lines of the leading comment block (blank lines allowed)."""
     directives: dict[str, str] = {}
@@ -148,6 +203,9 @@ def read_file(path: Path) -> SqlFile:
         raise LayoutError(f"{path}: dangling symbolic link")
     if path.is_dir():
         raise LayoutError(f"{path}: is a directory, not a migration file")
+    if not path.is_file():
+        # A FIFO or a device would block or never end: refuse it rather than read it.
+        raise LayoutError(f"{path}: not a regular file")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -157,7 +215,8 @@ def read_file(path: Path) -> SqlFile:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line, col = line_col(raw[: exc.start].decode("utf-8", "replace"), exc.start)
+        before = raw[: exc.start].decode("utf-8", "replace")
+        line, col = line_col(before, len(before))
         raise LayoutError(
             f"{path}:{line}:{col}: not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
         ) from None
@@ -173,19 +232,33 @@ def load(directory: Path | str) -> Chain:
         raise LayoutError(f"{directory}: migration folder not found")
     ups: dict[int, list[tuple[str, Path]]] = {}
     rollbacks: dict[tuple[int, str], Path] = {}
-    for path in sorted(directory.iterdir()):
-        match = VERSION_FILE.match(path.name)
+    try:
+        paths = sorted(directory.iterdir())
+    except OSError as exc:
+        raise LayoutError(f"{directory}: cannot list: {exc.strerror}") from None
+    for path in paths:
+        match = VERSION_FILE.fullmatch(path.name)
         if not match:
+            if LOOKS_LIKE_VERSION.fullmatch(path.name):
+                raise LayoutError(
+                    f"{_shown(path)}: not a migration file name; versions are"
+                    " NNNNN_snake_case_name.sql and NNNNN_snake_case_name.rollback.sql"
+                )
             continue  # schema.sql, contract.toml and the like live beside the chain
         number = int(match["number"])
         if number < 1 or number > MAX_VERSION:
             raise LayoutError(
-                f"{path}: version number {match['number']} is out of range 1..{MAX_VERSION}"
+                f"{_shown(path)}: version number {match['number']} is out of range 1..{MAX_VERSION}"
             )
         name = match["name"]
-        if not SNAKE_CASE.match(name):
-            raise LayoutError(f"{path}: name {name!r} is not snake_case")
+        if not SNAKE_CASE.fullmatch(name):
+            raise LayoutError(f"{_shown(path)}: name {one_line(repr(name))} is not snake_case")
         if match["rollback"]:
+            if (number, name) in rollbacks:
+                raise LayoutError(
+                    f"{path}: rollback of version {number} appears more than once:"
+                    f" {rollbacks[(number, name)].name}, {path.name}"
+                )
             rollbacks[(number, name)] = path
         else:
             ups.setdefault(number, []).append((name, path))
@@ -193,7 +266,7 @@ def load(directory: Path | str) -> Chain:
     for number, entries in ups.items():
         if len(entries) > 1:
             names = ", ".join(p.name for _, p in entries)
-            raise LayoutError(f"{directory}: version {number} appears more than once: {names}")
+            raise LayoutError(f"{entries[-1][1]}: version {number} appears more than once: {names}")
     for (number, name), path in sorted(rollbacks.items()):
         if name not in {up_name for up_name, _ in ups.get(number, [])}:
             raise LayoutError(
@@ -202,12 +275,12 @@ def load(directory: Path | str) -> Chain:
 
     versions = []
     for expected, number in enumerate(sorted(ups), start=1):
-        if number != expected:
-            found = f"{number:0{NUMBER_WIDTH}d}"
-            raise LayoutError(
-                f"{directory}: version {expected:0{NUMBER_WIDTH}d} is missing (found {found} next)"
-            )
         [(name, up_path)] = ups[number]
+        if number != expected:
+            raise LayoutError(
+                f"{up_path}: version {expected:0{NUMBER_WIDTH}d} is missing before it;"
+                " versions run 1, 2, 3... without gaps"
+            )
         rollback_path = rollbacks.get((number, name))
         if rollback_path is None:
             raise LayoutError(f"{up_path}: has no rollback file {up_path.stem}.rollback.sql")
@@ -217,3 +290,9 @@ def load(directory: Path | str) -> Chain:
             )
         )
     return Chain(directory=directory, versions=tuple(versions))
+
+
+def _shown(path: Path) -> str:
+    """A path on one line: a file name may hold a newline or a control character, a
+    message may not, so those are shown escaped as Python would."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))

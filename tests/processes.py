@@ -1,0 +1,137 @@
+"""``liftdb`` run as a user runs it: a separate process, its exit code and its output.
+
+Invariant: every helper here goes through ``python -m runner``, never through the
+library, so what a test sees is exactly what a person at a terminal would see
+(stdout, stderr, exit code), and a killed process is a real killed process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+COMMAND_TIMEOUT = 120  # seconds; a hung runner fails the test instead of the whole run
+
+
+def liftdb_command(url: str, sql_dir: Path | str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "runner", "--database-url", url, "--sql-dir", str(sql_dir), *args]
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """The test's environment without DATABASE_URL, so only --database-url decides."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(NO_COLOR="1", **extra)
+    return env
+
+
+def liftdb(
+    url: str, sql_dir: Path | str, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run one ``liftdb`` command to completion; stdin is a pipe, never a terminal."""
+    return subprocess.run(
+        liftdb_command(url, sql_dir, *args),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=environment(**env),
+        timeout=COMMAND_TIMEOUT,
+    )
+
+
+def start_liftdb(url: str, sql_dir: Path | str, *args: str, **env: str) -> subprocess.Popen:
+    """Start ``liftdb`` without waiting for it (to race it, or to kill it)."""
+    return subprocess.Popen(
+        liftdb_command(url, sql_dir, *args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=environment(**env),
+    )
+
+
+def assert_one_line_error(result, exit_code: int, *fragments: str) -> str:
+    """The command failed with ``exit_code`` and said why in one line naming ``fragments``."""
+    output = f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert result.returncode == exit_code, output
+    assert "Traceback" not in result.stderr + result.stdout, output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, output
+    [line] = lines
+    assert line.startswith("liftdb: error: "), output
+    for fragment in fragments:
+        assert fragment in line, f"{fragment!r} not in {line!r}"
+    return line
+
+
+def user_relations(url: str) -> list[str]:
+    """Every table, index, sequence and view outside the system schemas."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [
+            row[0]
+            for row in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+                " ORDER BY 1"
+            )
+        ]
+
+
+# --- watching a run from the server's side ------------------------------------------------
+
+
+def wait_for(condition, what: str, timeout: float = 60.0, pause: float = 0.05):
+    """Poll ``condition()`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(pause)
+    raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
+
+
+def liftdb_backend(url: str, query_contains: str, *, waiting_on_lock: bool = False) -> int | None:
+    """The pid of a liftdb session running a statement that contains ``query_contains``."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE application_name = 'liftdb' AND state = 'active'"
+            " AND datname = current_database() AND position(%s IN query) > 0"
+            " AND (NOT %s OR wait_event_type = 'Lock')",
+            (query_contains, waiting_on_lock),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def migration_lock_holder(url: str) -> int | None:
+    """The pid holding liftdb's migration lock on this database, or None when it is free."""
+    from runner import lock
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        holder = lock.holder(conn)
+    return holder.pid if holder else None
+
+
+def recorded_versions(url: str) -> list[int]:
+    """The versions liftdb_version says are applied ([] before any bookkeeping exists)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('liftdb_version')").fetchone()[0] is None:
+            return []
+        return [n for (n,) in conn.execute("SELECT version FROM liftdb_version ORDER BY 1")]
+
+
+def status_document(url: str, sql_dir: Path | str) -> dict:
+    """``liftdb status --json``, parsed."""
+    result = liftdb(url, sql_dir, "status", "--json")
+    assert result.returncode in (0, 3), result.stderr
+    return json.loads(result.stdout)

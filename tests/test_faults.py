@@ -1,0 +1,221 @@
+"""When a run is cut short, nothing half-done is left unexplained and the next run finishes.
+
+Each fault is real: ``liftdb migrate`` runs as its own process and is killed
+with SIGKILL while the server executes its version (seen in
+``pg_stat_activity``, not guessed with a sleep), or the server it talks to is
+restarted in immediate mode, or an application's open transaction holds the
+lock a version needs, or a statement outlives ``statement_timeout``. Afterwards
+the migration lock is free, ``status`` tells the truth, and the next run applies
+what is left.
+
+The slow version sleeps only when the session says so (``PGOPTIONS`` sets
+``liftdb_test.pause``), so the file is the same for the run that is killed and
+for the run that finishes the job, and the second run does not sleep.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import uuid
+
+import psycopg
+import pytest
+from conftest import ScratchServer, write_chain
+from processes import (
+    assert_one_line_error,
+    liftdb,
+    liftdb_backend,
+    migration_lock_holder,
+    recorded_versions,
+    start_liftdb,
+    status_document,
+    user_relations,
+    wait_for,
+)
+
+from runner.errors import EXIT_ERROR
+
+PAUSED = {"PGOPTIONS": "-c liftdb_test.pause=60"}
+PAUSE = "SELECT pg_sleep(coalesce(current_setting('liftdb_test.pause', true), '0')::float)"
+
+CREATE_THINGS = (
+    "create_things",
+    "CREATE TABLE things (id int PRIMARY KEY);\nCREATE TABLE widgets (id int PRIMARY KEY);\n",
+    "DROP TABLE widgets;\nDROP TABLE things;\n",
+)
+SLOW_TRANSACTIONAL = (
+    "create_slow_marker",
+    f"CREATE TABLE slow_marker (id int);\n{PAUSE};\n",
+    "DROP TABLE slow_marker;\n",
+)
+CONCURRENT_INDEXES = (
+    "index_things",
+    "-- transactional: false\n"
+    "CREATE INDEX CONCURRENTLY widgets_id_idx ON widgets (id);\n"
+    "CREATE INDEX CONCURRENTLY things_id_idx ON things (id);\n",
+    "-- transactional: false\n"
+    "DROP INDEX CONCURRENTLY things_id_idx;\n"
+    "DROP INDEX CONCURRENTLY widgets_id_idx;\n",
+)
+ADD_COLOUR = (
+    "add_colour",
+    "-- lock_timeout: 300ms\nALTER TABLE things\n    ADD COLUMN colour text;\n",
+    "ALTER TABLE things DROP COLUMN colour;\n",
+)
+
+
+def kill(process) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+
+def lock_is_free(url: str) -> bool:
+    return migration_lock_holder(url) is None
+
+
+def states(url: str, sql_dir) -> dict[int, str]:
+    return {v["version"]: v["state"] for v in status_document(url, sql_dir)["versions"]}
+
+
+def test_sigkill_during_a_transactional_version_leaves_nothing_of_it(tmp_path, database_url):
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, SLOW_TRANSACTIONAL, ADD_COLOUR])
+    runner = start_liftdb(database_url, sql_dir, "migrate", **PAUSED)
+    wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "version 2 to be running")
+
+    kill(runner)
+
+    # The server notices the vanished client within a second (client_connection_check_interval)
+    # and rolls the version back, lock and all.
+    wait_for(lambda: lock_is_free(database_url), "the migration lock to be released")
+    assert recorded_versions(database_url) == [1]
+    assert "slow_marker" not in user_relations(database_url)
+    assert states(database_url, sql_dir) == {1: "applied", 2: "pending", 3: "pending"}
+
+    finished = liftdb(database_url, sql_dir, "migrate")
+    assert finished.returncode == 0, finished.stderr
+    assert recorded_versions(database_url) == [1, 2, 3]
+
+
+def test_sigkill_during_create_index_concurrently_is_reported_and_finished(tmp_path, database_url):
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, CONCURRENT_INDEXES])
+    assert liftdb(database_url, sql_dir, "migrate", "--to", "1").returncode == 0
+    # An application's open transaction that has written to `things`: the second CREATE
+    # INDEX CONCURRENTLY must wait for it, so that is where the runner is killed.
+    with psycopg.connect(database_url) as app:
+        app.execute("INSERT INTO things (id) VALUES (1)")
+        runner = start_liftdb(database_url, sql_dir, "migrate")
+        wait_for(
+            lambda: liftdb_backend(database_url, "things_id_idx", waiting_on_lock=True),
+            "CREATE INDEX CONCURRENTLY things_id_idx to wait for the application",
+        )
+
+        kill(runner)
+
+        wait_for(lambda: lock_is_free(database_url), "the migration lock to be released")
+        status = status_document(database_url, sql_dir)
+        [interrupted] = [v for v in status["versions"] if v["version"] == 2]
+        assert interrupted["state"] == "interrupted"
+        assert interrupted["note"] == (
+            f"stopped at {sql_dir}/00002_index_things.sql:3 (1 of 2 statements done)"
+        )
+        assert status["invalid_indexes"] == ["things_id_idx"]
+        text = liftdb(database_url, sql_dir, "status")
+        assert "invalid index things_id_idx" in text.stdout
+        app.execute("INSERT INTO things (id) VALUES (2)")
+        app.commit()  # the application's transaction was never touched
+
+    finished = liftdb(database_url, sql_dir, "migrate")
+    assert finished.returncode == 0, finished.stderr
+    assert recorded_versions(database_url) == [1, 2]
+    status = status_document(database_url, sql_dir)
+    assert status["invalid_indexes"] == []
+    assert [v["state"] for v in status["versions"]] == ["applied", "applied"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM things").fetchone()[0] == 2
+
+
+@pytest.fixture
+def scratch_database_url(scratch_server: ScratchServer):
+    """A fresh database on the test session's own server (which a test may restart)."""
+    name = f"liftdb_faults_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(scratch_server.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield scratch_server.url(database=name)
+    with psycopg.connect(scratch_server.url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_server_restarted_mid_run_is_one_line_and_a_rerun_succeeds(
+    tmp_path, scratch_server, scratch_database_url
+):
+    url = scratch_database_url
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, SLOW_TRANSACTIONAL, ADD_COLOUR])
+    runner = start_liftdb(url, sql_dir, "migrate", **PAUSED)
+    wait_for(lambda: liftdb_backend(url, "pg_sleep"), "version 2 to be running")
+
+    scratch_server.restart_immediately()
+    stdout, stderr = runner.communicate(timeout=60)
+
+    result = subprocess.CompletedProcess(runner.args, runner.returncode, stdout, stderr)
+    assert_one_line_error(result, EXIT_ERROR, "00002_create_slow_marker")
+    assert ScratchServer.PASSWORD not in stdout + stderr
+    # Crash recovery keeps whole versions only: version 1 with its bookkeeping, or neither.
+    assert "slow_marker" not in user_relations(url)
+    assert recorded_versions(url) in ([], [1])
+    assert ("things" in user_relations(url)) == (recorded_versions(url) == [1])
+
+    rerun = liftdb(url, sql_dir, "migrate")
+    assert rerun.returncode == 0, rerun.stderr
+    assert recorded_versions(url) == [1, 2, 3]
+
+
+def test_a_version_blocked_by_an_application_gives_up_and_leaves_the_application_alone(
+    tmp_path, database_url
+):
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, ADD_COLOUR])
+    assert liftdb(database_url, sql_dir, "migrate", "--to", "1").returncode == 0
+    with psycopg.connect(database_url) as app:
+        app.execute("INSERT INTO things (id) VALUES (1)")
+
+        # The run's own lock_timeout is ten minutes: only the file's 300ms directive can
+        # make it give up before the command's timeout fails the test.
+        blocked = liftdb(database_url, sql_dir, "--lock-timeout", "10min", "migrate")
+
+        assert_one_line_error(
+            blocked,
+            EXIT_ERROR,
+            f"{sql_dir}/00002_add_colour.sql:2: ALTER TABLE things",
+            "lock timeout [55P03] (waiting for a lock on table things",
+            "00002_add_colour was not applied",
+        )
+        app.execute("INSERT INTO things (id) VALUES (2)")  # still in its transaction, alive
+        app.commit()
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT array_agg(id ORDER BY id) FROM things").fetchone()[0] == [1, 2]
+    assert recorded_versions(database_url) == [1]
+
+    rerun = liftdb(database_url, sql_dir, "migrate")
+    assert rerun.returncode == 0, rerun.stderr
+    assert recorded_versions(database_url) == [1, 2]
+
+
+def test_statement_timeout_rolls_the_version_back_and_records_nothing(tmp_path, database_url):
+    timed = ("create_slow_marker", "-- statement_timeout: 200ms\n" + SLOW_TRANSACTIONAL[1],
+             SLOW_TRANSACTIONAL[2])  # fmt: skip
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, timed])
+
+    result = liftdb(database_url, sql_dir, "migrate", **PAUSED)
+
+    assert_one_line_error(
+        result,
+        EXIT_ERROR,
+        f"{sql_dir}/00002_create_slow_marker.sql:3: SELECT pg_sleep(",
+        "statement timeout [57014] (statement_timeout 200 ms)",
+        "00002_create_slow_marker was not applied",
+    )
+    assert recorded_versions(database_url) == [1]
+    assert "slow_marker" not in user_relations(database_url)
+    assert states(database_url, sql_dir) == {1: "applied", 2: "pending"}
+    assert lock_is_free(database_url)
