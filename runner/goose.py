@@ -251,14 +251,15 @@ class _Tree:
 
 def _trees(path: Path, pieces: Iterable[tuple[str, int]], hint: str = "") -> list[_Tree]:
     """Each SQL statement of the pieces, as a syntax tree printed on one line."""
-    import pglast
     from pglast.parser import ParseError
     from pglast.stream import RawStream
+
+    from runner import sqltree
 
     trees = []
     for sql, line in pieces:
         try:
-            raws = pglast.parse_sql(sql)
+            raws = sqltree.parse(sql)
         except ParseError as exc:
             offset = exc.args[1] if len(exc.args) > 1 else 0
             at = line + sql.count("\n", 0, offset or 0)

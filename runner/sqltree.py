@@ -8,15 +8,52 @@ has already refused unparseable files).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
-def _tree(sql: str):
+def parse(sql: str) -> tuple:
+    """``pglast.parse_sql``, several times faster; raises ``pglast.parser.ParseError``."""
     import pglast
+
+    with parser_built_nodes():
+        return pglast.parse_sql(sql)
+
+
+@contextmanager
+def parser_built_nodes() -> Iterator[None]:
+    """While open, pglast nodes are built without their per-attribute checks.
+
+    pglast builds each node through ``Node.__setattr__``, which checks and coerces
+    every value so that hand-built trees are well typed. The parser's own values are
+    already typed (enums, one-character strings, tuples), so the checks change
+    nothing there and cost most of a parse; the one exception, the int it gives a
+    constant's ``Boolean``, keeps its check (tests/test_sqltree.py proves the trees
+    equal, types included). Swapping the method is itself slow (every node class's
+    attribute cache is reset), so a caller parsing many files opens this once
+    around them all; it nests. Build no node by hand inside it.
+    """
+    from pglast import ast
+
+    checked = ast.Node.__setattr__
+    if checked is object.__setattr__:  # an enclosing block already opened it
+        yield
+        return
+    ast.Node.__setattr__ = object.__setattr__
+    ast.Boolean.__setattr__ = checked
+    try:
+        yield
+    finally:
+        del ast.Boolean.__setattr__
+        ast.Node.__setattr__ = checked
+
+
+def _tree(sql: str):
     from pglast.parser import ParseError
 
     try:
-        return pglast.parse_sql(sql)
+        return parse(sql)
     except ParseError:
         return ()
 

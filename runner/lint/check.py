@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pglast import ast
 
+from runner import sqltree
 from runner.lint import fold
 from runner.lint.findings import Finding
 from runner.lint.model import Model, Table, relation_name
@@ -42,11 +43,18 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
     files: list[ParsedFile] = []
     model = Model()
     referrers = Referrers()
-    for version in versions:
-        up = parse_file(version.up, display(version.up))
-        rollback = (
-            parse_file(version.rollback, display(version.rollback)) if version.rollback else None
-        )
+    with sqltree.parser_built_nodes():  # once for every file: see there
+        parsed_versions = [
+            (
+                version,
+                parse_file(version.up, display(version.up)),
+                parse_file(version.rollback, display(version.rollback))
+                if version.rollback
+                else None,
+            )
+            for version in versions
+        ]
+    for version, up, rollback in parsed_versions:
         files += [f for f in (up, rollback) if f is not None]
         findings += _fold_version(model, referrers, version.number, up, rollback)
     findings += conventions.check_model(model)

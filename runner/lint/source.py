@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pglast
 from pglast import parser
 from pglast.parser import ParseError
 
+from runner import sqltree
 from runner.errors import LayoutError
 from runner.lint.findings import Finding, Location
 from runner.loader import line_col, parse_directives, read_file
@@ -89,7 +89,7 @@ def _position(message: str) -> tuple[int, int, str]:
 def parse_text(parsed: ParsedFile) -> None:
     text = parsed.text
     try:
-        raws = pglast.parse_sql(text)
+        raws = sqltree.parse(text)
     except ParseError as exc:
         message = str(exc.args[0]) if exc.args else "syntax error"
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
