@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     started = time.perf_counter()
     load_at_start = report.load_average()
+    bytecode = tools.compile_liftdb_bytecode()
     sections: list[report.Section] = []
     with ExitStack() as stack:
         servers = [server.default_server()]
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick" if args.quick else f"full ({args.runs} runs)",
             (load_at_start, report.load_average()),
             time.perf_counter() - started,
+            [bytecode],
         )
     report.write(args.output, head, sections)
     log(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")

@@ -92,20 +92,21 @@ def _time_one(peer: tools.Tool, action: str, n: int, measured: Measured, log) ->
     log(f"  {action:8} N={n:<4} {peer.name:22} {elapsed:7.3f} s")
 
 
-def slope_ms(points: dict[int, float]) -> float | None:
-    """Least-squares cost per extra version, in ms."""
+def fit(points: dict[int, float]) -> tuple[float, float] | None:
+    """Least-squares line through (N, seconds): (seconds at N = 0, ms per extra version)."""
     if len(points) < 2:
         return None
     xs, ys = list(points), [points[n] for n in points]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     var = sum((x - mx) ** 2 for x in xs)
-    return 1000 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+    return my - slope * mx, 1000 * slope
 
 
 def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | None) -> str:
     medians = measured.medians()
     floor = medians.get(FLOOR, {})
-    headers = ["tool", *[f"N = {n}" for n in ns], "ms / version"]
+    headers = ["tool", *[f"N = {n}" for n in ns], "ms / version", "fixed cost"]
     rows = []
     for tool in [cls.name for cls in tools.MIGRATORS]:
         if tool in measured.notes and tool not in medians:
@@ -120,13 +121,14 @@ def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | No
                 cells.append(f"{report.seconds(value)} ({value / floor[n]:.2f}x)")
             else:
                 cells.append(report.seconds(value))
-        slope = slope_ms(medians.get(tool, {}))
-        rows.append([tool, *cells, f"{slope:.2f}" if slope is not None else ""])
+        line = fit(medians.get(tool, {}))
+        rows.append([tool, *cells, *((f"{line[1]:.2f}", f"{line[0]:.3f} s") if line else ("", ""))])
     lines = [
         f"Median wall time of {runs} run(s) applying a generated chain of N versions (each a",
         "table with a foreign key and an index) to an empty database, and the ratio to the",
         "psql floor (one session, each version in its own transaction with a bookkeeping",
-        "insert). `ms / version` is the least-squares slope over N.",
+        "insert). `ms / version` and `fixed cost` are the slope and the intercept (N = 0:",
+        "start-up, imports, connecting) of the least-squares line through the medians.",
         "",
         report.table(headers, rows),
     ]
@@ -157,7 +159,23 @@ def _targets(medians: dict[str, dict[int, float]], ns: list[int]) -> list[str]:
         else:
             verdict = f"only at N = {', '.join(faster)}" if faster else "at no N"
         lines.append(f"- liftdb faster than {peer}: {verdict} (target: at every N)")
+        if peer == "dbmate" and len(faster) < len(common):
+            lines.append(f"  - {_break_even(liftdb, theirs)}")
     return lines
+
+
+def _break_even(liftdb: dict[int, float], theirs: dict[int, float]) -> str:
+    """Where the fitted lines cross: a higher fixed cost repaid by a lower cost per version."""
+    ours, peer = fit(liftdb), fit(theirs)
+    if ours is None or peer is None:
+        return "no break-even: too few points"
+    if ours[1] >= peer[1]:
+        return f"liftdb costs more per version ({ours[1]:.2f} ms against {peer[1]:.2f} ms)"
+    crossing = 1000 * (ours[0] - peer[0]) / (peer[1] - ours[1])
+    return (
+        f"liftdb's fixed cost is {ours[0] - peer[0]:+.3f} s against dbmate's, repaid by"
+        f" {peer[1] - ours[1]:.2f} ms less per version: the lines cross at N = {crossing:.0f}"
+    )
 
 
 def rollback_section(measured: Measured, n: int, runs: int) -> str:

@@ -66,6 +66,7 @@ def header(
     mode: str,
     load: tuple[str, str],
     elapsed: float,
+    notes: Sequence[str] = (),
 ) -> str:
     lines = [
         "# Benchmarks",
@@ -83,6 +84,7 @@ def header(
     for label, version in servers:
         lines.append(f"- server: {label}, PostgreSQL {version}")
     lines.append("- tools: " + "; ".join(f"{name}: {ver}" for name, ver in versions.items()))
+    lines += [f"- {note}" for note in notes]
     return "\n".join(lines)
 
 
