@@ -163,19 +163,21 @@ def cli(ctx: click.Context, database_url, sql_dir, json_output, **values) -> Non
     )
 
 
-def _report_run(settings: Settings, command: str, url: str, steps, dry_run: bool) -> None:
+def _report_run(
+    settings: Settings, command: str, url: str, steps, dry_run: bool, to: int | None = None
+) -> None:
     from runner import database, output
 
     masked = database.mask(url)
     if settings.json:
-        click.echo(output.run_document(command, steps, masked, dry_run=dry_run))
+        click.echo(output.run_document(command, steps, masked, dry_run=dry_run, to=to))
         return
     if dry_run:
         for step in steps:
             click.echo(f"-- {output.step_line(step)}: {step.path}")
             click.echo(step.script)
     if not settings.quiet:
-        click.echo(output.run_summary(command, steps, masked, dry_run=dry_run))
+        click.echo(output.run_summary(command, steps, masked, dry_run=dry_run, to=to))
 
 
 def stdin_is_terminal() -> bool:
@@ -209,7 +211,7 @@ def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
     steps = api.migrate(
         url, settings.sql_dir, to=to, dry_run=dry_run, options=settings.options(dry_run)
     )
-    _report_run(settings, "migrate", url, steps, dry_run)
+    _report_run(settings, "migrate", url, steps, dry_run, to)
 
 
 @cli.command()

@@ -47,7 +47,10 @@ def step_line(step, colour: bool = False) -> str:
     return f"{step.number:05d} {step.name} {direction} {took}"
 
 
-def run_summary(command: str, steps: Sequence, database: str, *, dry_run: bool) -> str:
+def run_summary(
+    command: str, steps: Sequence, database: str, *, dry_run: bool, to: int | None = None
+) -> str:
+    """The last line of a run; ``to`` is migrate's ``--to``, below which nothing was left."""
     verb = {"migrate": "applied", "rollback": "rolled back", "redo": "redid"}[command]
     # redo lists each version twice, down then up.
     count = len({step.number for step in steps}) if command == "redo" else len(steps)
@@ -55,15 +58,20 @@ def run_summary(command: str, steps: Sequence, database: str, *, dry_run: bool) 
     if dry_run:
         return f"dry run: would have {verb} {count} version(s) on {database}; nothing was changed"
     if not steps:
-        return (
-            f"nothing to do: {database} is up to date"
-            if command == "migrate"
-            else (f"nothing to do on {database}")
-        )
+        if command != "migrate":
+            return f"nothing to do on {database}"
+        if to is not None:  # later versions may well be pending: not "up to date"
+            return (
+                f"nothing to do up to version {to}:"
+                f" it and every version before it are applied on {database}"
+            )
+        return f"nothing to do: {database} is up to date"
     return f"{verb} {count} version(s) on {database} in {total} ms"
 
 
-def run_document(command: str, steps: Sequence, database: str, *, dry_run: bool) -> str:
+def run_document(
+    command: str, steps: Sequence, database: str, *, dry_run: bool, to: int | None = None
+) -> str:
     return _dump(
         {
             "command": command,
@@ -79,7 +87,7 @@ def run_document(command: str, steps: Sequence, database: str, *, dry_run: bool)
                 }
                 for step in steps
             ],
-            "summary": run_summary(command, steps, database, dry_run=dry_run),
+            "summary": run_summary(command, steps, database, dry_run=dry_run, to=to),
         }
     )
 

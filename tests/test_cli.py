@@ -89,6 +89,18 @@ def test_migrate_to_stops_at_that_version_and_an_unknown_one_is_a_usage_error(ur
     assert recorded(url) == [1, 2]
 
 
+def test_migrate_to_an_applied_version_does_not_claim_the_database_is_up_to_date(url, make_chain):
+    sql_dir = make_chain()
+    assert liftdb(url, sql_dir, "migrate", "--to", "2").exit_code == 0
+    result = liftdb(url, sql_dir, "migrate", "--to", "1")
+    assert result.exit_code == 0
+    assert "up to date" not in result.stdout  # version 3 is still pending
+    assert result.stdout.startswith(
+        "nothing to do up to version 1: it and every version before it are applied on"
+    )
+    assert recorded(url) == [1, 2]
+
+
 def test_migrate_json_is_one_document(url, make_chain):
     result = liftdb(url, make_chain(), "--json", "migrate")
     assert result.exit_code == 0
