@@ -136,7 +136,12 @@ def _volume_benchmarks(srv: server.Server, args) -> list[report.Section]:
             log(f"  populated in {loaded:.1f} s: {dataset.counts}")
             if "queries" in args.only:
                 timings = queries.measure(conn, dataset, args.executions, args.seed, log)
-                body = queries.section(timings, dataset, args.executions)
+                prepared = queries.prepared_against_unprepared(
+                    conn, dataset, args.executions, args.seed
+                )
+                p95 = prepared.prepared_p95 * 1000
+                log(f"  {queries.PREPARED_CHECK}, sent prepared: p95 {p95:.2f} ms")
+                body = queries.section(timings, dataset, args.executions, prepared)
                 body += f"\n\nPopulating took {loaded:.1f} s (`bench/datagen.py`)."
                 found.append(report.Section("The tickets' queries at volume", body))
         if "concurrency" in args.only:

@@ -107,11 +107,45 @@ def statements() -> dict[str, str]:
 
 # psycopg prepares a statement after five executions, and PostgreSQL then tries a
 # generic plan, costed for an average user (about three log rows per lift). For
-# the busiest users that plan reads every row of the lift and sorts them: the
-# history page for one lift took 20 ms instead of 0.1 ms (p95 9.6 ms against
-# 2.8 ms over the drawn users). The application should send the history queries
-# unprepared, so each gets a plan for its own user; the rest gain from preparing.
+# the busiest users that plan reads every row of the lift and sorts them, so the
+# application should send the history queries unprepared, each getting a plan for
+# its own user; the rest gain from preparing. ``prepared_against_unprepared``
+# measures the difference in every run.
 UNPREPARED_PREFIX = "history"
+PREPARED_CHECK = "history page, one lift"
+BUSIEST_RUNS = 50
+
+
+@dataclass(frozen=True)
+class PreparedCost:
+    """One history query sent both ways over the same draws: p95, and the busiest user's
+    median."""
+
+    unprepared_p95: float
+    prepared_p95: float
+    unprepared_busiest: float
+    prepared_busiest: float
+
+
+def prepared_against_unprepared(
+    conn, dataset: datagen.Dataset, executions: int, seed: int
+) -> PreparedCost:
+    sql = statements()[PREPARED_CHECK]
+    params = Parameters(dataset, seed + 1)
+    draws = [params.draw() for _ in range(executions)]
+    worst = params.worst()
+    found = {}
+    for prepare in (False, True):
+        samples = sorted(_timed(conn, sql, values, prepare) for values in draws)
+        busiest = sorted(_timed(conn, sql, worst, prepare) for _ in range(BUSIEST_RUNS))
+        found[prepare] = (report.percentile(samples, 0.95), report.median(busiest))
+    return PreparedCost(found[False][0], found[True][0], found[False][1], found[True][1])
+
+
+def _timed(conn, sql: str, values: dict, prepare: bool) -> float:
+    started = time.perf_counter()
+    conn.execute(sql, values, prepare=prepare).fetchall()
+    return time.perf_counter() - started
 
 
 def measure(conn, dataset: datagen.Dataset, executions: int, seed: int, log) -> list[Timing]:
@@ -170,7 +204,9 @@ def _ms(value: float) -> str:
     return f"{value * 1000:.2f} ms"
 
 
-def section(timings: list[Timing], dataset: datagen.Dataset, executions: int) -> str:
+def section(
+    timings: list[Timing], dataset: datagen.Dataset, executions: int, prepared: PreparedCost
+) -> str:
     counts = dataset.counts
     busiest = dataset.busiest()
     rows = []
@@ -200,9 +236,7 @@ def section(timings: list[Timing], dataset: datagen.Dataset, executions: int) ->
         f" {busiest.log_rows:,} log rows. {executions:,} timed executions per query (after"
         f" {executions // 10:,} untimed) on one connection, client round trip included,"
         " parameters drawn by user activity, the history queries unprepared"
-        " (PostgreSQL's generic plan for the history page, costed for an average user,"
-        " reads and sorts every row of the busiest users' lift: p95 9.6 ms instead of"
-        ' 2.8 ms in a run of 2,000; see README, "Benchmarks");'
+        ' (see below and README, "Benchmarks");'
         " the apply transaction applies a new event to one to three lifts.",
         "",
         report.table(["query", "p50", "p95", "p99", "plan"], rows),
@@ -211,6 +245,11 @@ def section(timings: list[Timing], dataset: datagen.Dataset, executions: int) ->
         f" {'yes' if not scans else 'NO: ' + ', '.join(scans)}",
         f"- history page p95: {_ms(history_p95)} (target: under 5 ms; application: 200 ms)",
         f"- apply transaction p95: {_ms(apply_p95)} (target: under 10 ms; application: 50 ms)",
+        f"- {PREPARED_CHECK}, the same {executions:,} draws sent prepared (PostgreSQL may"
+        f" switch to a generic plan) and unprepared: p95 {_ms(prepared.prepared_p95)}"
+        f" against {_ms(prepared.unprepared_p95)}; for the busiest user, median of"
+        f" {BUSIEST_RUNS}: {_ms(prepared.prepared_busiest)} against"
+        f" {_ms(prepared.unprepared_busiest)}",
         "",
         "<details><summary>EXPLAIN (ANALYZE, BUFFERS) for the busiest user</summary>",
         "",
