@@ -60,6 +60,8 @@ def run_summary(
     if not steps:
         if command != "migrate":
             return f"nothing to do on {database}"
+        if to == 0:
+            return f"nothing to do: --to 0 applies no version to {database}"
         if to is not None:  # later versions may well be pending: not "up to date"
             return (
                 f"nothing to do up to version {to}:"

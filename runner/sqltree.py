@@ -1,9 +1,11 @@
-"""What one SQL statement does, read from its syntax tree (pglast, PostgreSQL's parser).
+"""Syntax trees from pglast (PostgreSQL's parser), and what one statement does.
 
-Invariant: these functions parse only the statement they are given, on demand,
-so building a tree costs nothing on the path that merely applies a version;
-a statement pglast cannot parse yields nothing rather than an error (the loader
-has already refused unparseable files).
+Invariant: every tree liftdb builds comes from ``parse`` (the lint's and goose's
+whole files too), which returns exactly what ``pglast.parse_sql`` does, faster.
+The per-statement readers below parse only the statement they are given, on
+demand, so building a tree costs nothing on the path that merely applies a
+version; a statement pglast cannot parse yields nothing there rather than an
+error (the loader has already refused unparseable files).
 """
 
 from __future__ import annotations

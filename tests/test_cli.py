@@ -99,6 +99,10 @@ def test_migrate_to_an_applied_version_does_not_claim_the_database_is_up_to_date
         "nothing to do up to version 1: it and every version before it are applied on"
     )
     assert recorded(url) == [1, 2]
+    nothing = liftdb(url, sql_dir, "migrate", "--to", "0")
+    assert nothing.exit_code == 0
+    assert nothing.stdout.startswith("nothing to do: --to 0 applies no version to ")
+    assert recorded(url) == [1, 2]
 
 
 def test_migrate_json_is_one_document(url, make_chain):

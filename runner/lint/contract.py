@@ -12,9 +12,9 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-import pglast
 from pglast.enums import SortByDir
 
+from runner import sqltree
 from runner.lint.findings import Finding, Location
 from runner.lint.model import Model, Table
 
@@ -144,7 +144,7 @@ def element(text: str) -> tuple[str, str | None]:
     """``"applied_at DESC"`` -> ``("applied_at", "DESC")``; no order written -> None."""
     from runner.lint.model import index_element
 
-    elem = pglast.parse_sql(f"CREATE INDEX x ON t ({text})")[0].stmt.indexParams[0]
+    elem = sqltree.parse(f"CREATE INDEX x ON t ({text})")[0].stmt.indexParams[0]
     key, direction = index_element(elem)
     return key, None if elem.ordering == SortByDir.SORTBY_DEFAULT else direction
 
@@ -154,4 +154,4 @@ def expression(text: str) -> str:
     """A default written in the contract, in the model's deparsed form."""
     from runner.lint.model import deparse
 
-    return deparse(pglast.parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val)
+    return deparse(sqltree.parse(f"SELECT {text}")[0].stmt.targetList[0].val)
