@@ -287,6 +287,49 @@ def applied_versions(url: str) -> list[int]:
         return [row.number for row in recorder.applied(conn)]
 
 
+# --- repair ---------------------------------------------------------------------------
+
+
+def repair(
+    url: str,
+    sql_dir: Path | str = DEFAULT_SQL_DIR,
+    *,
+    dry_run: bool = False,
+    options: Options = DEFAULT_OPTIONS,
+) -> list:
+    """Accept the files on disk as what was applied (Flyway's ``repair``): record the
+    current checksums of every applied version whose up or rollback file changed since,
+    after a deliberate edit such as a corrected comment; returns that drift (``Drift``).
+
+    Under the migration lock, in one transaction, with a line in yoyo's log per version.
+    The files must parse, as they would have to before being applied. A version renamed
+    or missing from disk is not mended by a checksum: ``DriftError`` names it and nothing
+    changes. A dry run reads only and takes no lock.
+    """
+    from runner import lock, plan, recorder
+
+    chain = loader.load(sql_dir)
+    with database.connect(url) as conn:
+        if not dry_run:
+            lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+        drift = plan.read_state(conn, chain).drift
+        lost = [d for d in drift if d.kind != "changed"]
+        if lost:
+            more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
+            raise DriftError(
+                f"drift: {lost[0].message}{more}; repair records the contents of files that"
+                " changed, nothing else: restore the file (or its name) first; nothing was changed"
+            )
+        versions = [chain.get(d.number) for d in drift]
+        plan.Plan(tuple(plan.Step(v, "up") for v in versions)).parse()
+        if not dry_run:
+            with conn.transaction():
+                for found, version in zip(drift, versions, strict=True):
+                    recorder.record_checksums(conn, version, f"liftdb repair: {found.reason}")
+            lock.release(conn)
+    return drift
+
+
 # --- new ------------------------------------------------------------------------------
 
 UP_TEMPLATE = """\

@@ -298,6 +298,28 @@ def verify(settings: Settings) -> None:
 
 
 @cli.command()
+@click.option("--dry-run", is_flag=True, help="Say what would be recorded; change nothing.")
+@click.pass_obj
+def repair(settings: Settings, dry_run: bool) -> None:
+    """Accept applied files edited on purpose: record their checksums as they are now.
+
+    Only changed contents are repaired; a version renamed or missing from disk is
+    refused (exit 4) and nothing changes. Nothing in the schema is touched.
+    """
+    from runner import api, database, output
+
+    url = settings.url()
+    repaired = api.repair(url, settings.sql_dir, dry_run=dry_run, options=settings.options(dry_run))
+    masked = database.mask(url)
+    if settings.json:
+        click.echo(output.repair_document(repaired, masked, dry_run=dry_run))
+    elif not settings.quiet:
+        for drift in repaired:
+            click.echo(output.repair_line(drift, dry_run=dry_run))
+        click.echo(output.repair_summary(repaired, masked, dry_run=dry_run))
+
+
+@cli.command()
 @click.argument("name")
 @click.pass_obj
 def new(settings: Settings, name: str) -> None:

@@ -151,6 +151,37 @@ def verify_line(report) -> str:
     return f"{report.applied} applied version(s) match their files on {report.database}"
 
 
+def repair_line(drift, *, dry_run: bool) -> str:
+    verb = "would record" if dry_run else "recorded"
+    return f"{drift.label}: {verb} its files as they are now ({drift.reason})"
+
+
+def repair_summary(repaired: Sequence, database: str, *, dry_run: bool) -> str:
+    if dry_run:
+        return (
+            f"dry run: would have repaired {len(repaired)} version(s) on {database};"
+            " nothing was changed"
+        )
+    if not repaired:
+        return f"nothing to repair: every applied version matches its files on {database}"
+    return f"repaired {len(repaired)} version(s) on {database}"
+
+
+def repair_document(repaired: Sequence, database: str, *, dry_run: bool) -> str:
+    return _dump(
+        {
+            "command": "repair",
+            "database": database,
+            "dry_run": dry_run,
+            "versions": [
+                {"version": drift.number, "label": drift.label, "reason": drift.reason}
+                for drift in repaired
+            ],
+            "summary": repair_summary(repaired, database, dry_run=dry_run),
+        }
+    )
+
+
 def lock_wait_line(holder) -> str:
     who = holder.describe() if holder is not None else "another session"
     return f"waiting for the migration lock, held by {who}"

@@ -31,6 +31,7 @@ class Drift:
     number: int
     label: str
     reason: str  # one line, naming the file
+    kind: str = "changed"  # "changed" (contents), "renamed" or "missing" (from disk)
 
     @property
     def message(self) -> str:
@@ -85,11 +86,18 @@ class State:
             label = f"{number:0{NUMBER_WIDTH}d}_{row.name}"
             if version is None:
                 found.append(
-                    Drift(number, label, f"applied but missing from {self.chain.directory}")
+                    Drift(
+                        number, label, f"applied but missing from {self.chain.directory}", "missing"
+                    )
                 )
             elif version.name != row.name:
                 found.append(
-                    Drift(number, label, f"applied under that name, but disk has {version.label}")
+                    Drift(
+                        number,
+                        label,
+                        f"applied under that name, but disk has {version.label}",
+                        "renamed",
+                    )
                 )
             elif version.up.checksum != row.up_sha256.strip():
                 found.append(
@@ -111,7 +119,9 @@ class State:
         drift = self.drift
         if drift and not allow_drift:
             more = f" (and {len(drift) - 1} more)" if len(drift) > 1 else ""
-            raise DriftError(f"drift: {drift[0].message}{more}; use --allow-drift to proceed")
+            accept = ", or `liftdb repair` if the edit was on purpose"
+            hint = accept if all(d.kind == "changed" for d in drift) else ""
+            raise DriftError(f"drift: {drift[0].message}{more}; use --allow-drift to proceed{hint}")
 
 
 @dataclass(frozen=True)

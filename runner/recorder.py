@@ -216,9 +216,35 @@ def _literal(value: str) -> str:
 
 
 @functools.cache
-def _who() -> tuple[str, str]:
+def _user_and_host() -> tuple[str, str]:
     """yoyo's log records who ran a migration, and where."""
-    return _literal(getpass.getuser()), _literal(socket.gethostname())
+    return getpass.getuser(), socket.gethostname()
+
+
+def _who() -> tuple[str, str]:
+    user, host = _user_and_host()
+    return _literal(user), _literal(host)
+
+
+def record_checksums(conn, version: Version, comment: str) -> None:
+    """Record ``version``'s files as they are now (``repair``), with a line in yoyo's log
+    ("mark": recorded as applied without running, in yoyo's words); call in a transaction."""
+    conn.execute(
+        f"UPDATE {VERSION_TABLE} SET up_sha256 = %s, rollback_sha256 = %s WHERE version = %s",
+        (version.up.checksum, version.rollback.checksum, version.number),
+    )
+    conn.execute(
+        f"INSERT INTO {YOYO_LOG_TABLE} (id, migration_hash, migration_id, operation, username,"
+        " hostname, comment, created_at_utc)"
+        " VALUES (%s, %s, %s, 'mark', %s, %s, %s, now() AT TIME ZONE 'UTC')",
+        (
+            str(uuid.uuid1()),
+            migration_hash(version),
+            version.label,
+            *_user_and_host(),
+            comment[:255],
+        ),
+    )
 
 
 def record_apply(conn, version: Version, duration_ms: int) -> None:

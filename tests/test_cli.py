@@ -285,6 +285,113 @@ def test_a_version_applied_but_missing_from_disk_is_drift(url, make_chain):
     assert "version 3 is applied but missing" in error_of(result)
 
 
+# --- repair -----------------------------------------------------------------------------
+
+
+def checksums(url: str) -> list[tuple]:
+    return rows(url, "SELECT version, up_sha256, rollback_sha256 FROM liftdb_version ORDER BY 1")
+
+
+def test_repair_records_files_edited_on_purpose_and_runs_none_of_them(url, make_chain):
+    sql_dir = make_chain()
+    liftdb(url, sql_dir, "migrate")
+    up = sql_dir / "00001_create_widgets.sql"
+    up.write_text(up.read_text() + "-- a corrected comment\nCREATE TABLE never_run (id int);\n")
+    rollback = sql_dir / "00002_add_widget_size.rollback.sql"
+    rollback.write_text("ALTER TABLE widgets DROP COLUMN IF EXISTS size;\n")
+    before = checksums(url)
+    assert liftdb(url, sql_dir, "migrate").exit_code == 4
+
+    dry = liftdb(url, sql_dir, "repair", "--dry-run")
+    assert dry.exit_code == 0
+    assert dry.stdout.splitlines() == [
+        f"00001_create_widgets: would record its files as they are now ({up} changed since it"
+        " was applied)",
+        f"00002_add_widget_size: would record its files as they are now ({rollback} changed"
+        " since it was applied)",
+        dry.stdout.splitlines()[-1],
+    ]
+    assert dry.stdout.splitlines()[-1].startswith("dry run: would have repaired 2 version(s)")
+    assert checksums(url) == before
+
+    result = liftdb(url, sql_dir, "repair")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].startswith("repaired 2 version(s) on ")
+    assert checksums(url) != before
+    assert liftdb(url, sql_dir, "verify").exit_code == 0
+    assert liftdb(url, sql_dir, "migrate").exit_code == 0
+    assert rows(url, "SELECT to_regclass('never_run')") == [(None,)]  # recorded, not run
+    assert rows(
+        url, "SELECT migration_id, comment FROM _yoyo_log WHERE operation = 'mark' ORDER BY 1"
+    ) == [
+        ("00001_create_widgets", f"liftdb repair: {up} changed since it was applied"),
+        ("00002_add_widget_size", f"liftdb repair: {rollback} changed since it was applied"),
+    ]
+    again = liftdb(url, sql_dir, "repair")
+    assert again.stdout.startswith("nothing to repair: every applied version matches its files")
+    # The repaired rollback is the one that runs.
+    assert liftdb(url, sql_dir, "rollback", "--to", "1", "--yes").exit_code == 0
+    assert recorded(url) == [1]
+
+
+def test_repair_refuses_a_version_missing_from_disk_and_changes_nothing(url, make_chain):
+    sql_dir = make_chain()
+    liftdb(url, sql_dir, "migrate")
+    up = sql_dir / "00001_create_widgets.sql"
+    up.write_text(up.read_text() + "-- edited\n")
+    (sql_dir / "00003_create_gadgets.sql").unlink()
+    (sql_dir / "00003_create_gadgets.rollback.sql").unlink()
+    before = checksums(url)
+    result = liftdb(url, sql_dir, "repair")
+    assert result.exit_code == 4
+    assert error_of(result).startswith(
+        "liftdb: error: drift: 00003_create_gadgets: applied but missing from "
+    )
+    assert "nothing was changed" in error_of(result)
+    assert checksums(url) == before
+
+
+def test_repair_refuses_a_file_that_does_not_parse(url, make_chain):
+    sql_dir = make_chain()
+    liftdb(url, sql_dir, "migrate")
+    rollback = sql_dir / "00002_add_widget_size.rollback.sql"
+    rollback.write_text("ALTER TABLE widgets DROP COLUMN;\n")
+    before = checksums(url)
+    result = liftdb(url, sql_dir, "repair")
+    assert result.exit_code == 1
+    assert error_of(result).startswith(f"liftdb: error: {rollback}:1:")
+    assert checksums(url) == before
+
+
+def test_repair_waits_for_the_migration_lock_and_gives_up_with_exit_5(url, make_chain):
+    from runner import lock
+
+    sql_dir = make_chain()
+    liftdb(url, sql_dir, "migrate")
+    up = sql_dir / "00001_create_widgets.sql"
+    up.write_text(up.read_text() + "-- edited\n")
+    before = checksums(url)
+    with psycopg.connect(url, autocommit=True) as holder:
+        assert lock.try_acquire(holder)
+        result = liftdb(url, sql_dir, "--lock-timeout", "200ms", "repair")
+    assert result.exit_code == 5
+    assert "waiting for the migration lock" in result.stderr
+    assert checksums(url) == before
+
+
+def test_repair_json_is_one_document(url, make_chain):
+    sql_dir = make_chain()
+    liftdb(url, sql_dir, "migrate")
+    up = sql_dir / "00001_create_widgets.sql"
+    up.write_text(up.read_text() + "-- edited\n")
+    document = json.loads(liftdb(url, sql_dir, "--json", "repair").stdout)
+    assert document["command"] == "repair"
+    assert document["dry_run"] is False
+    assert [v["version"] for v in document["versions"]] == [1]
+    assert document["summary"].startswith("repaired 1 version(s) on ")
+    assert SECRET not in document["database"]
+
+
 def test_a_pending_version_older_than_an_applied_one_is_refused(url, make_chain):
     sql_dir = make_chain()
     liftdb(url, sql_dir, "migrate")

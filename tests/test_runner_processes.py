@@ -154,7 +154,7 @@ def test_drift_after_editing_an_applied_file_exits_4_naming_it(database_url, mak
     assert done.returncode == 4
     assert done.stderr == (
         f"liftdb: error: drift: 00002_add_widget_size: {edited} changed since it was applied;"
-        " use --allow-drift to proceed\n"
+        " use --allow-drift to proceed, or `liftdb repair` if the edit was on purpose\n"
     )
     assert liftdb(database_url, sql_dir, "--allow-drift", "rollback").returncode == 0
 
