@@ -292,6 +292,16 @@ def checksums(url: str) -> list[tuple]:
     return rows(url, "SELECT version, up_sha256, rollback_sha256 FROM liftdb_version ORDER BY 1")
 
 
+@pytest.fixture
+def applied_then_edited(url, make_chain):
+    """The widgets chain applied, then its first up file given a new comment."""
+    sql_dir = make_chain()
+    liftdb(url, sql_dir, "migrate")
+    up = sql_dir / "00001_create_widgets.sql"
+    up.write_text(up.read_text() + "-- edited\n")
+    return sql_dir
+
+
 def test_repair_records_files_edited_on_purpose_and_runs_none_of_them(url, make_chain):
     sql_dir = make_chain()
     liftdb(url, sql_dir, "migrate")
@@ -334,11 +344,8 @@ def test_repair_records_files_edited_on_purpose_and_runs_none_of_them(url, make_
     assert recorded(url) == [1]
 
 
-def test_repair_refuses_a_version_missing_from_disk_and_changes_nothing(url, make_chain):
-    sql_dir = make_chain()
-    liftdb(url, sql_dir, "migrate")
-    up = sql_dir / "00001_create_widgets.sql"
-    up.write_text(up.read_text() + "-- edited\n")
+def test_repair_refuses_a_version_missing_from_disk_and_changes_nothing(url, applied_then_edited):
+    sql_dir = applied_then_edited
     (sql_dir / "00003_create_gadgets.sql").unlink()
     (sql_dir / "00003_create_gadgets.rollback.sql").unlink()
     before = checksums(url)
@@ -363,28 +370,20 @@ def test_repair_refuses_a_file_that_does_not_parse(url, make_chain):
     assert checksums(url) == before
 
 
-def test_repair_waits_for_the_migration_lock_and_gives_up_with_exit_5(url, make_chain):
+def test_repair_waits_for_the_migration_lock_and_gives_up_with_exit_5(url, applied_then_edited):
     from runner import lock
 
-    sql_dir = make_chain()
-    liftdb(url, sql_dir, "migrate")
-    up = sql_dir / "00001_create_widgets.sql"
-    up.write_text(up.read_text() + "-- edited\n")
     before = checksums(url)
     with psycopg.connect(url, autocommit=True) as holder:
         assert lock.try_acquire(holder)
-        result = liftdb(url, sql_dir, "--lock-timeout", "200ms", "repair")
+        result = liftdb(url, applied_then_edited, "--lock-timeout", "200ms", "repair")
     assert result.exit_code == 5
     assert "waiting for the migration lock" in result.stderr
     assert checksums(url) == before
 
 
-def test_repair_json_is_one_document(url, make_chain):
-    sql_dir = make_chain()
-    liftdb(url, sql_dir, "migrate")
-    up = sql_dir / "00001_create_widgets.sql"
-    up.write_text(up.read_text() + "-- edited\n")
-    document = json.loads(liftdb(url, sql_dir, "--json", "repair").stdout)
+def test_repair_json_is_one_document(url, applied_then_edited):
+    document = json.loads(liftdb(url, applied_then_edited, "--json", "repair").stdout)
     assert document["command"] == "repair"
     assert document["dry_run"] is False
     assert [v["version"] for v in document["versions"]] == [1]
