@@ -330,6 +330,43 @@ def repair(
     return drift
 
 
+# --- baseline -------------------------------------------------------------------------
+
+
+def baseline(
+    url: str,
+    sql_dir: Path | str,
+    to: int,
+    *,
+    dry_run: bool = False,
+    options: Options = DEFAULT_OPTIONS,
+):
+    """Record versions 1..``to`` as applied without running them (Flyway's ``baseline``),
+    once the database's schema is checked to be the chain's at ``to`` (``runner.adopt``):
+    for a restored database, or one made from sql/schema.sql. Under the migration lock;
+    a dry run checks and records nothing. Returns an ``adopt.Adopted``."""
+    from runner import adopt, lock, plan, recorder
+
+    chain = loader.load(sql_dir)
+    plan.resolve(chain, to)
+    with database.connect(url) as conn:
+        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+        ours = {row.number for row in recorder.applied(conn)}
+        past = max(ours, default=0)
+        if past > to:
+            raise UsageError(
+                f"{database.mask(url)} is already at version {past}, past {to}:"
+                " baseline records only versions not yet applied"
+            )
+        to_mark = [n for n in range(1, to + 1) if n not in ours]
+        if to_mark:
+            adopt.check_schema(conn, url, sql_dir, to)
+            if not dry_run:
+                adopt.record(conn, chain, to_mark)
+        lock.release(conn)
+    return adopt.Adopted(marked=tuple(to_mark), version=to)
+
+
 # --- new ------------------------------------------------------------------------------
 
 UP_TEMPLATE = """\

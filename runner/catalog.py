@@ -93,6 +93,46 @@ def snapshot(conn, schema: str = "public") -> dict[str, tuple[tuple[Any, ...], .
     }
 
 
+def as_reloaded(conn, snap: dict[str, tuple]) -> dict[str, tuple]:
+    """The snapshot with each CHECK constraint's text as PostgreSQL deparses it reloaded.
+
+    ``pg_get_constraintdef`` of ``col IN ('a', 'b')`` on a varchar column is not the text
+    that reloading it gives (a pg_dump restore changes the same way, once), so a database
+    restored from a dump, or made from sql/schema.sql, would never compare equal to one
+    the chain built. Each text is added to its table on ``conn``, which must hold the
+    same tables (the scratch database, whose tables are empty), and read back, in a
+    transaction rolled back; a text that does not apply there stays as it was.
+    """
+    from psycopg import Error, sql
+
+    reloaded = []
+    with conn.transaction(force_rollback=True):
+        for row in snap.get("constraints", ()):
+            table, name, kind, definition, *rest = row
+            if kind == "c":
+                try:
+                    with conn.transaction():
+                        conn.execute(
+                            sql.SQL("ALTER TABLE {} ADD CONSTRAINT liftdb_reloaded {}").format(
+                                sql.Identifier(table), sql.SQL(definition)
+                            )
+                        )
+                        (definition,) = conn.execute(
+                            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                            " WHERE conname = 'liftdb_reloaded' AND conrelid = %s::regclass",
+                            (table,),
+                        ).fetchone()
+                        conn.execute(
+                            sql.SQL("ALTER TABLE {} DROP CONSTRAINT liftdb_reloaded").format(
+                                sql.Identifier(table)
+                            )
+                        )
+                except Error:
+                    pass  # not this table, or not this column: a difference either way
+            reloaded.append((table, name, kind, definition, *rest))
+    return {**snap, "constraints": tuple(sorted(reloaded))}
+
+
 def is_empty(snap: dict[str, tuple]) -> bool:
     """True when the snapshot holds no object at all."""
     return not any(snap.values())

@@ -320,6 +320,33 @@ def repair(settings: Settings, dry_run: bool) -> None:
 
 
 @cli.command()
+@click.option("--to", "to", type=int, required=True, help="The version the schema is at.")
+@click.option("--dry-run", is_flag=True, help="Check the schema; record nothing.")
+@click.pass_obj
+def baseline(settings: Settings, to: int, dry_run: bool) -> None:
+    """Record versions up to --to as applied, without running them.
+
+    For a database whose schema was built another way (a restore, sql/schema.sql).
+    Refuses, recording nothing, unless its schema is the chain's at that version,
+    which is built for the comparison in a scratch database (needs CREATEDB).
+    """
+    from runner import api, database, output
+
+    url = settings.url()
+    result = api.baseline(
+        url, settings.sql_dir, to, dry_run=dry_run, options=settings.options(dry_run)
+    )
+    masked = database.mask(url)
+    if settings.json:
+        click.echo(output.baseline_document(result, masked, dry_run=dry_run))
+    elif not settings.quiet:
+        if not dry_run:
+            for number in result.marked:
+                click.echo(f"{number:05d} recorded as applied")
+        click.echo(output.baseline_summary(result, masked, dry_run=dry_run))
+
+
+@cli.command()
 @click.argument("name")
 @click.pass_obj
 def new(settings: Settings, name: str) -> None:
@@ -443,7 +470,7 @@ def goose_adopt(settings: Settings) -> None:
     from runner import database, goose
 
     url = settings.url()
-    result = goose.adopt(url, settings.sql_dir)
+    result = goose.adopt(url, settings.sql_dir, settings.lock_timeout)
     for number in result.marked:
         click.echo(f"{number:05d} adopted")
     click.echo(

@@ -18,8 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner import adopt as adoption
 from runner import loader
 from runner.errors import LayoutError, Mismatch, UsageError
+from runner.executor import DEFAULT_LOCK_TIMEOUT_MS
 
 GOOSE_TABLE = "goose_db_version"
 
@@ -76,12 +78,6 @@ class CheckResult:
 class Imported:
     written: tuple[Path, ...]
     without_down: tuple[int, ...]  # versions whose goose file had no Down section
-
-
-@dataclass(frozen=True)
-class Adopted:
-    marked: tuple[int, ...]  # versions newly recorded as applied
-    version: int  # the version the database is at
 
 
 # --- goose's parser -----------------------------------------------------------------
@@ -533,15 +529,19 @@ def goose_applied(conn) -> list[int]:
     return [version for version, is_applied in rows if is_applied and version > 0]
 
 
-def adopt(url: str, sql_dir: Path | str) -> Adopted:
-    """Record as applied every version goose applied, once the live schema is checked."""
-    from runner import api, catalog, database, recorder
+def adopt(
+    url: str, sql_dir: Path | str, lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+) -> adoption.Adopted:
+    """Record as applied every version goose applied, once the live schema is checked
+    (``runner.adopt``), under the migration lock."""
+    from runner import database, lock, recorder
 
     chain = loader.load(sql_dir)
     with database.connect(url) as conn:
         exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (GOOSE_TABLE,)).fetchone()[0]
         if not exists:
             raise UsageError(f"{database.mask(url)} has no {GOOSE_TABLE} table: nothing to adopt")
+        lock.acquire(conn, lock_ms)
         by_goose = set(goose_applied(conn))
         ours = {row.number for row in recorder.applied(conn)}
         unknown = sorted(by_goose - {v.number for v in chain})
@@ -557,28 +557,8 @@ def adopt(url: str, sql_dir: Path | str) -> Adopted:
                 " versions in order and cannot adopt a gap"
             )
         to_mark = sorted(by_goose - ours)
-        if not to_mark:
-            return Adopted(marked=(), version=version)
-        live = catalog.snapshot(conn)
-        with database.scratch_database(url, "adopt") as scratch_url:
-            api.migrate(scratch_url, sql_dir, to=version)
-            with database.connect(scratch_url) as scratch:
-                expected = catalog.snapshot(scratch)
-        lines = catalog.differences(expected, live)
-        if lines:
-            shown = "; ".join(
-                line.replace("only before", "only in the chain").replace(
-                    "only after", "only in the database"
-                )
-                for line in lines[:3]
-            )
-            more = f" (and {len(lines) - 3} more)" if len(lines) > 3 else ""
-            raise Mismatch(
-                f"the schema of {database.mask(url)} is not the chain's at version {version},"
-                f" so nothing was adopted: {shown}{more}"
-            )
-        with conn.transaction():
-            recorder.ensure_tables(conn)
-            for number in to_mark:
-                recorder.record_apply(conn, chain.get(number), 0)
-    return Adopted(marked=tuple(to_mark), version=version)
+        if to_mark:
+            adoption.check_schema(conn, url, sql_dir, version)
+            adoption.record(conn, chain, to_mark)
+        lock.release(conn)
+    return adoption.Adopted(marked=tuple(to_mark), version=version)

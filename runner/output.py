@@ -182,6 +182,30 @@ def repair_document(repaired: Sequence, database: str, *, dry_run: bool) -> str:
     )
 
 
+def baseline_summary(adopted, database: str, *, dry_run: bool) -> str:
+    if not adopted.marked:
+        return f"nothing to do: every version up to {adopted.version} is recorded on {database}"
+    if dry_run:
+        return (
+            f"dry run: the schema of {database} is the chain's at version {adopted.version};"
+            f" would have recorded {len(adopted.marked)} version(s); nothing was changed"
+        )
+    return f"baselined {len(adopted.marked)} version(s); {database} is at version {adopted.version}"
+
+
+def baseline_document(adopted, database: str, *, dry_run: bool) -> str:
+    return _dump(
+        {
+            "command": "baseline",
+            "database": database,
+            "dry_run": dry_run,
+            "version": adopted.version,
+            "recorded": list(adopted.marked),
+            "summary": baseline_summary(adopted, database, dry_run=dry_run),
+        }
+    )
+
+
 def lock_wait_line(holder) -> str:
     who = holder.describe() if holder is not None else "another session"
     return f"waiting for the migration lock, held by {who}"

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from click.testing import CliRunner
-from conftest import WIDGETS
+from conftest import SQL_DIR, WIDGETS
 
-from runner import api, catalog, cli
+from runner import api, catalog, cli, loader
 
 SECRET = "s3cret-Pa55"
 
@@ -389,6 +389,70 @@ def test_repair_json_is_one_document(url, applied_then_edited):
     assert [v["version"] for v in document["versions"]] == [1]
     assert document["summary"].startswith("repaired 1 version(s) on ")
     assert SECRET not in document["database"]
+
+
+# --- baseline ---------------------------------------------------------------------------
+
+
+def run_files_by_hand(url: str, *files) -> None:
+    """What a person does without liftdb: run the SQL, record nothing."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for path in files:
+            conn.execute(path.read_text())
+
+
+def test_baseline_adopts_a_database_made_from_schema_sql(url):
+    run_files_by_hand(url, SQL_DIR / "schema.sql")
+    head = loader.load(SQL_DIR).head
+    result = liftdb(url, SQL_DIR, "baseline", "--to", str(head))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].startswith(f"baselined {head} version(s); ")
+    assert recorded(url) == list(range(1, head + 1))
+    assert liftdb(url, SQL_DIR, "verify").exit_code == 0
+    assert liftdb(url, SQL_DIR, "migrate").stdout.startswith("nothing to do: ")
+    # Recorded as if liftdb had applied them: the newest rolls back.
+    assert liftdb(url, SQL_DIR, "rollback", "--yes").exit_code == 0
+    assert recorded(url) == list(range(1, head))
+
+
+def test_baseline_refuses_a_schema_that_is_not_the_chains_at_that_version(url, make_chain):
+    sql_dir = make_chain()
+    run_files_by_hand(
+        url, sql_dir / "00001_create_widgets.sql", sql_dir / "00002_add_widget_size.sql"
+    )
+    dry = liftdb(url, sql_dir, "baseline", "--to", "3", "--dry-run")
+    assert dry.exit_code == 1
+    assert "is not the chain's at version 3, so nothing was recorded: " in error_of(dry)
+    assert "gadgets" in error_of(dry)
+    result = liftdb(url, sql_dir, "baseline", "--to", "3")
+    assert result.exit_code == 1
+    assert recorded(url) == []
+
+    dry = liftdb(url, sql_dir, "baseline", "--to", "2", "--dry-run")
+    assert dry.exit_code == 0
+    assert "would have recorded 2 version(s); nothing was changed" in dry.stdout
+    assert recorded(url) == []
+    assert liftdb(url, sql_dir, "baseline", "--to", "2").exit_code == 0
+    assert recorded(url) == [1, 2]
+    assert liftdb(url, sql_dir, "migrate").exit_code == 0  # 3 is applied for real
+    assert recorded(url) == [1, 2, 3]
+    assert rows(url, "SELECT to_regclass('gadgets') IS NOT NULL") == [(True,)]
+
+
+def test_baseline_refuses_an_unknown_version_or_one_below_what_is_applied(url, make_chain):
+    sql_dir = make_chain()
+    unknown = liftdb(url, sql_dir, "baseline", "--to", "9")
+    assert unknown.exit_code == 2
+    assert "unknown version 9" in error_of(unknown)
+    liftdb(url, sql_dir, "migrate")
+    below = liftdb(url, sql_dir, "baseline", "--to", "2")
+    assert below.exit_code == 2
+    assert "is already at version 3, past 2" in error_of(below)
+    same = liftdb(url, sql_dir, "--json", "baseline", "--to", "3")
+    assert same.exit_code == 0
+    document = json.loads(same.stdout)
+    assert (document["command"], document["recorded"], document["version"]) == ("baseline", [], 3)
+    assert document["summary"].startswith("nothing to do: every version up to 3 is recorded")
 
 
 def test_a_pending_version_older_than_an_applied_one_is_refused(url, make_chain):
