@@ -185,6 +185,7 @@ class Status:
     versions: tuple[VersionStatus, ...]
     invalid_indexes: tuple[str, ...] = ()
     out_of_order: tuple[int, ...] = ()
+    applied_by_yoyo: tuple[str, ...] = ()  # migration ids, not adopted (``baseline``)
 
     @property
     def pending(self) -> int:
@@ -205,7 +206,7 @@ class Status:
 
         if self.drifted and not allow_drift:
             return EXIT_DRIFT
-        if gate_pending and (self.pending or self.invalid_indexes):
+        if gate_pending and (self.pending or self.invalid_indexes or self.applied_by_yoyo):
             return EXIT_PENDING
         return EXIT_OK
 
@@ -248,6 +249,9 @@ def status(url: str, sql_dir: Path | str = DEFAULT_SQL_DIR) -> Status:
                     f" ({stop.statements_done} of {stop.statement_count} statements done)",
                 )
             )
+        elif version.label in state.applied_by_yoyo:
+            note = f"no checksum: `liftdb baseline --to {state.yoyo_head}` adopts it"
+            lines.append(VersionStatus(version.number, version.name, "applied by yoyo", note=note))
         else:
             lines.append(VersionStatus(version.number, version.name, "pending"))
     for number, row in sorted(state.applied.items()):
@@ -261,6 +265,7 @@ def status(url: str, sql_dir: Path | str = DEFAULT_SQL_DIR) -> Status:
         versions=tuple(lines),
         invalid_indexes=state.invalid_indexes,
         out_of_order=tuple(v.number for v in state.out_of_order),
+        applied_by_yoyo=state.applied_by_yoyo,
     )
 
 

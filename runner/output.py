@@ -19,6 +19,7 @@ COLOURS = {
     "applied": "green",
     "pending": "yellow",
     "interrupted": "red",
+    "applied by yoyo": "yellow",
     "missing": "red",
     "drift": "red",
 }
@@ -119,6 +120,8 @@ def status_summary(report) -> str:
         parts.append(f"{report.drifted} drifted")
     if report.invalid_indexes:
         parts.append(f"{len(report.invalid_indexes)} invalid index(es)")
+    if report.applied_by_yoyo:
+        parts.append(f"{len(report.applied_by_yoyo)} applied by yoyo")
     return f"{', '.join(parts)} on {report.database} ({report.directory})"
 
 
@@ -140,6 +143,7 @@ def status_document(report) -> str:
             ],
             "invalid_indexes": list(report.invalid_indexes),
             "out_of_order": list(report.out_of_order),
+            "applied_by_yoyo": list(report.applied_by_yoyo),
             "applied": report.applied,
             "pending": report.pending,
             "drifted": report.drifted,

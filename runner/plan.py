@@ -68,6 +68,7 @@ class State:
     applied: dict[int, recorder.AppliedVersion]
     interrupted: tuple[Interrupted, ...] = ()
     invalid_indexes: tuple[str, ...] = ()
+    applied_by_yoyo: tuple[str, ...] = ()  # migration ids yoyo applied, without checksums
 
     @property
     def pending(self) -> list[Version]:
@@ -114,8 +115,26 @@ class State:
         """Pending versions older than an applied one (a merge from a parallel branch)."""
         return [v for v in self.pending if v.number < self.head]
 
+    @property
+    def yoyo_head(self) -> int:
+        """The newest version yoyo applied without liftdb, 0 when none."""
+        numbers = [int(i.partition("_")[0]) for i in self.applied_by_yoyo if i[:1].isdigit()]
+        return max(numbers, default=0)
+
     def check(self, *, allow_drift: bool = False) -> None:
-        """Refuse to run from a state with drift, unless it is allowed."""
+        """Refuse to run from a state with drift, unless it is allowed, or with versions
+        yoyo applied that liftdb has not adopted (it would run them again)."""
+        if self.applied_by_yoyo:
+            more = (
+                f" (and {len(self.applied_by_yoyo) - 1} more)"
+                if len(self.applied_by_yoyo) > 1
+                else ""
+            )
+            raise UsageError(
+                f"{self.applied_by_yoyo[0]}{more} was applied by yoyo, which records no"
+                f" checksum: adopt it with `liftdb baseline --to {self.yoyo_head}` (which checks"
+                " the schema first); nothing was changed"
+            )
         drift = self.drift
         if drift and not allow_drift:
             more = f" (and {len(drift) - 1} more)" if len(drift) > 1 else ""
@@ -202,6 +221,7 @@ def read_state(conn, chain: Chain) -> State:
         applied=applied,
         interrupted=tuple(interrupted),
         invalid_indexes=tuple(recorder.invalid_indexes(conn)),
+        applied_by_yoyo=tuple(recorder.applied_by_yoyo_only(conn)),
     )
 
 

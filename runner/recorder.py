@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from runner.loader import Version
+from runner.loader import NUMBER_WIDTH, Version
 
 YOYO_MIGRATION_TABLE = "_yoyo_migration"
 YOYO_LOG_TABLE = "_yoyo_log"
@@ -133,6 +133,21 @@ def applied(conn) -> list[AppliedVersion]:
     return [AppliedVersion(*row) for row in _read(conn, VERSION_TABLE, columns, "version")]
 
 
+def applied_by_yoyo_only(conn) -> list[str]:
+    """yoyo migration ids recorded as applied with no liftdb row beside them: what yoyo
+    itself applied, with no checksum (``liftdb baseline`` adopts them)."""
+    if not _exists(conn, YOYO_MIGRATION_TABLE):
+        return []
+    ours = (
+        f" WHERE NOT EXISTS (SELECT 1 FROM {VERSION_TABLE} v"
+        f" WHERE lpad(v.version::text, {NUMBER_WIDTH}, '0') || '_' || v.name = m.migration_id)"
+        if _exists(conn, VERSION_TABLE)
+        else ""
+    )
+    query = f"SELECT m.migration_id FROM {YOYO_MIGRATION_TABLE} m{ours} ORDER BY 1"
+    return [migration_id for (migration_id,) in conn.execute(query).fetchall()]
+
+
 def progress(conn) -> list[Progress]:
     """Every interrupted non-transactional version, oldest first."""
     columns = "version, direction, name, statements_done, statement_count, started_at"
@@ -183,8 +198,10 @@ def finish_sql(version: Version, direction: str, duration_ms_sql: str) -> str:
     number = int(version.number)
     if direction == "up":
         statements = [
+            # A row yoyo wrote when it applied the version itself stays (``baseline``).
             f"INSERT INTO {YOYO_MIGRATION_TABLE} (migration_hash, migration_id, applied_at_utc)"
-            f" VALUES ({key}, {label}, now() AT TIME ZONE 'UTC')",
+            f" VALUES ({key}, {label}, now() AT TIME ZONE 'UTC')"
+            " ON CONFLICT (migration_hash) DO NOTHING",
             f"INSERT INTO {VERSION_TABLE} (version, name, up_sha256, rollback_sha256, duration_ms)"
             f" VALUES ({number}, {_literal(version.name)}, {_literal(version.up.checksum)},"
             f" {_literal(version.rollback.checksum)}, {duration_ms_sql})",

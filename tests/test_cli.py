@@ -455,6 +455,42 @@ def test_baseline_refuses_an_unknown_version_or_one_below_what_is_applied(url, m
     assert document["summary"].startswith("nothing to do: every version up to 3 is recorded")
 
 
+def test_a_database_yoyo_migrated_is_refused_until_baseline_adopts_it(url, make_chain):
+    from yoyo import get_backend, read_migrations
+
+    sql_dir = make_chain()
+    backend = get_backend(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        migrations = read_migrations(str(sql_dir))
+        with backend.lock():
+            backend.apply_migrations(backend.to_apply(migrations)[:2])
+    finally:
+        backend.connection.close()
+
+    status = liftdb(url, sql_dir, "status")
+    assert status.stdout.splitlines()[:3] == [
+        "00001 create_widgets applied by yoyo (no checksum: `liftdb baseline --to 2` adopts it)",
+        "00002 add_widget_size applied by yoyo (no checksum: `liftdb baseline --to 2` adopts it)",
+        "00003 create_gadgets pending",
+    ]
+    assert liftdb(url, sql_dir, "status", "--exit-code").exit_code == 3
+    for command in (["migrate"], ["rollback"], ["--allow-drift", "migrate"]):
+        result = liftdb(url, sql_dir, *command)
+        assert result.exit_code == 2, command
+        assert error_of(result) == (
+            "liftdb: error: 00001_create_widgets (and 1 more) was applied by yoyo, which records"
+            " no checksum: adopt it with `liftdb baseline --to 2` (which checks the schema"
+            " first); nothing was changed"
+        )
+    assert recorded(url) == []
+
+    assert liftdb(url, sql_dir, "baseline", "--to", "2").exit_code == 0
+    assert liftdb(url, sql_dir, "migrate").exit_code == 0
+    assert recorded(url) == [1, 2, 3]
+    assert liftdb(url, sql_dir, "verify").exit_code == 0
+    assert rows(url, "SELECT count(*) FROM _yoyo_migration") == [(3,)]
+
+
 def test_a_pending_version_older_than_an_applied_one_is_refused(url, make_chain):
     sql_dir = make_chain()
     liftdb(url, sql_dir, "migrate")
@@ -598,6 +634,7 @@ def test_status_json_shape(url, make_chain):
         "versions",
         "invalid_indexes",
         "out_of_order",
+        "applied_by_yoyo",
         "applied",
         "pending",
         "drifted",
