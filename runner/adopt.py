@@ -58,4 +58,4 @@ def record(conn, chain: loader.Chain, numbers: Sequence[int]) -> None:
     with conn.transaction():
         recorder.ensure_tables(conn)
         for number in numbers:
-            recorder.record_apply(conn, chain.get(number), 0)
+            recorder.record_adopted(conn, chain.get(number))

@@ -221,7 +221,10 @@ def read_state(conn, chain: Chain) -> State:
         applied=applied,
         interrupted=tuple(interrupted),
         invalid_indexes=tuple(recorder.invalid_indexes(conn)),
-        applied_by_yoyo=tuple(recorder.applied_by_yoyo_only(conn)),
+        # Only the chain's own: a yoyo id no version bears belongs to some other chain.
+        applied_by_yoyo=tuple(
+            i for i in recorder.applied_by_yoyo_only(conn) if i in {v.label for v in chain}
+        ),
     )
 
 

@@ -185,7 +185,9 @@ def advance_progress(conn, version: Version, direction: str, statements_done: in
     )
 
 
-def finish_sql(version: Version, direction: str, duration_ms_sql: str) -> str:
+def finish_sql(
+    version: Version, direction: str, duration_ms_sql: str, operation: str | None = None
+) -> str:
     """The statements that record ``version`` applied (``up``) or rolled back (``down``)
     and clear its progress row, as literal SQL to send with the version's own statements,
     inside its transaction. ``duration_ms_sql`` is an SQL expression for the duration.
@@ -212,7 +214,7 @@ def finish_sql(version: Version, direction: str, duration_ms_sql: str) -> str:
             f"DELETE FROM {VERSION_TABLE} WHERE version = {number}",
         ]
     user, host = _who()
-    operation = _literal("apply" if direction == "up" else "rollback")
+    operation = _literal(operation or ("apply" if direction == "up" else "rollback"))
     statements += [
         f"INSERT INTO {YOYO_LOG_TABLE}"
         " (id, migration_hash, migration_id, operation, username, hostname, created_at_utc)"
@@ -264,11 +266,7 @@ def record_checksums(conn, version: Version, comment: str) -> None:
     )
 
 
-def record_apply(conn, version: Version, duration_ms: int) -> None:
-    """Mark ``version`` applied; call inside the transaction that applied it."""
-    conn.execute(finish_sql(version, "up", str(int(duration_ms))))
-
-
-def record_rollback(conn, version: Version) -> None:
-    """Mark ``version`` not applied; call inside the transaction that rolled it back."""
-    conn.execute(finish_sql(version, "down", "0"))
+def record_adopted(conn, version: Version) -> None:
+    """Mark ``version`` applied without having run it (``baseline``, ``goose adopt``):
+    "mark" in yoyo's log, as yoyo itself says of a migration it records without running."""
+    conn.execute(finish_sql(version, "up", "0", operation="mark"))

@@ -484,11 +484,20 @@ def test_a_database_yoyo_migrated_is_refused_until_baseline_adopts_it(url, make_
         )
     assert recorded(url) == []
 
+    # A yoyo migration of some other chain in the same database is not liftdb's concern.
+    rows(
+        url,
+        "INSERT INTO _yoyo_migration VALUES (md5('x'), 'other_app_0001', now()) RETURNING 1",
+    )
     assert liftdb(url, sql_dir, "baseline", "--to", "2").exit_code == 0
     assert liftdb(url, sql_dir, "migrate").exit_code == 0
     assert recorded(url) == [1, 2, 3]
     assert liftdb(url, sql_dir, "verify").exit_code == 0
-    assert rows(url, "SELECT count(*) FROM _yoyo_migration") == [(3,)]
+    assert rows(url, "SELECT count(*) FROM _yoyo_migration") == [(4,)]
+    assert rows(url, "SELECT operation, count(*) FROM _yoyo_log GROUP BY 1 ORDER BY 1") == [
+        ("apply", 3),  # yoyo's two, liftdb's one
+        ("mark", 2),  # baseline's: recorded, not run
+    ]
 
 
 def test_a_pending_version_older_than_an_applied_one_is_refused(url, make_chain):
