@@ -107,7 +107,7 @@ def section(
     verdict = (
         f"liftdb status: {report.median(liftdb) * 1000:.0f} ms (target: under 150 ms);"
         f" `{PSYCOPG_FLOOR}` alone: {floor:.0f} ms, so liftdb's own share (click, its"
-        f" modules, reading the chain, connecting, two queries) is"
+        f" modules, reading the chain, connecting, reading the bookkeeping) is"
         f" {report.median(liftdb) * 1000 - floor:.0f} ms"
         if liftdb
         else "liftdb status: not measured"
