@@ -31,7 +31,7 @@ def check_schema(conn, url: str, sql_dir: Path | str, version: int) -> None:
     from runner import api
 
     live = catalog.snapshot(conn)
-    with database.scratch_database(url, "adopt") as scratch_url:
+    with database.scratch_database(url, "comparison") as scratch_url:
         api.migrate(scratch_url, sql_dir, to=version)
         with database.connect(scratch_url) as scratch:
             expected = catalog.snapshot(scratch)
