@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner import catalog, database, loader, recorder
-from runner.errors import Mismatch
+from runner.errors import Mismatch, and_more
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def check_schema(conn, url: str, sql_dir: Path | str, version: int) -> None:
             )
             for line in lines[:3]
         )
-        more = f" (and {len(lines) - 3} more)" if len(lines) > 3 else ""
+        more = and_more(lines, 3)
         raise Mismatch(
             f"the schema of {database.mask(url)} is not the chain's at version {version},"
             f" so nothing was recorded: {shown}{more}"

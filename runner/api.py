@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from runner import database, loader
-from runner.errors import DataLossRefused, DriftError, LayoutError, UsageError
+from runner.errors import DataLossRefused, DriftError, LayoutError, UsageError, and_more
 from runner.executor import Done, Timeouts
 
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -278,7 +278,7 @@ def verify(url: str, sql_dir: Path | str = DEFAULT_SQL_DIR) -> Status:
     drifted = [v for v in report.versions if v.drift is not None]
     if drifted:
         first = drifted[0]
-        more = f" (and {len(drifted) - 1} more)" if len(drifted) > 1 else ""
+        more = and_more(drifted)
         raise DriftError(
             f"drift: {first.number:0{loader.NUMBER_WIDTH}d}_{first.name}: {first.drift}{more}"
         )
@@ -320,7 +320,7 @@ def repair(
         drift = plan.read_state(conn, chain).drift
         lost = [d for d in drift if d.kind != "changed"]
         if lost:
-            more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
+            more = and_more(lost)
             raise DriftError(
                 f"drift: {lost[0].message}{more}; repair records the contents of files that"
                 " changed, nothing else: restore the file (or its name) first; nothing was changed"

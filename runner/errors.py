@@ -16,6 +16,13 @@ EXIT_DRIFT = 4
 EXIT_LOCK_TIMEOUT = 5
 
 
+def and_more(items, shown: int = 1) -> str:
+    """`` (and N more)`` for the items a one-line message leaves out after its first
+    ``shown``; empty when it shows them all."""
+    hidden = len(items) - shown
+    return f" (and {hidden} more)" if hidden > 0 else ""
+
+
 class LiftdbError(Exception):
     """A failure with a message for a person and an exit code."""
 

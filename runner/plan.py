@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from runner import recorder
-from runner.errors import DriftError, LayoutError, UsageError
+from runner.errors import DriftError, LayoutError, UsageError, and_more
 from runner.loader import NUMBER_WIDTH, Chain, SqlFile, Version
 
 # Statements that begin, end or split a transaction (PostgreSQL's TransactionStmt).
@@ -118,29 +118,25 @@ class State:
     @property
     def yoyo_head(self) -> int:
         """The newest version yoyo applied without liftdb, 0 when none."""
-        numbers = [int(i.partition("_")[0]) for i in self.applied_by_yoyo if i[:1].isdigit()]
-        return max(numbers, default=0)
+        return max((v.number for v in self.chain if v.label in self.applied_by_yoyo), default=0)
 
     def check(self, *, allow_drift: bool = False) -> None:
         """Refuse to run from a state with drift, unless it is allowed, or with versions
         yoyo applied that liftdb has not adopted (it would run them again)."""
         if self.applied_by_yoyo:
-            more = (
-                f" (and {len(self.applied_by_yoyo) - 1} more)"
-                if len(self.applied_by_yoyo) > 1
-                else ""
-            )
             raise UsageError(
-                f"{self.applied_by_yoyo[0]}{more} was applied by yoyo, which records no"
-                f" checksum: adopt it with `liftdb baseline --to {self.yoyo_head}` (which checks"
-                " the schema first); nothing was changed"
+                f"{self.applied_by_yoyo[0]}{and_more(self.applied_by_yoyo)} was applied by"
+                " yoyo, which records no checksum: adopt it with"
+                f" `liftdb baseline --to {self.yoyo_head}` (which checks the schema first);"
+                " nothing was changed"
             )
         drift = self.drift
         if drift and not allow_drift:
-            more = f" (and {len(drift) - 1} more)" if len(drift) > 1 else ""
             accept = ", or `liftdb repair` if the edit was on purpose"
             hint = accept if all(d.kind == "changed" for d in drift) else ""
-            raise DriftError(f"drift: {drift[0].message}{more}; use --allow-drift to proceed{hint}")
+            raise DriftError(
+                f"drift: {drift[0].message}{and_more(drift)}; use --allow-drift to proceed{hint}"
+            )
 
 
 @dataclass(frozen=True)
@@ -209,6 +205,7 @@ class Plan:
 def read_state(conn, chain: Chain) -> State:
     """What the database recorded, beside the chain. Reads only; creates nothing."""
     applied = {row.number: row for row in recorder.applied(conn)}
+    yoyo_only = set(recorder.applied_by_yoyo_only(conn))
     interrupted = []
     for row in recorder.progress(conn):
         version = chain.get(row.number)
@@ -222,9 +219,7 @@ def read_state(conn, chain: Chain) -> State:
         interrupted=tuple(interrupted),
         invalid_indexes=tuple(recorder.invalid_indexes(conn)),
         # Only the chain's own: a yoyo id no version bears belongs to some other chain.
-        applied_by_yoyo=tuple(
-            i for i in recorder.applied_by_yoyo_only(conn) if i in {v.label for v in chain}
-        ),
+        applied_by_yoyo=tuple(v.label for v in chain if v.label in yoyo_only),
     )
 
 
