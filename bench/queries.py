@@ -142,7 +142,8 @@ def prepared_against_unprepared(
     return PreparedCost(found[False][0], found[True][0], found[False][1], found[True][1])
 
 
-def _timed(conn, sql: str, values: dict, prepare: bool) -> float:
+def _timed(conn, sql: str, values: dict | None, prepare: bool | None) -> float:
+    """One execution, rows fetched, in seconds; ``prepare`` None is psycopg's own choice."""
     started = time.perf_counter()
     conn.execute(sql, values, prepare=prepare).fetchall()
     return time.perf_counter() - started
@@ -158,9 +159,7 @@ def measure(conn, dataset: datagen.Dataset, executions: int, seed: int, log) -> 
         samples = []
         for _ in range(executions):
             values = params.draw() if "%(" in sql else None
-            started = time.perf_counter()
-            conn.execute(sql, values, prepare=prepare).fetchall()
-            samples.append(time.perf_counter() - started)
+            samples.append(_timed(conn, sql, values, prepare))
         worst = params.worst() if "%(" in sql else None
         explained = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, worst).fetchall()
         plan = "\n".join(row[0] for row in explained)
