@@ -1,23 +1,89 @@
 """``liftdb`` run as a user runs it: a separate process, its exit code and its output.
 
-Invariant: every helper here goes through ``python -m runner``, never through the
-library, so what a test sees is exactly what a person at a terminal would see
-(stdout, stderr, exit code), and a killed process is a real killed process.
+Invariant: every helper here goes through ``python -m runner`` (or, for ``invoke``,
+click's ``CliRunner`` on the same command group), never through the library, so what
+a test sees is exactly what a person at a terminal would see (stdout, stderr, exit
+code), and a killed process is a real killed process. No helper can hang a test:
+every command runs under ``COMMAND_TIMEOUT`` (a subprocess's own timeout, or an alarm
+for ``invoke``), and every process a helper starts is stopped when its block exits.
+``tests/test_no_hang.py`` checks that tests reach commands through these helpers only.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 COMMAND_TIMEOUT = 120  # seconds; a hung runner fails the test instead of the whole run
+
+
+class CommandTimedOut(BaseException):
+    """A command outlived its deadline. A ``BaseException``, so that ``CliRunner``, which
+    catches every ``Exception`` a command raises, lets it through to fail the test."""
+
+
+@contextmanager
+def deadline(seconds: float, what: str) -> Iterator[None]:
+    """Raise ``CommandTimedOut`` in the block if it runs longer than ``seconds``.
+
+    An interval timer and SIGALRM: the handler runs in the main thread (where pytest runs
+    tests) even while it waits in ``time.sleep`` or in psycopg's wait for the server.
+    """
+
+    def expire(_signum, _frame):
+        raise CommandTimedOut(f"{what}: still running after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def invoke(args: list[str], *, input: str | None = None, timeout: float = COMMAND_TIMEOUT):
+    """``liftdb ARGS`` through click's ``CliRunner`` (in this process, so a test may
+    monkeypatch it), failing with ``CommandTimedOut`` after ``timeout`` seconds."""
+    from click.testing import CliRunner
+
+    from runner import cli
+
+    with deadline(timeout, "liftdb " + " ".join(args)):
+        return CliRunner().invoke(cli.cli, args, input=input)
+
+
+def run(
+    argv: list[str], *, cwd: Path | str = REPO, timeout: float = COMMAND_TIMEOUT, **options
+) -> subprocess.CompletedProcess:
+    """Any program to completion, its output captured as text, under ``timeout``."""
+    return subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=timeout, **options)
+
+
+@contextmanager
+def started(argv: list[str], **options) -> Iterator[subprocess.Popen]:
+    """A program started without waiting for it, killed (and reaped) when the block exits
+    if it is still running, whatever happened in the block."""
+    process = subprocess.Popen(argv, **options)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=COMMAND_TIMEOUT)  # killed: it writes nothing more to its pipes
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def liftdb_command(url: str, sql_dir: Path | str, *args: str) -> list[str]:
@@ -35,20 +101,13 @@ def liftdb(
     url: str, sql_dir: Path | str, *args: str, stdin: str = "", **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run one ``liftdb`` command to completion; stdin is a pipe, never a terminal."""
-    return subprocess.run(
-        liftdb_command(url, sql_dir, *args),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=environment(**env),
-        timeout=COMMAND_TIMEOUT,
-    )
+    return run(liftdb_command(url, sql_dir, *args), input=stdin, env=environment(**env))
 
 
-def start_liftdb(url: str, sql_dir: Path | str, *args: str, **env: str) -> subprocess.Popen:
-    """Start ``liftdb`` without waiting for it (to race it, or to kill it)."""
-    return subprocess.Popen(
+def start_liftdb(url: str, sql_dir: Path | str, *args: str, **env: str):
+    """``liftdb`` started without waiting for it (to race it, or to kill it), as a context
+    manager: the process is killed when the block exits, if it is still running."""
+    return started(
         liftdb_command(url, sql_dir, *args),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from click.testing import CliRunner
 from conftest import SQL_DIR, WIDGETS
+from processes import invoke
 
 from runner import api, catalog, cli, loader
 
@@ -33,9 +33,7 @@ def url(database_url):
 
 
 def liftdb(url: str, sql_dir, *args: str, input: str | None = None):
-    result = CliRunner().invoke(
-        cli.cli, ["--database-url", url, "--sql-dir", str(sql_dir), *args], input=input
-    )
+    result = invoke(["--database-url", url, "--sql-dir", str(sql_dir), *args], input=input)
     assert SECRET not in result.output
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
@@ -829,7 +827,7 @@ def test_an_unreachable_server_is_one_line_exit_1_without_the_password(make_chai
 
 
 def test_help_lists_the_exit_codes(make_chain):
-    result = CliRunner().invoke(cli.cli, ["--help"])
+    result = invoke(["--help"])
     assert result.exit_code == 0
     for code in ("0  success", "3  status --exit-code", "4  drift", "5  lock timeout"):
         assert code in result.stdout
@@ -861,7 +859,7 @@ def test_new_starts_a_chain_in_a_folder_that_does_not_exist_yet(tmp_path, url):
 
 
 def test_db_url_masks_the_password(url):
-    result = CliRunner().invoke(cli.cli, ["--database-url", url, "db", "url"])
+    result = invoke(["--database-url", url, "db", "url"])
     assert result.exit_code == 0
     assert result.stdout.strip() == url.replace(SECRET, "***")
 

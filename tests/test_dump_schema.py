@@ -10,6 +10,7 @@ import sys
 import psycopg
 import pytest
 from conftest import REPO, SQL_DIR
+from processes import COMMAND_TIMEOUT
 
 from runner import catalog, database, dump
 from runner.errors import Mismatch
@@ -113,6 +114,7 @@ def test_check_names_the_stale_line_and_exits_1(tmp_path, server_url):
         capture_output=True,
         text=True,
         cwd=REPO,
+        timeout=COMMAND_TIMEOUT,
     )
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
@@ -123,6 +125,7 @@ def test_check_names_the_stale_line_and_exits_1(tmp_path, server_url):
         capture_output=True,
         text=True,
         cwd=REPO,
+        timeout=COMMAND_TIMEOUT,
     )
     assert done.returncode == 0, done.stderr
     assert schema.read_text() == (SQL_DIR / "schema.sql").read_text()

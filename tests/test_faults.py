@@ -81,10 +81,9 @@ def states(url: str, sql_dir) -> dict[int, str]:
 
 def test_sigkill_during_a_transactional_version_leaves_nothing_of_it(tmp_path, database_url):
     sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, SLOW_TRANSACTIONAL, ADD_COLOUR])
-    runner = start_liftdb(database_url, sql_dir, "migrate", **PAUSED)
-    wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "version 2 to be running")
-
-    kill(runner)
+    with start_liftdb(database_url, sql_dir, "migrate", **PAUSED) as runner:
+        wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "version 2 to be running")
+        kill(runner)
 
     # The server notices the vanished client within a second (client_connection_check_interval)
     # and rolls the version back, lock and all.
@@ -105,13 +104,12 @@ def test_sigkill_during_create_index_concurrently_is_reported_and_finished(tmp_p
     # INDEX CONCURRENTLY must wait for it, so that is where the runner is killed.
     with psycopg.connect(database_url) as app:
         app.execute("INSERT INTO things (id) VALUES (1)")
-        runner = start_liftdb(database_url, sql_dir, "migrate")
-        wait_for(
-            lambda: liftdb_backend(database_url, "things_id_idx", waiting_on_lock=True),
-            "CREATE INDEX CONCURRENTLY things_id_idx to wait for the application",
-        )
-
-        kill(runner)
+        with start_liftdb(database_url, sql_dir, "migrate") as runner:
+            wait_for(
+                lambda: liftdb_backend(database_url, "things_id_idx", waiting_on_lock=True),
+                "CREATE INDEX CONCURRENTLY things_id_idx to wait for the application",
+            )
+            kill(runner)
 
         wait_for(lambda: lock_is_free(database_url), "the migration lock to be released")
         status = status_document(database_url, sql_dir)
@@ -152,11 +150,10 @@ def test_server_restarted_mid_run_is_one_line_and_a_rerun_succeeds(
 ):
     url = scratch_database_url
     sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, SLOW_TRANSACTIONAL, ADD_COLOUR])
-    runner = start_liftdb(url, sql_dir, "migrate", **PAUSED)
-    wait_for(lambda: liftdb_backend(url, "pg_sleep"), "version 2 to be running")
-
-    scratch_server.restart_immediately()
-    stdout, stderr = runner.communicate(timeout=60)
+    with start_liftdb(url, sql_dir, "migrate", **PAUSED) as runner:
+        wait_for(lambda: liftdb_backend(url, "pg_sleep"), "version 2 to be running")
+        scratch_server.restart_immediately()
+        stdout, stderr = runner.communicate(timeout=60)
 
     result = subprocess.CompletedProcess(runner.args, runner.returncode, stdout, stderr)
     assert_one_line_error(result, EXIT_ERROR, "00002_create_slow_marker")

@@ -15,6 +15,7 @@ import pglast
 import psycopg
 import pytest
 from conftest import REPO, SQL_DIR
+from processes import COMMAND_TIMEOUT
 
 from runner import api, catalog, database, goose, loader, recorder
 from runner.errors import LayoutError, Mismatch, UsageError
@@ -66,7 +67,11 @@ def trees(sql_file: loader.SqlFile) -> list[str]:
 
 def liftdb(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "runner", *args], capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-m", "runner", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=COMMAND_TIMEOUT,
     )
 
 

@@ -9,9 +9,11 @@ database must end in the state one order or the other gives, never a mix.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import psycopg
 from conftest import scratch_database, write_chain
-from processes import recorded_versions, start_liftdb
+from processes import liftdb, recorded_versions, start_liftdb
 
 RUNNERS = 8
 ROUNDS = 20
@@ -50,11 +52,15 @@ CHAIN = [
 
 def run_together(*commands: tuple[str, ...], url: str, sql_dir) -> list[tuple[int, str]]:
     """Start every command at once; each one's exit code and stderr."""
-    processes = [start_liftdb(url, sql_dir, *WAIT, *command) for command in commands]
-    results = []
-    for process in processes:
-        _stdout, stderr = process.communicate(timeout=300)
-        results.append((process.returncode, stderr))
+    with ExitStack() as running:
+        processes = [
+            running.enter_context(start_liftdb(url, sql_dir, *WAIT, *command))
+            for command in commands
+        ]
+        results = []
+        for process in processes:
+            _stdout, stderr = process.communicate(timeout=300)
+            results.append((process.returncode, stderr))
     return results
 
 
@@ -113,8 +119,7 @@ def test_migrate_and_rollback_racing_end_in_one_order_or_the_other(tmp_path, ser
     outcomes = []
     for round_number in range(DUEL_ROUNDS):
         with scratch_database(server_url) as url:
-            start = start_liftdb(url, sql_dir, "migrate", "--to", "2")
-            assert start.wait(timeout=120) == 0
+            assert liftdb(url, sql_dir, "migrate", "--to", "2").returncode == 0
             # Either migrate (to 4) then rollback (to 2), or rollback (to 0) then migrate (to 4).
             duel = [("migrate",), ("rollback", "--steps", "2", "--yes")]
             if round_number % 2:

@@ -13,9 +13,11 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 
 import psycopg
 from conftest import REPO, WIDGETS
+from processes import COMMAND_TIMEOUT, run, started
 
 from runner import api, catalog, lock
 
@@ -37,9 +39,7 @@ def environment(sleep_s: float = 0) -> dict[str, str]:
 
 
 def liftdb(url: str, sql_dir, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        command(url, sql_dir, *args), capture_output=True, text=True, env=environment(), cwd=REPO
-    )
+    return run(command(url, sql_dir, *args), env=environment())
 
 
 def wait_for(condition, what: str):
@@ -73,18 +73,21 @@ def test_two_runners_started_together_one_applies_the_other_waits_then_has_nothi
     database_url, make_chain
 ):
     sql_dir = make_chain(SLOW, *WIDGETS[:2])
-    runners = [
-        subprocess.Popen(
-            command(database_url, sql_dir, "--lock-timeout", "60s", "migrate"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment(sleep_s=2),
-            cwd=REPO,
-        )
-        for _ in range(2)
-    ]
-    outputs = [runner.communicate(timeout=120) for runner in runners]
+    with ExitStack() as running:
+        runners = [
+            running.enter_context(
+                started(
+                    command(database_url, sql_dir, "--lock-timeout", "60s", "migrate"),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=environment(sleep_s=2),
+                    cwd=REPO,
+                )
+            )
+            for _ in range(2)
+        ]
+        outputs = [runner.communicate(timeout=COMMAND_TIMEOUT) for runner in runners]
     assert [runner.returncode for runner in runners] == [0, 0], outputs
     applier, waiter = sorted(stdout.splitlines()[-1] for stdout, _ in outputs)
     assert applier.startswith("applied 3 version(s) on ")
@@ -99,18 +102,16 @@ def test_a_runner_killed_mid_version_records_nothing_frees_the_lock_and_a_rerun_
     database_url, make_chain
 ):
     sql_dir = make_chain(SLOW)
-    runner = subprocess.Popen(
+    with started(
         command(database_url, sql_dir, "migrate"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=environment(sleep_s=60),
         cwd=REPO,
-    )
-    try:
+    ) as runner:
         wait_for(lambda: sleeping_backend(database_url), "the slow version to start")
-    finally:
         runner.send_signal(signal.SIGKILL)
-        runner.wait()
+        runner.wait(timeout=COMMAND_TIMEOUT)
     # The server notices the vanished client within client_connection_check_interval
     # (1 s), not when the 60 s sleep ends.
     wait_for(lambda: lock_is_free(database_url), "the lock to be released")
