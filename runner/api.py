@@ -9,6 +9,7 @@ a dry run reads the same state and plan and changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,6 @@ from runner.errors import DataLossRefused, DriftError, LayoutError, UsageError, 
 from runner.executor import Done, Timeouts
 
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-CLIENT_CHECK_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -113,22 +113,16 @@ def _run(
             state = plan.read_state(conn, chain)
             state.check(allow_drift=options.allow_drift)
             return executor.dry_run(make_plan(state), options.timeouts)
-        # A runner killed mid-statement must not leave its backend running (and holding the
-        # lock and its table locks) until the statement ends: have the server check for a
-        # vanished client every second, even while a statement runs.
-        conn.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'")
-        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
-        state = plan.read_state(conn, chain)
-        state.check(allow_drift=options.allow_drift)
-        work = make_plan(state)
-        if confirm is not None:
-            _ask_before_losing_data(conn, work, confirm, everything=everything)
-        if len(work):
-            recorder.ensure_tables(conn)
-        resume = {(i.version.number, i.direction): i.statements_done for i in state.interrupted}
-        done = executor.run(conn, work, options.timeouts, resume, options.on_done)
-        lock.release(conn)
-        return done
+        with lock.held(conn, options.timeouts.lock_ms, options.on_wait):
+            state = plan.read_state(conn, chain)
+            state.check(allow_drift=options.allow_drift)
+            work = make_plan(state)
+            if confirm is not None:
+                _ask_before_losing_data(conn, work, confirm, everything=everything)
+            if len(work):
+                recorder.ensure_tables(conn)
+            resume = {(i.version.number, i.direction): i.statements_done for i in state.interrupted}
+            return executor.run(conn, work, options.timeouts, resume, options.on_done)
 
 
 def _ask_before_losing_data(conn, work, confirm: Confirm, *, everything: bool) -> None:
@@ -315,23 +309,27 @@ def repair(
 
     chain = loader.load(sql_dir)
     with database.connect(url) as conn:
-        if not dry_run:
-            lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
-        drift = plan.read_state(conn, chain).drift
-        lost = [d for d in drift if d.kind != "changed"]
-        if lost:
-            more = and_more(lost)
-            raise DriftError(
-                f"drift: {lost[0].message}{more}; repair records the contents of files that"
-                " changed, nothing else: restore the file (or its name) first; nothing was changed"
-            )
-        versions = [chain.get(d.number) for d in drift]
-        plan.Plan(tuple(plan.Step(v, "up") for v in versions)).parse()
-        if not dry_run:
-            with conn.transaction():
-                for found, version in zip(drift, versions, strict=True):
-                    recorder.record_checksums(conn, version, f"liftdb repair: {found.reason}")
-            lock.release(conn)
+        held = (
+            contextlib.nullcontext()
+            if dry_run
+            else lock.held(conn, options.timeouts.lock_ms, options.on_wait)
+        )
+        with held:
+            drift = plan.read_state(conn, chain).drift
+            lost = [d for d in drift if d.kind != "changed"]
+            if lost:
+                more = and_more(lost)
+                raise DriftError(
+                    f"drift: {lost[0].message}{more}; repair records the contents of files that"
+                    " changed, nothing else: restore the file (or its name) first;"
+                    " nothing was changed"
+                )
+            versions = [chain.get(d.number) for d in drift]
+            plan.Plan(tuple(plan.Step(v, "up") for v in versions)).parse()
+            if not dry_run:
+                with conn.transaction():
+                    for found, version in zip(drift, versions, strict=True):
+                        recorder.record_checksums(conn, version, f"liftdb repair: {found.reason}")
     return drift
 
 
@@ -354,8 +352,10 @@ def baseline(
 
     chain = loader.load(sql_dir)
     plan.resolve(chain, to)
-    with database.connect(url) as conn:
-        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+    with (
+        database.connect(url) as conn,
+        lock.held(conn, options.timeouts.lock_ms, options.on_wait),
+    ):
         ours = {row.number for row in recorder.applied(conn)}
         past = max(ours, default=0)
         if past > to:
@@ -368,7 +368,6 @@ def baseline(
             adopt.check_schema(conn, url, sql_dir, to)
             if not dry_run:
                 adopt.record(conn, chain, to_mark)
-        lock.release(conn)
     return adopt.Adopted(marked=tuple(to_mark), version=to)
 
 

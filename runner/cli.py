@@ -470,7 +470,7 @@ def goose_adopt(settings: Settings) -> None:
     from runner import database, goose
 
     url = settings.url()
-    result = goose.adopt(url, settings.sql_dir, settings.lock_timeout)
+    result = goose.adopt(url, settings.sql_dir, settings.lock_timeout, settings.options().on_wait)
     for number in result.marked:
         click.echo(f"{number:05d} adopted")
     click.echo(

@@ -14,7 +14,7 @@ unless it sits between ``StatementBegin`` and ``StatementEnd``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -530,10 +530,13 @@ def goose_applied(conn) -> list[int]:
 
 
 def adopt(
-    url: str, sql_dir: Path | str, lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    url: str,
+    sql_dir: Path | str,
+    lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+    on_wait: Callable[[object], None] | None = None,
 ) -> adoption.Adopted:
     """Record as applied every version goose applied, once the live schema is checked
-    (``runner.adopt``), under the migration lock."""
+    (``runner.adopt``), under the migration lock (``on_wait`` as ``lock.held`` says)."""
     from runner import database, lock, recorder
 
     chain = loader.load(sql_dir)
@@ -541,24 +544,23 @@ def adopt(
         exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (GOOSE_TABLE,)).fetchone()[0]
         if not exists:
             raise UsageError(f"{database.mask(url)} has no {GOOSE_TABLE} table: nothing to adopt")
-        lock.acquire(conn, lock_ms)
-        by_goose = set(goose_applied(conn))
-        ours = {row.number for row in recorder.applied(conn)}
-        unknown = sorted(by_goose - {v.number for v in chain})
-        if unknown:
-            raise Mismatch(
-                f"{GOOSE_TABLE} records version {unknown[0]}, which {chain.directory} lacks"
-            )
-        version = max(by_goose | ours, default=0)
-        missing = sorted(set(range(1, version + 1)) - by_goose - ours)
-        if missing:
-            raise Mismatch(
-                f"version {version} is applied but version {missing[0]} is not; liftdb applies"
-                " versions in order and cannot adopt a gap"
-            )
-        to_mark = sorted(by_goose - ours)
-        if to_mark:
-            adoption.check_schema(conn, url, sql_dir, version)
-            adoption.record(conn, chain, to_mark)
-        lock.release(conn)
-    return adoption.Adopted(marked=tuple(to_mark), version=version)
+        with lock.held(conn, lock_ms, on_wait):
+            by_goose = set(goose_applied(conn))
+            ours = {row.number for row in recorder.applied(conn)}
+            unknown = sorted(by_goose - {v.number for v in chain})
+            if unknown:
+                raise Mismatch(
+                    f"{GOOSE_TABLE} records version {unknown[0]}, which {chain.directory} lacks"
+                )
+            version = max(by_goose | ours, default=0)
+            missing = sorted(set(range(1, version + 1)) - by_goose - ours)
+            if missing:
+                raise Mismatch(
+                    f"version {version} is applied but version {missing[0]} is not; liftdb applies"
+                    " versions in order and cannot adopt a gap"
+                )
+            to_mark = sorted(by_goose - ours)
+            if to_mark:
+                adoption.check_schema(conn, url, sql_dir, version)
+                adoption.record(conn, chain, to_mark)
+        return adoption.Adopted(marked=tuple(to_mark), version=version)

@@ -6,14 +6,19 @@ versions, and holds it only as long as that connection lives. It is taken with
 so a waiting runner never sits in PostgreSQL's lock queue (where it could block
 the holder's ``CREATE INDEX CONCURRENTLY``, which waits for every transaction
 older than it). A runner that dies releases the lock with its connection: no
-lock row to go stale, nothing to break by hand.
+lock row to go stale, nothing to break by hand. Every command that changes a
+database takes it through ``held``, which also has the server check every second
+for a vanished client, so a runner killed mid-statement loses the lock within
+about a second, not when its statement ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,13 +32,18 @@ _CLASSID, _OBJID = (LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF
 
 POLL_FIRST_S = 0.05
 POLL_MAX_S = 0.5
+# How often the server checks that the runner's client is still there, even while a
+# statement runs (PostgreSQL 14+): a killed runner's backend stops within this.
+CLIENT_CHECK_MS = 1000
+CLIENT_CHECK_SQL = f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'"
 
 HOLDER_QUERY = """
-SELECT l.pid, a.application_name, host(a.client_addr), a.backend_start
-FROM pg_locks l
-LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+SELECT l.pid, a.application_name, pg_catalog.host(a.client_addr), a.backend_start
+FROM pg_catalog.pg_locks l
+LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted
-  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                    WHERE datname = pg_catalog.current_database())
   AND l.classid::bigint = %s AND l.objid::bigint = %s AND l.objsubid = 1
 LIMIT 1
 """
@@ -56,7 +66,9 @@ class Holder:
 
 
 def try_acquire(conn) -> bool:
-    return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0])
+    return bool(
+        conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]
+    )
 
 
 def holder(conn) -> Holder | None:
@@ -94,5 +106,51 @@ def acquire(
 
 
 def release(conn) -> None:
-    """Give the lock back before the connection closes (closing would do it too)."""
-    conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+    """Give the lock back before the connection closes (closing would do it too): every
+    hold of it, should a version have taken the same key again. (Unlocking a lock not
+    held would log a WARNING on the server, so the holds are counted first.)"""
+    while holds(conn):
+        conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+
+def holds(conn) -> bool:
+    """True while this session holds the lock."""
+    return bool(
+        conn.execute(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory'"
+            " AND pid = pg_catalog.pg_backend_pid() AND granted AND classid::bigint = %s"
+            " AND objid::bigint = %s AND objsubid = 1)",
+            (_CLASSID, _OBJID),
+        ).fetchone()[0]
+    )
+
+
+@contextmanager
+def held(
+    conn,
+    timeout_ms: int,
+    on_wait: Callable[[Holder | None], None] | None = None,
+) -> Iterator[None]:
+    """The lock taken on ``conn`` for the block, as every command that changes a database
+    takes it: the server told to check for a vanished client every ``CLIENT_CHECK_MS``,
+    ``acquire``'s wait (``on_wait``, ``LockTimeout``), and the lock given back when the
+    block ends, however it ends (unless the connection is gone, which gave it back)."""
+    conn.execute(CLIENT_CHECK_SQL)
+    acquire(conn, timeout_ms, on_wait)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # the first error is the one to report
+            _give_back(conn)
+        raise
+    _give_back(conn)
+
+
+def _give_back(conn) -> None:
+    from psycopg.pq import TransactionStatus
+
+    if conn.closed or conn.broken:
+        return  # the server gave it back with the connection
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        conn.execute("ROLLBACK")  # a transaction the work left open commits nothing
+    release(conn)
