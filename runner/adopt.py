@@ -56,6 +56,6 @@ def check_schema(conn, url: str, sql_dir: Path | str, version: int) -> None:
 def record(conn, chain: loader.Chain, numbers: Sequence[int]) -> None:
     """Record ``numbers`` as applied, in one transaction (after ``check_schema``)."""
     with conn.transaction():
-        recorder.ensure_tables(conn)
+        books = recorder.ensure_tables(conn)
         for number in numbers:
-            recorder.record_adopted(conn, chain.get(number))
+            recorder.record_adopted(conn, books, chain.get(number))

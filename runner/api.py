@@ -18,7 +18,7 @@ from pathlib import Path
 
 from runner import database, loader
 from runner.errors import DataLossRefused, DriftError, LayoutError, UsageError, and_more
-from runner.executor import Done, Timeouts
+from runner.executor import Done, Notice, Timeouts
 
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
@@ -33,6 +33,9 @@ class Options:
     on_wait: Callable[[object], None] | None = None
     # Called after each version, as it completes: output streams during a long run.
     on_done: Callable[[Done], None] | None = None
+    # Called with each notice the server sends while a version's statement runs (RAISE
+    # NOTICE / WARNING, "... does not exist, skipping"), naming that statement's file:line.
+    on_notice: Callable[[Notice], None] | None = None
 
 
 DEFAULT_OPTIONS = Options()
@@ -105,7 +108,7 @@ def redo(
 def _run(
     url, sql_dir, make_plan, dry_run, options, confirm=None, *, everything=False
 ) -> list[Done]:
-    from runner import executor, lock, plan, recorder
+    from runner import executor, lock, plan, recorder, session
 
     chain = loader.load(sql_dir)
     with database.connect(url) as conn:
@@ -114,15 +117,24 @@ def _run(
             state.check(allow_drift=options.allow_drift)
             return executor.dry_run(make_plan(state), options.timeouts)
         with lock.held(conn, options.timeouts.lock_ms, options.on_wait):
+            setup = session.start(conn)
             state = plan.read_state(conn, chain)
             state.check(allow_drift=options.allow_drift)
             work = make_plan(state)
             if confirm is not None:
                 _ask_before_losing_data(conn, work, confirm, everything=everything)
-            if len(work):
-                recorder.ensure_tables(conn)
+            books = recorder.ensure_tables(conn, state.books) if len(work) else state.books
             resume = {(i.version.number, i.direction): i.statements_done for i in state.interrupted}
-            return executor.run(conn, work, options.timeouts, resume, options.on_done)
+            return executor.run(
+                conn,
+                work,
+                options.timeouts,
+                books=books,
+                session=setup,
+                resume=resume,
+                on_done=options.on_done,
+                on_notice=options.on_notice,
+            )
 
 
 def _ask_before_losing_data(conn, work, confirm: Confirm, *, everything: bool) -> None:
@@ -315,7 +327,8 @@ def repair(
             else lock.held(conn, options.timeouts.lock_ms, options.on_wait)
         )
         with held:
-            drift = plan.read_state(conn, chain).drift
+            state = plan.read_state(conn, chain)
+            drift = state.drift
             lost = [d for d in drift if d.kind != "changed"]
             if lost:
                 more = and_more(lost)
@@ -329,7 +342,9 @@ def repair(
             if not dry_run:
                 with conn.transaction():
                     for found, version in zip(drift, versions, strict=True):
-                        recorder.record_checksums(conn, version, f"liftdb repair: {found.reason}")
+                        recorder.record_checksums(
+                            conn, state.books, version, f"liftdb repair: {found.reason}"
+                        )
     return drift
 
 

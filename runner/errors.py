@@ -58,6 +58,11 @@ class MigrationFailed(LiftdbError):
     """A statement of a migration failed; the version was left unapplied."""
 
 
+class BookkeepingError(LiftdbError):
+    """There is no bookkeeping yet and no schema to create it in (a search_path naming
+    only schemas that do not exist)."""
+
+
 class DriftError(LiftdbError):
     """An applied file changed on disk, or disappeared, since it was applied."""
 

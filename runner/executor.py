@@ -5,10 +5,17 @@ as one string, ``BEGIN`` ... ``COMMIT``, in one round trip on one connection:
 either the whole version and its record commit, or nothing of it does. A
 non-transactional version (``-- transactional: false``, for ``CREATE INDEX
 CONCURRENTLY`` and the like) runs statement by statement in autocommit; a
-progress row records each statement done, so an interrupted one is visible to
-``status`` and the next run resumes where it stopped; it is recorded applied
-only after its last statement. Every failure names the file and line of the
-statement and leaves the version unapplied.
+progress row records each statement done (with its checksum), so an
+interrupted one is visible to ``status`` and the next run resumes where it
+stopped; statements inside a ``BEGIN`` ... ``COMMIT`` block of its own count as
+done when the block commits. It is recorded applied only after its last
+statement. Each version starts in the session liftdb set up, whatever the
+version before it did (``runner.session``), and its bookkeeping is written as
+liftdb. Every failure names the file and line of the statement that failed
+(from the error's position in the text sent, when the server refused to parse
+it, else from which result failed) and leaves the version unapplied; every
+notice the server sends while a statement runs reaches ``on_notice`` with that
+statement's file and line.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from runner import recorder, sqltree
 from runner.errors import MigrationFailed
 from runner.loader import SqlFile, Statement
 from runner.plan import Plan, Step
+from runner.session import Session
 
 DEFAULT_LOCK_TIMEOUT_MS = 5000
 DEFAULT_STATEMENT_TIMEOUT_MS = 0  # off
@@ -28,7 +36,15 @@ LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
 ACTIVE_SQL_TRANSACTION = "25001"  # e.g. CREATE INDEX CONCURRENTLY inside a transaction
 # Milliseconds since BEGIN, computed by the server when the bookkeeping row is written.
-SERVER_DURATION_MS = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer"
+SERVER_DURATION_MS = (
+    "(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - pg_catalog.now())"
+    " * 1000)::integer"
+)
+# Sent before each statement of a transactional version (and after its last): a result
+# with no notice of its own. libpq hands a notice to us as soon as it reads it, even
+# while the previous statement's result waits to be collected; a marker's result between
+# two statements is what tells whose notice it is. (An empty SELECT: no plan to speak of.)
+MARKER = "SELECT"
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,46 @@ class Done:
     path: str = ""  # the file that ran
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A message the server sent while a statement of a version ran (``RAISE NOTICE``,
+    ``RAISE WARNING``, ``... does not exist, skipping``), with where that statement is."""
+
+    version: str  # the version's label
+    path: str
+    line: int
+    severity: str  # PostgreSQL's own, untranslated: WARNING, NOTICE, INFO, LOG, DEBUG
+    message: str  # the primary message, with the detail and hint if any
+
+
+class _NoticeRouter:
+    """The connection's notice handler during a run: a notice goes to ``on_notice`` with
+    the statement running when the server raised it; liftdb's own statements' notices
+    (``current`` None) are dropped."""
+
+    def __init__(self, on_notice: Callable[[Notice], None] | None) -> None:
+        self.on_notice = on_notice
+        self.step: Step | None = None
+        self.current: Statement | None = None
+
+    def __call__(self, diagnostic) -> None:
+        if self.on_notice is None or self.step is None or self.current is None:
+            return
+        message = " ".join(
+            part for part in (diagnostic.message_primary, diagnostic.message_detail,
+                              diagnostic.message_hint) if part
+        )  # fmt: skip
+        self.on_notice(
+            Notice(
+                version=self.step.version.label,
+                path=str(self.step.file.path),
+                line=self.current.line,
+                severity=diagnostic.severity_nonlocalized or diagnostic.severity or "NOTICE",
+                message=" ".join(message.split()),
+            )
+        )
+
+
 def _settings(timeouts: Timeouts, scope: str) -> list[str]:
     return [
         f"SET {scope}lock_timeout = '{timeouts.lock_ms}ms'",
@@ -69,6 +125,9 @@ def _settings(timeouts: Timeouts, scope: str) -> list[str]:
 def _record_note(step: Step) -> str:
     what = "applied" if step.direction == "up" else "rolled back"
     return f"-- liftdb: record {step.version.label} as {what}"
+
+
+RESET_NOTE = "-- liftdb: reset the session to liftdb's own"
 
 
 def _transaction_start(timeouts: Timeouts, *, durable: bool) -> list[str]:
@@ -82,22 +141,32 @@ def _transaction_start(timeouts: Timeouts, *, durable: bool) -> list[str]:
 
 
 def script(step: Step, timeouts: Timeouts, *, durable: bool = True) -> str:
-    """The SQL a step sends, in order, with the bookkeeping as a comment: what --dry-run shows."""
+    """The SQL a step sends, in order, with the bookkeeping and the session's reset as
+    comments: what --dry-run shows."""
     timeouts = timeouts.for_file(step.file)
     statements = [s.sql for s in step.file.statements]
     if step.file.transactional:
         lines = [*_transaction_start(timeouts, durable=durable), *statements]
-        return _join(lines) + f"\n{_record_note(step)}\nCOMMIT;"
+        return _join(lines) + f"\n{_record_note(step)}\nCOMMIT;\n{RESET_NOTE}"
     lines = [*_settings(timeouts, ""), *statements]
-    return _join(lines) + f"\n{_record_note(step)}\nRESET lock_timeout;\nRESET statement_timeout;"
+    return _join(lines) + f"\n{_record_note(step)}\n{RESET_NOTE}"
 
 
 def _join(statements: list[str]) -> str:
+    return _joined(statements)[0]
+
+
+def _joined(statements: list[str]) -> tuple[str, list[int]]:
     """Statements as one script, each ended by ";": on a line of its own after a statement
-    whose last line holds a -- comment, which would swallow it."""
-    return "\n".join(
-        sql + ("\n;" if "--" in sql.rsplit("\n", 1)[-1] else ";") for sql in statements
-    )
+    whose last line holds a -- comment, which would swallow it. With where each starts
+    (a character offset, as the server counts an error's position)."""
+    pieces, starts, at = [], [], 0
+    for sql in statements:
+        piece = sql + ("\n;" if "--" in sql.rsplit("\n", 1)[-1] else ";")
+        starts.append(at)
+        pieces.append(piece)
+        at += len(piece) + 1
+    return "\n".join(pieces), starts
 
 
 def dry_run(plan: Plan, timeouts: Timeouts) -> list[Done]:
@@ -118,164 +187,315 @@ def run(
     conn,
     plan: Plan,
     timeouts: Timeouts,
+    *,
+    books: recorder.Bookkeeping,
+    session: Session,
     resume: dict[tuple[int, str], int] | None = None,
     on_done: Callable[[Done], None] | None = None,
+    on_notice: Callable[[Notice], None] | None = None,
 ) -> list[Done]:
     """Apply ``plan`` in order; stop at the first failure (raised as ``MigrationFailed``).
 
-    ``resume`` maps (version, direction) of interrupted non-transactional versions to
-    the number of their statements already done.
+    ``books`` is where the bookkeeping is (it must exist), ``session`` what liftdb set up
+    on ``conn``. ``resume`` maps (version, direction) of interrupted non-transactional
+    versions to the number of their statements already done (checked by the plan to be
+    the file's first ones).
     """
-    done = []
-    last = len(plan) - 1
-    for index, step in enumerate(plan):
-        started = time.perf_counter()
-        if step.file.transactional:
-            _run_transactional(conn, step, timeouts.for_file(step.file), durable=index == last)
-        else:
-            already = (resume or {}).get((step.version.number, step.direction))
-            _run_statement_by_statement(conn, step, timeouts.for_file(step.file), already)
-        duration_ms = round((time.perf_counter() - started) * 1000)
-        result = Done(
-            step.version.number,
-            step.version.name,
-            step.direction,
-            duration_ms,
-            path=str(step.file.path),
+    notices = _NoticeRouter(on_notice)
+    conn.add_notice_handler(notices)
+    try:
+        done = []
+        last = len(plan) - 1
+        for index, step in enumerate(plan):
+            notices.step = step
+            started = time.perf_counter()
+            version = _Version(conn, step, timeouts.for_file(step.file), books, session, notices)
+            if step.file.transactional:
+                version.run_transactional(durable=index == last)
+            else:
+                version.run_statement_by_statement(
+                    (resume or {}).get((step.version.number, step.direction))
+                )
+            duration_ms = round((time.perf_counter() - started) * 1000)
+            result = Done(
+                step.version.number,
+                step.version.name,
+                step.direction,
+                duration_ms,
+                path=str(step.file.path),
+            )
+            done.append(result)
+            if on_done is not None:
+                on_done(result)
+        return done
+    finally:
+        conn.remove_notice_handler(notices)
+
+
+@dataclass
+class _Part:
+    """One statement of the string a transactional version sends."""
+
+    sql: str
+    role: str  # "liftdb" (its own), "marker", "statement" (the file's), "commit", "reset"
+    statement: Statement | None = None
+
+
+@dataclass
+class _Version:
+    conn: object
+    step: Step
+    timeouts: Timeouts
+    books: recorder.Bookkeeping
+    session: Session
+    notices: _NoticeRouter
+
+    @property
+    def label(self) -> str:
+        return self.step.version.label
+
+    # --- one transaction, one round trip ----------------------------------------------
+
+    def run_transactional(self, *, durable: bool) -> None:
+        """BEGIN, settings, the file's statements (each after a marker), the bookkeeping
+        as liftdb, COMMIT, and the session's reset: one string."""
+        from psycopg.errors import error_from_result
+        from psycopg.pq import ExecStatus
+
+        parts = [_Part(sql, "liftdb") for sql in _transaction_start(self.timeouts, durable=durable)]
+        for statement in self.step.file.statements:
+            parts.append(_Part(MARKER, "marker", statement))
+            parts.append(_Part(statement.sql, "statement", statement))
+        parts.append(_Part(MARKER, "marker"))
+        record = [
+            *self.session.as_liftdb_statements(),
+            *_settings(self.timeouts, "LOCAL "),  # not the version's own SET LOCAL timeouts
+            *recorder.finish_statements(
+                self.books, self.step.version, self.step.direction, SERVER_DURATION_MS
+            ),
+        ]
+        parts += [_Part(sql, "liftdb") for sql in record]
+        parts.append(_Part("COMMIT", "commit"))
+        parts += [_Part(sql, "reset") for sql in self.session.reset_statements()]
+        text, starts = _joined([part.sql for part in parts])
+
+        failed = None
+
+        def collected(index: int, result) -> None:
+            nonlocal failed
+            # The next notice is the next part's, if that part is (or marks) a statement.
+            following = parts[index + 1] if index + 1 < len(parts) else None
+            self.notices.current = following.statement if following else None
+            if result.status == ExecStatus.FATAL_ERROR and failed is None:
+                failed = (index, error_from_result(result, encoding=self.conn.info.encoding))
+
+        self._send(text, collected)
+        self.notices.current = None
+        if failed is None:
+            return
+        index, error = failed
+        part = parts[_part_at(starts, error.diag.statement_position, index)]
+        if part.role == "reset":
+            raise MigrationFailed(
+                f"{self.step.file.path}: {self.label} was {self._verb()}, then resetting the"
+                f" session failed: {error.diag.message_primary or error}; stopped there"
+            )
+        self._rollback_quietly()
+        if part.role == "commit":
+            raise MigrationFailed(self._describe(None, error, where="at its COMMIT"))
+        statement = part.statement if part.role == "statement" else None
+        raise MigrationFailed(self._describe(statement, error))
+
+    def _send(self, text: str, collected: Callable[[int, object], None]) -> None:
+        """Send ``text``; hand each of its results to ``collected`` as libpq completes it
+        (one generator for them all: a wait per result would cost more than the results)."""
+        import psycopg
+        from psycopg import generators
+
+        pgconn = self.conn.pgconn
+
+        def each_result():
+            yield from generators.send(pgconn)
+            index = 0
+            while (result := (yield from generators.fetch(pgconn))) is not None:
+                collected(index, result)
+                index += 1
+
+        try:
+            with self.conn.lock:
+                pgconn.send_query(text.encode(self.conn.info.encoding))
+                self.conn.wait(each_result())
+        except psycopg.Error as exc:  # the connection failed: the server may have crashed
+            raise MigrationFailed(
+                f"{self.step.file.path}: the connection failed while running {self.label}"
+                f" (it is {self._verb()} only if `liftdb status` says so): {exc}"
+            ) from None
+
+    # --- statement by statement -------------------------------------------------------
+
+    def run_statement_by_statement(self, already: int | None) -> None:
+        """``already``: statements an interrupted run completed (None: a first run)."""
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
+        statements = self.step.file.statements
+        resuming = already is not None
+        done = already or 0  # what the progress row says
+        block = None  # the statement that opened a transaction block still open
+        self._bookkeeping(
+            recorder.start_progress_sql(
+                self.books,
+                self.step.version,
+                self.step.direction,
+                len(statements),
+                statements[done].line if done < len(statements) else None,
+            )
         )
-        done.append(result)
-        if on_done is not None:
-            on_done(result)
-    return done
-
-
-def _run_transactional(conn, step: Step, timeouts: Timeouts, *, durable: bool) -> None:
-    """One round trip: BEGIN, settings, the file's statements, the bookkeeping, COMMIT."""
-    import psycopg
-    from psycopg import generators
-    from psycopg.errors import error_from_result
-    from psycopg.pq import ExecStatus
-
-    statements = step.file.statements
-    prefix = _transaction_start(timeouts, durable=durable)
-    finish = recorder.finish_sql(step.version, step.direction, SERVER_DURATION_MS)
-    text = _join([*prefix, *(s.sql for s in statements), finish, "COMMIT"])
-    try:
-        with conn.lock:
-            conn.pgconn.send_query(text.encode(conn.info.encoding))
-            results = conn.wait(generators.execute(conn.pgconn))
-    except psycopg.Error as exc:  # the connection failed: the server may have crashed
-        raise MigrationFailed(
-            f"{step.file.path}: the connection failed while running {step.version.label}"
-            f" (it is applied only if `liftdb status` says so): {exc}"
-        ) from None
-    for position, result in enumerate(results):
-        if result.status != ExecStatus.FATAL_ERROR:
-            continue
-        error = error_from_result(result, encoding=conn.info.encoding)
-        _rollback_quietly(conn)
-        index = position - len(prefix)
-        statement = statements[index] if 0 <= index < len(statements) else None
-        raise MigrationFailed(_describe(step, statement, error, timeouts))
-
-
-def _run_statement_by_statement(conn, step: Step, timeouts: Timeouts, already: int | None) -> None:
-    """``already``: statements an interrupted run completed (None: a first run)."""
-    import psycopg
-
-    statements = step.file.statements
-    resuming = already is not None
-    already = already or 0
-    recorder.start_progress(conn, step.version, step.direction, len(statements))
-    try:
-        for setting in _settings(timeouts, ""):
-            conn.execute(setting)
-        for index in range(already, len(statements)):
+        for setting in _settings(self.timeouts, ""):
+            self.conn.execute(setting)
+        for statement in statements[:done]:  # the session the completed statements set
+            if sqltree.sets_session(statement.sql):
+                self.conn.execute(statement.sql)
+        for index in range(done, len(statements)):
             statement = statements[index]
+            self.notices.current = statement
             try:
-                if resuming and index == already and _finished_before(conn, statement):
+                if resuming and index == already and self._finished_before(statement):
                     pass  # the interrupted run completed it but died before noting so
                 else:
-                    conn.execute(statement.sql)
+                    self.conn.execute(statement.sql)
             except psycopg.Error as exc:
-                outcome = (
-                    f"{step.version.label} stopped after {index} of {len(statements)} statements;"
-                    f" run {'migrate' if step.direction == 'up' else 'rollback'} again to finish it"
+                self.notices.current = None
+                raise MigrationFailed(self._stopped(statement, exc, done, block)) from None
+            self.notices.current = None
+            if self.conn.info.transaction_status != TransactionStatus.IDLE:
+                block = block or statement  # its statements are done when it commits
+                continue
+            block = None
+            following = statements[index + 1].line if index + 1 < len(statements) else None
+            self._bookkeeping(
+                recorder.advance_progress_sql(
+                    self.books,
+                    self.step.version,
+                    self.step.direction,
+                    [(ordinal + 1, statements[ordinal]) for ordinal in range(done, index + 1)],
+                    following,
                 )
-                raise MigrationFailed(_describe(step, statement, exc, timeouts, outcome)) from None
-            recorder.advance_progress(conn, step.version, step.direction, index + 1)
-        with conn.transaction():
-            conn.execute(recorder.finish_sql(step.version, step.direction, "0"))
-    finally:
-        if not conn.closed and not conn.broken:
-            conn.execute("RESET lock_timeout")
-            conn.execute("RESET statement_timeout")
-
-
-def _finished_before(conn, statement: Statement) -> bool:
-    """Make an interrupted statement safe to run again; True if it had in fact completed.
-
-    An interrupted ``CREATE INDEX CONCURRENTLY`` leaves an INVALID index of its name:
-    drop it, so the statement can build it afresh. A valid one means it had finished.
-    """
-    from psycopg import sql
-
-    index = sqltree.concurrent_index(statement.sql)
-    if index is None:
-        return False
-    row = conn.execute(
-        "SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
-        " WHERE c.relname = %s AND c.relnamespace = coalesce(to_regnamespace(%s),"
-        " current_schema()::regnamespace)",
-        (index.name, index.schema),
-    ).fetchone()
-    if row is None:
-        return False
-    if row[0]:
-        return True
-    name = sql.Identifier(*([index.schema] if index.schema else []), index.name)
-    conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(name))
-    return False
-
-
-def _rollback_quietly(conn) -> None:
-    import contextlib
-
-    import psycopg
-
-    # If the connection is gone, the server rolled the transaction back itself.
-    with contextlib.suppress(psycopg.Error):
-        conn.execute("ROLLBACK")
-
-
-def _describe(
-    step: Step, statement: Statement | None, error, timeouts: Timeouts, outcome: str = ""
-) -> str:
-    """``file:line: first line of the statement: message [SQLSTATE] constraint name``."""
-    diag = error.diag
-    message = diag.message_primary or str(error)
-    where = f"{step.file.path}:{statement.line}: {statement.first_line}" if statement else None
-    if where is None:
-        where = f"{step.file.path}: while recording {step.version.label}"
-    text = f"{where}: {message}"
-    if diag.sqlstate:
-        text += f" [{diag.sqlstate}]"
-    if diag.constraint_name:
-        text += f" constraint {diag.constraint_name}"
-    if statement is not None and diag.sqlstate == LOCK_NOT_AVAILABLE:
-        tables = sqltree.tables(statement.sql)
-        if len(tables) == 1:
-            text += (
-                f" (waiting for a lock on table {tables[0]}; lock_timeout {timeouts.lock_ms} ms)"
             )
-        elif tables:
-            text += (
-                f" (waiting for a lock on one of tables {', '.join(tables)};"
-                f" lock_timeout {timeouts.lock_ms} ms)"
+            done = index + 1
+        if block is not None:  # Plan.parse refuses such a file; a server may still differ
+            self._rollback_quietly()
+            raise MigrationFailed(
+                f"{self.step.file.path}:{block.line}: {block.first_line}: the transaction it"
+                f" began is still open at the end of the file, and was rolled back;"
+                f" {self._outcome(done)}"
             )
-    elif diag.sqlstate == QUERY_CANCELED and timeouts.statement_ms:
-        text += f" (statement_timeout {timeouts.statement_ms} ms)"
-    elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
-        text += " (put '-- transactional: false' at the top of the file)"
-    verb = "applied" if step.direction == "up" else "rolled back"
-    return f"{text}; {outcome or f'{step.version.label} was not {verb}'}"
+        self._bookkeeping(
+            recorder.finish_statements(self.books, self.step.version, self.step.direction, "0")
+        )
+        self.conn.execute(";\n".join(self.session.reset_statements()))
+
+    def _bookkeeping(self, statements: list[str]) -> None:
+        """Write to the bookkeeping as liftdb, in a transaction of its own, in one round
+        trip, leaving the session as the version's statements made it."""
+        sql = ["BEGIN READ WRITE", *self.session.as_liftdb_statements(), *statements, "COMMIT"]
+        self.conn.execute(";\n".join(sql))
+
+    def _stopped(self, statement: Statement, error, done: int, block: Statement | None) -> str:
+        """The failure of a non-transactional version's statement, and where it stands."""
+        if block is not None:
+            self._rollback_quietly()  # the statement's failure aborted the file's block
+            where = f"the transaction begun at {self.step.file.path}:{block.line} was rolled back"
+            return self._describe(statement, error, f"{where}; {self._outcome(done)}")
+        return self._describe(statement, error, self._outcome(done))
+
+    def _outcome(self, done: int) -> str:
+        command = "migrate" if self.step.direction == "up" else "rollback"
+        return (
+            f"{self.label} stopped after {done} of {len(self.step.file.statements)} statements;"
+            f" run {command} again to finish it"
+        )
+
+    def _finished_before(self, statement: Statement) -> bool:
+        """Make an interrupted statement safe to run again; True if it had in fact completed.
+
+        An interrupted ``CREATE INDEX CONCURRENTLY`` leaves an INVALID index of its name:
+        drop it, so the statement can build it afresh. A valid one means it had finished.
+        """
+        from psycopg import sql
+
+        index = sqltree.concurrent_index(statement.sql)
+        if index is None:
+            return False
+        row = self.conn.execute(
+            "SELECT x.indisvalid FROM pg_catalog.pg_index x"
+            " JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid"
+            " WHERE c.relname = %s AND c.relnamespace = coalesce(pg_catalog.to_regnamespace(%s),"
+            " pg_catalog.current_schema()::regnamespace)",
+            (index.name, index.schema),
+        ).fetchone()
+        if row is None:
+            return False
+        if row[0]:
+            return True
+        name = sql.Identifier(*([index.schema] if index.schema else []), index.name)
+        self.conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(name))
+        return False
+
+    def _rollback_quietly(self) -> None:
+        import contextlib
+
+        import psycopg
+
+        # If the connection is gone, the server rolled the transaction back itself.
+        with contextlib.suppress(psycopg.Error):
+            self.conn.execute("ROLLBACK")
+
+    def _verb(self) -> str:
+        return "applied" if self.step.direction == "up" else "rolled back"
+
+    def _describe(
+        self, statement: Statement | None, error, outcome: str = "", where: str = ""
+    ) -> str:
+        """``file:line: first line of the statement: message [SQLSTATE] constraint name``."""
+        diag = error.diag
+        message = diag.message_primary or str(error)
+        path = self.step.file.path
+        if statement is not None:
+            place = f"{path}:{statement.line}: {statement.first_line}"
+        else:
+            place = f"{path}: {where or 'while recording'} {self.label}".rstrip()
+        text = f"{place}: {message}"
+        if diag.sqlstate:
+            text += f" [{diag.sqlstate}]"
+        if diag.constraint_name:
+            text += f" constraint {diag.constraint_name}"
+        timeouts = self.timeouts
+        if statement is not None and diag.sqlstate == LOCK_NOT_AVAILABLE:
+            tables = sqltree.tables(statement.sql)
+            if len(tables) == 1:
+                text += (
+                    f" (waiting for a lock on table {tables[0]};"
+                    f" lock_timeout {timeouts.lock_ms} ms)"
+                )
+            elif tables:
+                text += (
+                    f" (waiting for a lock on one of tables {', '.join(tables)};"
+                    f" lock_timeout {timeouts.lock_ms} ms)"
+                )
+        elif diag.sqlstate == QUERY_CANCELED and timeouts.statement_ms:
+            text += f" (statement_timeout {timeouts.statement_ms} ms)"
+        elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
+            text += " (put '-- transactional: false' at the top of the file)"
+        return f"{text}; {outcome or f'{self.label} was not {self._verb()}'}"
+
+
+def _part_at(starts: list[int], position: str | None, index: int) -> int:
+    """Which part of the string sent an error belongs to: where its position (1-based, in
+    characters) falls, when the server gave one (a statement it could not parse fails the
+    whole string before anything runs, as the first result); else the result's own."""
+    if not position:
+        return index
+    import bisect
+
+    return max(0, bisect.bisect_right(starts, int(position) - 1) - 1)

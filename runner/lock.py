@@ -28,7 +28,7 @@ from runner.errors import LockTimeout
 # two chains applied to one database must not interleave either.
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"liftdb migration lock").digest()[:8], "big", signed=True)
 # pg_locks shows a bigint advisory key as two 32-bit halves, objsubid 1.
-_CLASSID, _OBJID = (LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF
+CLASSID, OBJID = (LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF
 
 POLL_FIRST_S = 0.05
 POLL_MAX_S = 0.5
@@ -73,7 +73,7 @@ def try_acquire(conn) -> bool:
 
 def holder(conn) -> Holder | None:
     """Who holds the lock now, or None if nobody does (or we cannot see them)."""
-    row = conn.execute(HOLDER_QUERY, (_CLASSID, _OBJID)).fetchone()
+    row = conn.execute(HOLDER_QUERY, (CLASSID, OBJID)).fetchone()
     return Holder(*row) if row else None
 
 
@@ -120,7 +120,7 @@ def holds(conn) -> bool:
             "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory'"
             " AND pid = pg_catalog.pg_backend_pid() AND granted AND classid::bigint = %s"
             " AND objid::bigint = %s AND objsubid = 1)",
-            (_CLASSID, _OBJID),
+            (CLASSID, OBJID),
         ).fetchone()[0]
     )
 

@@ -66,6 +66,7 @@ class State:
 
     chain: Chain
     applied: dict[int, recorder.AppliedVersion]
+    books: recorder.Bookkeeping = recorder.Bookkeeping(None)  # where the bookkeeping is
     interrupted: tuple[Interrupted, ...] = ()
     invalid_indexes: tuple[str, ...] = ()
     applied_by_yoyo: tuple[str, ...] = ()  # migration ids yoyo applied, without checksums
@@ -203,11 +204,13 @@ class Plan:
 
 
 def read_state(conn, chain: Chain) -> State:
-    """What the database recorded, beside the chain. Reads only; creates nothing."""
-    applied = {row.number: row for row in recorder.applied(conn)}
-    yoyo_only = set(recorder.applied_by_yoyo_only(conn))
+    """What the database recorded, beside the chain. Reads only; creates nothing. Where
+    the bookkeeping is (``recorder.locate``) is decided here, before any version runs."""
+    books = recorder.locate(conn)
+    applied = {row.number: row for row in recorder.applied(conn, books)}
+    yoyo_only = set(recorder.applied_by_yoyo_only(conn, books))
     interrupted = []
-    for row in recorder.progress(conn):
+    for row in recorder.progress(conn, books):
         version = chain.get(row.number)
         if version is not None:
             interrupted.append(
@@ -216,8 +219,9 @@ def read_state(conn, chain: Chain) -> State:
     return State(
         chain=chain,
         applied=applied,
+        books=books,
         interrupted=tuple(interrupted),
-        invalid_indexes=tuple(recorder.invalid_indexes(conn)),
+        invalid_indexes=tuple(recorder.invalid_indexes(conn, books)),
         # Only the chain's own: a yoyo id no version bears belongs to some other chain.
         applied_by_yoyo=tuple(v.label for v in chain if v.label in yoyo_only),
     )

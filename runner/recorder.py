@@ -11,6 +11,12 @@ statements completed. Nothing else writes these tables.
 The ``_yoyo_*`` tables are yoyo-migrations' own, in its layout, so ``yoyo
 list`` and ``yoyo apply`` see what liftdb applied; ``liftdb_version`` adds what
 yoyo lacks: the version number and SHA-256 checksums of the files' contents.
+
+Where the tables live is decided once per connection, before any version runs
+(``locate``: where they already are, else the schema current when liftdb
+connected), and every statement here names that schema, quoted: nothing a
+version or the environment sets (``search_path``, a role, a ``"$user"`` schema
+the chain creates) can split, hide or move the bookkeeping.
 """
 
 from __future__ import annotations
@@ -20,26 +26,38 @@ import getpass
 import hashlib
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from runner.loader import NUMBER_WIDTH, Version
+from runner.errors import BookkeepingError, UsageError
+from runner.loader import NUMBER_WIDTH, Statement, Version
 
 YOYO_MIGRATION_TABLE = "_yoyo_migration"
 YOYO_LOG_TABLE = "_yoyo_log"
 YOYO_VERSION_TABLE = "_yoyo_version"
 VERSION_TABLE = "liftdb_version"
 PROGRESS_TABLE = "liftdb_progress"
+PROGRESS_STATEMENT_TABLE = "liftdb_progress_statement"
 YOYO_SCHEMA_VERSION = 2
 
-# yoyo's internal schema, version 2, as yoyo itself creates it.
-CREATE_TABLES = f"""
-CREATE TABLE IF NOT EXISTS {YOYO_MIGRATION_TABLE} (
+TABLES = (
+    YOYO_MIGRATION_TABLE,
+    YOYO_LOG_TABLE,
+    YOYO_VERSION_TABLE,
+    VERSION_TABLE,
+    PROGRESS_TABLE,
+    PROGRESS_STATEMENT_TABLE,
+)
+
+# yoyo's internal schema, version 2, as yoyo itself creates it; {t} is a Bookkeeping.
+CREATE_TABLES = """
+CREATE TABLE IF NOT EXISTS {t._yoyo_migration} (
     migration_hash varchar(64) PRIMARY KEY,
     migration_id varchar(255),
     applied_at_utc timestamp
 );
-CREATE TABLE IF NOT EXISTS {YOYO_LOG_TABLE} (
+CREATE TABLE IF NOT EXISTS {t._yoyo_log} (
     id varchar(36) PRIMARY KEY,
     migration_hash varchar(64),
     migration_id varchar(255),
@@ -49,32 +67,106 @@ CREATE TABLE IF NOT EXISTS {YOYO_LOG_TABLE} (
     comment varchar(255),
     created_at_utc timestamp
 );
-CREATE TABLE IF NOT EXISTS {YOYO_VERSION_TABLE} (
+CREATE TABLE IF NOT EXISTS {t._yoyo_version} (
     version int NOT NULL PRIMARY KEY,
     installed_at_utc timestamp
 );
-INSERT INTO {YOYO_VERSION_TABLE} (version, installed_at_utc)
-    VALUES ({YOYO_SCHEMA_VERSION}, now() AT TIME ZONE 'UTC')
+INSERT INTO {t._yoyo_version} (version, installed_at_utc)
+    VALUES ({yoyo_schema_version}, pg_catalog.timezone('UTC', pg_catalog.now()))
     ON CONFLICT (version) DO NOTHING;
-CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
+CREATE TABLE IF NOT EXISTS {t.liftdb_version} (
     version integer PRIMARY KEY,
     name text NOT NULL,
     up_sha256 char(64) NOT NULL,
     rollback_sha256 char(64) NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now(),
+    applied_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     duration_ms integer NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (
+CREATE TABLE IF NOT EXISTS {t.liftdb_progress} (
     version integer NOT NULL,
     direction text NOT NULL CHECK (direction IN ('up', 'down')),
     name text NOT NULL,
     statements_done integer NOT NULL DEFAULT 0,
     statement_count integer NOT NULL,
-    started_at timestamptz NOT NULL DEFAULT now(),
+    started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_statement_at timestamptz,
+    next_line integer,
     PRIMARY KEY (version, direction)
 );
+-- A liftdb_progress made before statements were recorded gains where it stopped.
+ALTER TABLE {t.liftdb_progress} ADD COLUMN IF NOT EXISTS next_line integer;
+CREATE TABLE IF NOT EXISTS {t.liftdb_progress_statement} (
+    version integer NOT NULL,
+    direction text NOT NULL,
+    ordinal integer NOT NULL,
+    sha256 char(64) NOT NULL,
+    line integer NOT NULL,
+    CONSTRAINT liftdb_progress_statement_pkey PRIMARY KEY (version, direction, ordinal)
+);
+COMMENT ON TABLE {t.liftdb_progress_statement} IS
+    'One row per completed statement of an interrupted non-transactional version: a resume'
+    ' goes ahead only if these statements are still the file''s first ones.';
 """
+
+
+def quote(identifier: str) -> str:
+    """An SQL identifier, quoted (so a schema named in mixed case or with a dot is one)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Bookkeeping:
+    """Where the bookkeeping tables are, in one database, and which of them exist.
+
+    ``schema`` is None only when none exists and the ``search_path`` names no schema
+    to create them in: reads find nothing, and ``ensure_tables`` refuses. Each table's
+    qualified, quoted name is an attribute of its own name (``books.liftdb_version``).
+    """
+
+    schema: str | None
+    existing: frozenset[str] = frozenset()
+    search_path: str = ""  # as the session had it when located, for messages
+
+    def __getattr__(self, table: str) -> str:
+        if table not in TABLES:
+            raise AttributeError(table)
+        return f"{quote(self.schema or '')}.{quote(table)}"
+
+    def has(self, table: str) -> bool:
+        return table in self.existing
+
+
+LOCATE = """
+SELECT pg_catalog.current_schema(), pg_catalog.current_setting('search_path'),
+       n.nspname, pg_catalog.array_agg(c.relname::text)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = ANY (%s) AND c.relkind IN ('r', 'p') AND n.nspname !~ '^pg_temp_'
+GROUP BY n.nspname
+UNION ALL SELECT pg_catalog.current_schema(), pg_catalog.current_setting('search_path'), NULL, NULL
+"""
+
+
+def locate(conn) -> Bookkeeping:
+    """Where this database keeps liftdb's bookkeeping, read from the catalog, never from
+    the ``search_path`` alone: the schema holding ``liftdb_version`` (else, for a
+    database yoyo migrated, ``_yoyo_migration``); when several do, the current schema
+    if it is one of them, else ``UsageError``; when none does, the current schema, where
+    ``ensure_tables`` will create them. Call it before any version runs."""
+    rows = conn.execute(LOCATE, (list(TABLES),)).fetchall()
+    current, search_path = rows[-1][0], rows[-1][1]
+    found = {schema: frozenset(tables) for _c, _p, schema, tables in rows[:-1]}
+    for marker in (VERSION_TABLE, YOYO_MIGRATION_TABLE):
+        schemas = sorted(schema for schema, tables in found.items() if marker in tables)
+        if current in schemas or len(schemas) == 1:
+            schema = current if current in schemas else schemas[0]
+            return Bookkeeping(schema, found[schema], search_path)
+        if schemas:
+            raise UsageError(
+                f"bookkeeping found in schemas {', '.join(schemas)}: set the search_path to"
+                f" the one to use (e.g. PGOPTIONS='-c search_path={schemas[0]}')"
+            )
+    return Bookkeeping(current, found.get(current, frozenset()), search_path)
 
 
 @dataclass(frozen=True)
@@ -99,6 +191,11 @@ class Progress:
     statements_done: int
     statement_count: int
     started_at: datetime
+    next_line: int | None = None  # line of the statement it stopped at (None: unknown)
+    # Each completed statement's checksum and line, in order; fewer than statements_done
+    # only for a version interrupted by a liftdb that did not record them.
+    statement_sha256: tuple[str, ...] = ()
+    statement_lines: tuple[int, ...] = ()
 
 
 def migration_hash(version: Version) -> str:
@@ -106,90 +203,151 @@ def migration_hash(version: Version) -> str:
     return hashlib.sha256(version.label.encode("utf-8")).hexdigest()
 
 
-def ensure_tables(conn) -> None:
-    """Create the bookkeeping tables if missing (idempotent, one round trip)."""
-    conn.execute(CREATE_TABLES)
+def ensure_tables(conn, books: Bookkeeping | None = None) -> Bookkeeping:
+    """Create the bookkeeping tables that are missing (one round trip, none when all
+    exist); returns where they are. ``BookkeepingError`` when there is no schema to
+    create them in."""
+    books = books or locate(conn)
+    if all(books.has(table) for table in TABLES):
+        return books
+    if books.schema is None:
+        raise BookkeepingError(
+            "no schema to keep the bookkeeping in: the search_path"
+            f" ({books.search_path}) names no schema that exists; nothing was changed"
+        )
+    conn.execute(CREATE_TABLES.format(t=books, yoyo_schema_version=YOYO_SCHEMA_VERSION))
+    return Bookkeeping(books.schema, frozenset(TABLES), books.search_path)
 
 
-def tables_exist(conn) -> bool:
-    return _exists(conn, VERSION_TABLE)
-
-
-def _exists(conn, table: str) -> bool:
-    return bool(conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0])
-
-
-def _read(conn, table: str, columns: str, order: str) -> list[tuple]:
+def _read(
+    conn, books: Bookkeeping, table: str, columns: str, order: str, alias: str = ""
+) -> list[tuple]:
     """Rows of a bookkeeping table; none when the table was never created (reads create
     nothing: ``status`` works on a database liftdb never touched)."""
-    if not _exists(conn, table):
+    if not books.has(table):
         return []
-    return conn.execute(f"SELECT {columns} FROM {table} ORDER BY {order}").fetchall()
+    name = getattr(books, table)
+    return conn.execute(f"SELECT {columns} FROM {name} {alias} ORDER BY {order}").fetchall()
 
 
-def applied(conn) -> list[AppliedVersion]:
+def applied(conn, books: Bookkeeping | None = None) -> list[AppliedVersion]:
     """Every applied version, oldest first; empty when nothing was ever applied."""
     columns = "version, name, up_sha256, rollback_sha256, applied_at"
-    return [AppliedVersion(*row) for row in _read(conn, VERSION_TABLE, columns, "version")]
+    books = books or locate(conn)
+    return [AppliedVersion(*row) for row in _read(conn, books, VERSION_TABLE, columns, "version")]
 
 
-def applied_by_yoyo_only(conn) -> list[str]:
+def applied_by_yoyo_only(conn, books: Bookkeeping | None = None) -> list[str]:
     """yoyo migration ids recorded as applied with no liftdb row beside them: what yoyo
     itself applied, with no checksum (``liftdb baseline`` adopts them)."""
-    if not _exists(conn, YOYO_MIGRATION_TABLE):
+    books = books or locate(conn)
+    if not books.has(YOYO_MIGRATION_TABLE):
         return []
     ours = (
-        f" WHERE NOT EXISTS (SELECT 1 FROM {VERSION_TABLE} v"
-        f" WHERE lpad(v.version::text, {NUMBER_WIDTH}, '0') || '_' || v.name = m.migration_id)"
-        if _exists(conn, VERSION_TABLE)
+        f" WHERE NOT EXISTS (SELECT 1 FROM {books.liftdb_version} v"
+        f" WHERE pg_catalog.lpad(v.version::text, {NUMBER_WIDTH}, '0') || '_' || v.name"
+        " = m.migration_id)"
+        if books.has(VERSION_TABLE)
         else ""
     )
-    query = f"SELECT m.migration_id FROM {YOYO_MIGRATION_TABLE} m{ours} ORDER BY 1"
+    query = f"SELECT m.migration_id FROM {books._yoyo_migration} m{ours} ORDER BY 1"
     return [migration_id for (migration_id,) in conn.execute(query).fetchall()]
 
 
-def progress(conn) -> list[Progress]:
-    """Every interrupted non-transactional version, oldest first."""
-    columns = "version, direction, name, statements_done, statement_count, started_at"
-    rows = _read(conn, PROGRESS_TABLE, columns, "version, direction")
-    return [Progress(*row) for row in rows]
+def progress(conn, books: Bookkeeping | None = None) -> list[Progress]:
+    """Every interrupted non-transactional version, oldest first, with its completed
+    statements (a table made by an older liftdb lacks ``next_line`` and the statements:
+    read as unknown)."""
+    books = books or locate(conn)
+    columns = (
+        "version, direction, name, statements_done, statement_count, started_at,"
+        " (pg_catalog.to_jsonb(p) ->> 'next_line')::integer"
+    )
+    if books.has(PROGRESS_STATEMENT_TABLE):
+        statements = (
+            f" FROM {books.liftdb_progress_statement} s WHERE s.version = p.version"
+            " AND s.direction = p.direction ORDER BY s.ordinal"
+        )
+        columns += f", ARRAY(SELECT s.sha256::text{statements}), ARRAY(SELECT s.line{statements})"
+    rows = _read(conn, books, PROGRESS_TABLE, columns, "version, direction", alias="p")
+    return [Progress(*row[:7], *(tuple(column) for column in row[7:])) for row in rows]
 
 
-def invalid_indexes(conn) -> list[str]:
-    """Indexes of the current schema that PostgreSQL marks invalid: what an interrupted
-    ``CREATE INDEX CONCURRENTLY`` leaves behind."""
+def invalid_indexes(conn, books: Bookkeeping | None = None) -> list[str]:
+    """Indexes PostgreSQL marks invalid, in any schema but the system's: what an
+    interrupted ``CREATE INDEX CONCURRENTLY`` leaves behind. Named alone in the
+    bookkeeping's schema, ``schema.name`` elsewhere (whatever the search_path says)."""
+    books = books or locate(conn)
     rows = conn.execute(
-        "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
-        " WHERE NOT x.indisvalid AND c.relnamespace = current_schema()::regnamespace"
-        " ORDER BY 1"
+        "SELECT CASE WHEN n.nspname = %s THEN c.relname::text"
+        " ELSE n.nspname || '.' || c.relname END"
+        " FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE NOT x.indisvalid"
+        " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+        " AND n.nspname !~ '^pg_temp_' ORDER BY 1",
+        (books.schema,),
     ).fetchall()
     return [name for (name,) in rows]
 
 
-def start_progress(conn, version: Version, direction: str, statement_count: int) -> None:
-    """Note (autocommit) that a non-transactional version has started, unless a previous
-    run already did: then its count of completed statements stays."""
-    conn.execute(
-        f"INSERT INTO {PROGRESS_TABLE} (version, direction, name, statement_count)"
-        " VALUES (%s, %s, %s, %s) ON CONFLICT (version, direction) DO NOTHING",
-        (version.number, direction, version.name, statement_count),
+def statement_sha256(statement: Statement) -> str:
+    """What a completed statement of an interrupted version is recorded as: the SHA-256
+    of its text, line endings normalised (a CRLF checkout changes nothing)."""
+    return hashlib.sha256(statement.sql.replace("\r\n", "\n").encode("utf-8")).hexdigest()
+
+
+def start_progress_sql(
+    books: Bookkeeping,
+    version: Version,
+    direction: str,
+    statement_count: int,
+    next_line: int | None,
+) -> list[str]:
+    """Note that a non-transactional version has started, unless a run already did:
+    then its completed statements stay, and the count and line are the file's now."""
+    return [
+        f"INSERT INTO {books.liftdb_progress}"
+        " (version, direction, name, statement_count, next_line)"
+        f" VALUES ({int(version.number)}, {_literal(direction)}, {_literal(version.name)},"
+        f" {int(statement_count)}, {_line(next_line)}) ON CONFLICT (version, direction) DO UPDATE"
+        " SET statement_count = EXCLUDED.statement_count, next_line = EXCLUDED.next_line"
+    ]
+
+
+def advance_progress_sql(
+    books: Bookkeeping,
+    version: Version,
+    direction: str,
+    done: Sequence[tuple[int, Statement]],
+    next_line: int | None,
+) -> list[str]:
+    """Note that the statements ``done`` (1-based ordinal, statement) have completed, each
+    with its checksum and line, and where the next one starts (None: after the last)."""
+    number, direction_sql = int(version.number), _literal(direction)
+    rows = ", ".join(
+        f"({number}, {direction_sql}, {int(ordinal)}, {_literal(statement_sha256(statement))},"
+        f" {int(statement.line)})"
+        for ordinal, statement in done
     )
+    return [
+        f"UPDATE {books.liftdb_progress} SET statements_done = {int(done[-1][0])},"
+        f" next_line = {_line(next_line)}, last_statement_at = pg_catalog.now()"
+        f" WHERE version = {number} AND direction = {direction_sql}",
+        f"INSERT INTO {books.liftdb_progress_statement}"
+        f" (version, direction, ordinal, sha256, line) VALUES {rows}",
+    ]
 
 
-def advance_progress(conn, version: Version, direction: str, statements_done: int) -> None:
-    """Note (autocommit) that the first ``statements_done`` statements have completed."""
-    conn.execute(
-        f"UPDATE {PROGRESS_TABLE} SET statements_done = %s, last_statement_at = now()"
-        " WHERE version = %s AND direction = %s",
-        (statements_done, version.number, direction),
-    )
-
-
-def finish_sql(
-    version: Version, direction: str, duration_ms_sql: str, operation: str | None = None
-) -> str:
+def finish_statements(
+    books: Bookkeeping,
+    version: Version,
+    direction: str,
+    duration_ms_sql: str,
+    operation: str | None = None,
+) -> list[str]:
     """The statements that record ``version`` applied (``up``) or rolled back (``down``)
-    and clear its progress row, as literal SQL to send with the version's own statements,
+    and clear its progress, as literal SQL to send with the version's own statements,
     inside its transaction. ``duration_ms_sql`` is an SQL expression for the duration.
 
     Built by hand rather than with ``psycopg.sql``: this runs once per version, and
@@ -198,32 +356,39 @@ def finish_sql(
     key = _literal(migration_hash(version))
     label = _literal(version.label)
     number = int(version.number)
+    utc_now = "pg_catalog.timezone('UTC', pg_catalog.now())"
     if direction == "up":
         statements = [
             # A row yoyo wrote when it applied the version itself stays (``baseline``).
-            f"INSERT INTO {YOYO_MIGRATION_TABLE} (migration_hash, migration_id, applied_at_utc)"
-            f" VALUES ({key}, {label}, now() AT TIME ZONE 'UTC')"
-            " ON CONFLICT (migration_hash) DO NOTHING",
-            f"INSERT INTO {VERSION_TABLE} (version, name, up_sha256, rollback_sha256, duration_ms)"
+            f"INSERT INTO {books._yoyo_migration} (migration_hash, migration_id, applied_at_utc)"
+            f" VALUES ({key}, {label}, {utc_now}) ON CONFLICT (migration_hash) DO NOTHING",
+            f"INSERT INTO {books.liftdb_version}"
+            " (version, name, up_sha256, rollback_sha256, duration_ms)"
             f" VALUES ({number}, {_literal(version.name)}, {_literal(version.up.checksum)},"
             f" {_literal(version.rollback.checksum)}, {duration_ms_sql})",
         ]
     else:
         statements = [
-            f"DELETE FROM {YOYO_MIGRATION_TABLE} WHERE migration_hash = {key}",
-            f"DELETE FROM {VERSION_TABLE} WHERE version = {number}",
+            f"DELETE FROM {books._yoyo_migration} WHERE migration_hash = {key}",
+            f"DELETE FROM {books.liftdb_version} WHERE version = {number}",
         ]
     user, host = _who()
     operation = _literal(operation or ("apply" if direction == "up" else "rollback"))
     statements += [
-        f"INSERT INTO {YOYO_LOG_TABLE}"
+        f"INSERT INTO {books._yoyo_log}"
         " (id, migration_hash, migration_id, operation, username, hostname, created_at_utc)"
         f" VALUES ({_literal(str(uuid.uuid1()))}, {key}, {label}, {operation}, {user}, {host},"
-        " now() AT TIME ZONE 'UTC')",
-        f"DELETE FROM {PROGRESS_TABLE}"
+        f" {utc_now})",
+        f"DELETE FROM {books.liftdb_progress}"
+        f" WHERE version = {number} AND direction = {_literal(direction)}",
+        f"DELETE FROM {books.liftdb_progress_statement}"
         f" WHERE version = {number} AND direction = {_literal(direction)}",
     ]
-    return ";\n".join(statements)
+    return statements
+
+
+def _line(line: int | None) -> str:
+    return "NULL" if line is None else str(int(line))
 
 
 def _literal(value: str) -> str:
@@ -245,17 +410,18 @@ def _who() -> tuple[str, str]:
     return _literal(user), _literal(host)
 
 
-def record_checksums(conn, version: Version, comment: str) -> None:
+def record_checksums(conn, books: Bookkeeping, version: Version, comment: str) -> None:
     """Record ``version``'s files as they are now (``repair``), with a line in yoyo's log
     ("mark": recorded as applied without running, in yoyo's words); call in a transaction."""
     conn.execute(
-        f"UPDATE {VERSION_TABLE} SET up_sha256 = %s, rollback_sha256 = %s WHERE version = %s",
+        f"UPDATE {books.liftdb_version} SET up_sha256 = %s, rollback_sha256 = %s"
+        " WHERE version = %s",
         (version.up.checksum, version.rollback.checksum, version.number),
     )
     conn.execute(
-        f"INSERT INTO {YOYO_LOG_TABLE} (id, migration_hash, migration_id, operation, username,"
+        f"INSERT INTO {books._yoyo_log} (id, migration_hash, migration_id, operation, username,"
         " hostname, comment, created_at_utc)"
-        " VALUES (%s, %s, %s, 'mark', %s, %s, %s, now() AT TIME ZONE 'UTC')",
+        " VALUES (%s, %s, %s, 'mark', %s, %s, %s, pg_catalog.timezone('UTC', pg_catalog.now()))",
         (
             str(uuid.uuid1()),
             migration_hash(version),
@@ -266,7 +432,7 @@ def record_checksums(conn, version: Version, comment: str) -> None:
     )
 
 
-def record_adopted(conn, version: Version) -> None:
+def record_adopted(conn, books: Bookkeeping, version: Version) -> None:
     """Mark ``version`` applied without having run it (``baseline``, ``goose adopt``):
     "mark" in yoyo's log, as yoyo itself says of a migration it records without running."""
-    conn.execute(finish_sql(version, "up", "0", operation="mark"))
+    conn.execute(";\n".join(finish_statements(books, version, "up", "0", operation="mark")))

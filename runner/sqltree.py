@@ -111,3 +111,39 @@ def concurrent_index(sql: str) -> ConcurrentIndex | None:
         if isinstance(node, ast.IndexStmt) and node.concurrent and node.idxname:
             return ConcurrentIndex(node.idxname, node.relation.schemaname)
     return None
+
+
+def sets_session(sql: str) -> bool:
+    """True for a statement that changes only the session, for the rest of it: ``SET``
+    (not ``SET LOCAL``, not ``SET TRANSACTION``), ``RESET``, ``SET ROLE``, ``SET SESSION
+    AUTHORIZATION``. Running it again changes nothing in the database: what a resumed
+    version replays of the statements it had completed."""
+    from pglast import ast
+    from pglast.enums import VariableSetKind
+
+    for raw in _tree(sql):
+        node = raw.stmt
+        if isinstance(node, ast.VariableSetStmt) and not node.is_local:
+            return not (node.kind == VariableSetKind.VAR_SET_MULTI and node.name == "TRANSACTION")
+    return False
+
+
+def transaction_block(sql: str) -> str | None:
+    """``"begin"`` for a statement that opens a transaction block (``BEGIN``, ``START
+    TRANSACTION``), ``"end"`` for one that ends it (``COMMIT``, ``END``, ``ROLLBACK``,
+    ``ABORT``, ``PREPARE TRANSACTION``; not ``AND CHAIN``, which opens the next); else
+    None."""
+    from pglast import ast
+    from pglast.enums import TransactionStmtKind as Kind
+
+    for raw in _tree(sql):
+        node = raw.stmt
+        if not isinstance(node, ast.TransactionStmt):
+            return None
+        if node.kind in (Kind.TRANS_STMT_BEGIN, Kind.TRANS_STMT_START):
+            return "begin"
+        if node.kind in (Kind.TRANS_STMT_COMMIT, Kind.TRANS_STMT_ROLLBACK) and not node.chain:
+            return "end"
+        if node.kind == Kind.TRANS_STMT_PREPARE:
+            return "end"
+    return None

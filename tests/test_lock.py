@@ -91,3 +91,12 @@ def test_the_lock_is_given_back_when_the_work_fails(database_url):
         with pytest.raises(ZeroDivisionError), lock.held(conn, 1000):
             1 / 0  # noqa: B018
         assert lock.holder(conn) is None
+
+
+def test_the_lock_is_given_back_whole_when_the_work_took_it_again(database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        with lock.held(conn, 1000):
+            conn.execute("SELECT pg_advisory_lock(%s)", (lock.LOCK_KEY,))  # a version's doing
+        assert not lock.holds(conn)
+        with psycopg.connect(database_url, autocommit=True) as other:
+            assert lock.try_acquire(other)

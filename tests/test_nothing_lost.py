@@ -19,11 +19,11 @@ from conftest import SQL_DIR, scratch_database
 from dataset import ROWS_PER_TABLE, checksum, populate
 from processes import assert_one_line_error, liftdb, recorded_versions
 
-from runner import api, database, loader
+from runner import api, database, loader, recorder
 from runner.errors import EXIT_USAGE
 
 HEAD = loader.load(SQL_DIR).head
-BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "liftdb_version", "liftdb_progress")
+BOOKKEEPING = recorder.TABLES
 
 
 def tables(conn: psycopg.Connection) -> list[str]:

@@ -1,0 +1,108 @@
+"""Each version starts in the session liftdb set up, and leaves nothing to the next.
+
+Invariant: before every version, the connection's session is the one liftdb set
+up when it connected (``start``): the role and session authorization it connected
+with, the settings the connection asked for (``PGOPTIONS`` and the URL's
+``options`` included) plus ``client_connection_check_interval``, and no temporary
+objects, prepared statements, open cursors, listened channels, cached plans,
+sequence values or advisory locks other than the migration lock. What a version
+did to its session is undone after it (``reset_statements``: ``DISCARD ALL``
+without ``pg_advisory_unlock_all``, which would give the migration lock away),
+and the bookkeeping written with a version, or between the statements of a
+non-transactional one, is written as liftdb (``as_liftdb_statements``: the
+connecting role, ``search_path`` = ``pg_catalog``), whatever the version made of
+the session, without changing what the version's next statement sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runner import lock
+from runner.recorder import quote
+
+# The advisory locks a version took, released; the migration lock kept (taken again if
+# a statement gave it away and no one else took it). pg_locks shows a lock taken n times
+# once, so each is unlocked until it is gone (never once too often: that would WARN).
+_HELD = (
+    "SELECT FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+    " AND l.pid = pg_catalog.pg_backend_pid()"
+)
+_INT4 = "(CASE WHEN {0} > 2147483647 THEN {0} - 4294967296 ELSE {0} END)::integer"
+RELEASE_ADVISORY_LOCKS = f"""DO $liftdb$
+DECLARE
+    held record;
+    unlock text;
+BEGIN
+    FOR held IN
+        SELECT DISTINCT l.classid::bigint AS high, l.objid::bigint AS low, l.objsubid, l.mode
+        FROM pg_catalog.pg_locks l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.pid = pg_catalog.pg_backend_pid()
+          AND NOT (l.objsubid = 1 AND l.classid::bigint = {lock.CLASSID}
+                   AND l.objid::bigint = {lock.OBJID} AND l.mode = 'ExclusiveLock')
+    LOOP
+        unlock := CASE WHEN held.mode = 'ShareLock'
+                       THEN 'pg_advisory_unlock_shared' ELSE 'pg_advisory_unlock' END;
+        WHILE EXISTS ({_HELD} AND l.classid::bigint = held.high AND l.objid::bigint = held.low
+                      AND l.objsubid = held.objsubid AND l.mode = held.mode) LOOP
+            IF held.objsubid = 1 THEN  -- one bigint key, shown as two 32-bit halves
+                EXECUTE format('SELECT pg_catalog.%I($1)', unlock)
+                    USING (held.high << 32) | held.low;
+            ELSE  -- two integer keys
+                EXECUTE format('SELECT pg_catalog.%I($1, $2)', unlock)
+                    USING {_INT4.format("held.high")}, {_INT4.format("held.low")};
+            END IF;
+        END LOOP;
+    END LOOP;
+    IF NOT EXISTS ({_HELD} AND l.objsubid = 1 AND l.classid::bigint = {lock.CLASSID}
+                   AND l.objid::bigint = {lock.OBJID} AND l.mode = 'ExclusiveLock')
+       AND NOT pg_catalog.pg_try_advisory_lock({lock.LOCK_KEY}) THEN
+        RAISE EXCEPTION 'a statement gave up the migration lock, and another session took it';
+    END IF;
+END
+$liftdb$"""
+
+
+@dataclass(frozen=True)
+class Session:
+    """What liftdb set up on its connection, to come back to after every version."""
+
+    role: str  # current_setting('role') when it connected: "none", or the role it was given
+
+    def as_liftdb_statements(self) -> list[str]:
+        """``SET LOCAL`` statements that make the rest of a transaction liftdb's own: its
+        session authorization and role, and a search_path of ``pg_catalog`` only (every
+        bookkeeping name is qualified). At the transaction's end the session is again
+        what the version made of it."""
+        role = "NONE" if self.role == "none" else quote(self.role)
+        return [
+            "SET LOCAL SESSION AUTHORIZATION DEFAULT",
+            f"SET LOCAL ROLE {role}",
+            "SET LOCAL search_path = pg_catalog",
+        ]
+
+    def reset_statements(self) -> list[str]:
+        """What brings the session back to ``start``'s, after a version, outside any
+        transaction (sent in one string, they run as one implicit transaction)."""
+        return [
+            "CLOSE ALL",
+            "RESET SESSION AUTHORIZATION",  # the role too, as SET SESSION AUTHORIZATION does
+            "RESET ROLE",  # back to the connection's own, if it asked for one
+            "RESET ALL",  # back to the connection's settings, PGOPTIONS included ...
+            lock.CLIENT_CHECK_SQL,  # ... and liftdb's own again
+            "DEALLOCATE ALL",
+            "UNLISTEN *",
+            "DISCARD PLANS",
+            "DISCARD TEMP",
+            "DISCARD SEQUENCES",
+            RELEASE_ADVISORY_LOCKS,
+        ]
+
+
+def start(conn) -> Session:
+    """Note the session as liftdb set it up, before any version runs (under the lock)."""
+    # The reset deallocates every prepared statement, psycopg's own included: do not let
+    # psycopg prepare any on this connection.
+    conn.prepare_threshold = None
+    (role,) = conn.execute("SELECT pg_catalog.current_setting('role')").fetchone()
+    return Session(role=role)

@@ -1,0 +1,340 @@
+"""What a version does to its session stays in that version, and never reaches the
+bookkeeping.
+
+A version may ``SET search_path``, ``SET ROLE``, ``SET SESSION AUTHORIZATION``, create
+temporary tables, prepare statements, listen, take advisory locks, or create the schema
+``"$user"`` names; the environment may set ``search_path`` (``PGOPTIONS``). None of it
+may move, split or hide the bookkeeping, and none of it may reach the next version:
+each starts in the session liftdb set up, so the same chain gives the same database
+however it is split into runs.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+from processes import liftdb
+from psycopg import sql
+
+from runner import api, lock, recorder
+
+
+def relations(url: str) -> dict[str, tuple[str, str]]:
+    """Every table outside the system schemas: name -> (schema, owner)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, n.nspname, pg_get_userbyid(c.relowner) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+            " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+            " AND n.nspname NOT LIKE 'pg_temp%%' ORDER BY 1, 2"
+        ).fetchall()
+    found: dict[str, tuple[str, str]] = {}
+    for name, schema, owner in rows:
+        assert name not in found, f"{name} in both {found[name][0]} and {schema}"
+        found[name] = (schema, owner)
+    return found
+
+
+def connected_user(url: str) -> str:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT current_user").fetchone()[0]
+
+
+@pytest.fixture
+def app_owner(database_url):
+    """A role (cluster-wide, so named afresh) that may create tables in ``public`` of the
+    test's database, and that the connecting role may SET ROLE to."""
+    role = f"liftdb_owner_{uuid.uuid4().hex[:8]}"
+    ident = sql.Identifier(role)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(ident))
+        conn.execute(sql.SQL("GRANT {} TO current_user").format(ident))
+        conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(ident))
+    try:
+        yield role
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(ident))
+            conn.execute(sql.SQL("DROP ROLE {}").format(ident))
+
+
+CREATE_BILLING = ("create_billing", "CREATE SCHEMA billing;\n", "DROP SCHEMA billing;\n")
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["", "-- transactional: false\n"],
+    ids=["transactional", "non-transactional"],
+)
+@pytest.mark.parametrize("scope", ["SET", "SET LOCAL"])
+def test_a_version_that_sets_search_path_is_applied_and_recorded_where_the_bookkeeping_is(
+    database_url, make_chain, header, scope
+):
+    sql_dir = make_chain(
+        CREATE_BILLING,
+        (
+            "create_invoices",
+            f"{header}{scope} search_path TO billing;\nCREATE TABLE invoices (id int);\n",
+            f"{header}{scope} search_path TO billing;\nDROP TABLE invoices;\n",
+        ),
+        ("create_things", "CREATE TABLE things (id int);\n", "DROP TABLE things;\n"),
+    )
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert api.applied_versions(database_url) == [1, 2, 3]
+    tables = relations(database_url)
+    # SET LOCAL outside a transaction block does nothing: the non-transactional
+    # version's table lands where the session's search_path says.
+    invoices = "public" if (header and scope == "SET LOCAL") else "billing"
+    assert tables["invoices"][0] == invoices
+    assert tables["things"][0] == "public"
+    assert {tables[table][0] for table in recorder.TABLES} == {"public"}
+    assert liftdb(database_url, sql_dir, "rollback", "--all", "--yes").returncode == 0
+    assert set(relations(database_url)) == set(recorder.TABLES)
+
+
+SET_AUDIT = (
+    "create_audit",
+    "CREATE SCHEMA audit;\nSET search_path TO audit, public;\nCREATE TABLE audit_log (id int);\n",
+    "DROP TABLE audit.audit_log;\nDROP SCHEMA audit;\n",
+)
+CREATE_THINGS = ("create_things", "CREATE TABLE things (id int);\n", "DROP TABLE things;\n")
+
+
+@pytest.mark.parametrize("runs", [["3"], ["1", "3"], ["2", "3"]], ids=" then ".join)
+def test_a_search_path_a_version_sets_does_not_reach_the_next_version(
+    database_url, make_chain, runs
+):
+    sql_dir = make_chain(CREATE_BILLING, SET_AUDIT, CREATE_THINGS)
+    for to in runs:
+        done = liftdb(database_url, sql_dir, "migrate", "--to", to)
+        assert done.returncode == 0, done.stderr
+    tables = relations(database_url)
+    assert (tables["audit_log"][0], tables["things"][0]) == ("audit", "public")
+    rolled_back = liftdb(database_url, sql_dir, "rollback", "--all", "--yes")
+    assert rolled_back.returncode == 0, rolled_back.stderr
+    assert "things" not in relations(database_url)
+
+
+@pytest.mark.parametrize("runs", [["3"], ["2", "3"]], ids=" then ".join)
+@pytest.mark.parametrize("how", ["SET ROLE", "SET SESSION AUTHORIZATION"])
+def test_a_role_a_version_takes_owns_that_version_only(
+    database_url, make_chain, app_owner, runs, how
+):
+    sql_dir = make_chain(
+        CREATE_THINGS,
+        (
+            "create_owned",
+            f'{how} "{app_owner}";\nCREATE TABLE owned (id int);\n',
+            "DROP TABLE owned;\n",
+        ),
+        ("create_ours", "CREATE TABLE ours (id int);\n", "DROP TABLE ours;\n"),
+    )
+    for to in runs:
+        done = liftdb(database_url, sql_dir, "migrate", "--to", to)
+        assert done.returncode == 0, done.stderr
+    me = connected_user(database_url)
+    tables = relations(database_url)
+    assert tables["owned"] == ("public", app_owner)
+    assert tables["ours"] == ("public", me)
+    assert tables["liftdb_version"] == ("public", me)
+    assert api.applied_versions(database_url) == [1, 2, 3]
+
+
+NOWHERE = {"PGOPTIONS": "-c search_path=nowhere"}
+
+
+def test_an_environment_search_path_neither_hides_nor_moves_the_bookkeeping(
+    database_url, make_chain
+):
+    sql_dir = make_chain(CREATE_THINGS, ("create_more", "CREATE TABLE more (id int);\n", ""))
+    assert liftdb(database_url, sql_dir, "migrate", "--to", "1").returncode == 0
+
+    status = liftdb(database_url, sql_dir, "status", **NOWHERE)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.splitlines()[0].startswith("00001 create_things applied 20")
+    assert liftdb(database_url, sql_dir, "verify", **NOWHERE).returncode == 0
+
+    # No schema to create the version's table in: its own statement fails, named; the
+    # bookkeeping is found, not created again.
+    done = liftdb(database_url, sql_dir, "migrate", **NOWHERE)
+    assert done.returncode == 1
+    assert f"{sql_dir}/00002_create_more.sql:1: CREATE TABLE more" in done.stderr
+    assert "no schema has been selected to create in [3F000]" in done.stderr
+    assert relations(database_url)["liftdb_version"][0] == "public"
+    assert api.applied_versions(database_url) == [1]
+
+
+def test_on_a_database_without_bookkeeping_a_search_path_naming_no_schema_is_one_line(
+    database_url, make_chain
+):
+    sql_dir = make_chain(CREATE_THINGS)
+    status = liftdb(database_url, sql_dir, "status", **NOWHERE)
+    assert status.returncode == 0, status.stderr
+    assert "00001 create_things pending" in status.stdout
+    done = liftdb(database_url, sql_dir, "migrate", **NOWHERE)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "liftdb: error: no schema to keep the bookkeeping in: the search_path"
+        " (nowhere) names no schema that exists; nothing was changed\n"
+    )
+    assert relations(database_url) == {}
+
+
+def test_the_schema_dollar_user_names_created_by_the_chain_does_not_split_the_bookkeeping(
+    database_url, make_chain
+):
+    user = connected_user(database_url)
+    sql_dir = make_chain(
+        (
+            "create_own_schema",
+            f'CREATE SCHEMA "{user}";\n',
+            f'DROP SCHEMA "{user}";\n',
+        ),
+        CREATE_THINGS,
+    )
+    for to in ("1", "2"):
+        done = liftdb(database_url, sql_dir, "migrate", "--to", to)
+        assert done.returncode == 0, done.stderr
+    tables = relations(database_url)
+    assert tables["liftdb_version"][0] == "public"
+    assert tables["things"][0] == user  # "$user" comes first in the default search_path
+    assert api.applied_versions(database_url) == [1, 2]
+    status = liftdb(database_url, sql_dir, "status", "--exit-code")
+    assert status.returncode == 0, status.stdout
+
+
+def test_the_environment_cannot_move_the_bookkeeping_only_choose_among_several(
+    database_url, make_chain
+):
+    sql_dir = make_chain(CREATE_THINGS, ("create_more", "CREATE TABLE more (id int);\n", ""))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b")
+    for to, tenant in (("1", "tenant_a"), ("2", "tenant_b")):
+        options = {"PGOPTIONS": f"-c search_path={tenant}"}
+        done = liftdb(database_url, sql_dir, "migrate", "--to", to, **options)
+        assert done.returncode == 0, done.stderr
+    tables = relations(database_url)
+    # The versions' tables go where the search_path says; the bookkeeping stays put.
+    assert (tables["things"][0], tables["more"][0]) == ("tenant_a", "tenant_b")
+    assert tables["liftdb_version"][0] == "tenant_a"
+
+    # Two bookkeepings (a copy, or a split an older liftdb made): the current schema
+    # chooses; when it holds neither, nothing is guessed.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE tenant_b.liftdb_version AS"
+            " SELECT * FROM tenant_a.liftdb_version WHERE version = 1"
+        )
+    ambiguous = liftdb(database_url, sql_dir, "status")
+    assert ambiguous.returncode == 2
+    assert ambiguous.stderr == (
+        "liftdb: error: bookkeeping found in schemas tenant_a, tenant_b: set the"
+        " search_path to the one to use (e.g. PGOPTIONS='-c search_path=tenant_a')\n"
+    )
+    for tenant, applied in (("tenant_a", 2), ("tenant_b", 1)):
+        options = {"PGOPTIONS": f"-c search_path={tenant}"}
+        status = liftdb(database_url, sql_dir, "--json", "status", **options)
+        assert json.loads(status.stdout)["applied"] == applied, status.stderr
+
+
+# --- each version starts in the session liftdb set up ---------------------------------
+
+
+def leaked_if(condition: str) -> str:
+    """A statement that fails, naming ``condition``, when it holds."""
+    return (
+        f"DO $$ BEGIN IF {condition} THEN RAISE EXCEPTION 'leaked: %', $c${condition}$c$;"
+        " END IF; END $$;\n"
+    )
+
+
+OTHER_ADVISORY = (
+    "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    f" AND NOT (objsubid = 1 AND classid::bigint = {lock.CLASSID}"
+    f" AND objid::bigint = {lock.OBJID} AND mode = 'ExclusiveLock')) > 0"
+)
+LIFTDB_LOCK_LOST = (
+    "NOT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    f" AND objsubid = 1 AND classid::bigint = {lock.CLASSID} AND objid::bigint = {lock.OBJID})"
+)
+
+# (what a version does to its session, what the next version checks it does not see);
+# "block" marks what needs a transaction block (its own BEGIN in a non-transactional file).
+LEAKS = {
+    "temporary table": (
+        "CREATE TEMP TABLE scratch (id int);\n",
+        "CREATE TEMP TABLE scratch (id int);\n",
+    ),
+    "prepared statement": ("PREPARE fetch_one AS SELECT 1;\n", "PREPARE fetch_one AS SELECT 1;\n"),
+    "cursor with hold": (
+        "block:DECLARE held CURSOR WITH HOLD FOR SELECT 1;\n",
+        "block:DECLARE held CURSOR WITH HOLD FOR SELECT 1;\n",
+    ),
+    "listen": ("LISTEN liftdb_test;\n", leaked_if("EXISTS (SELECT FROM pg_listening_channels())")),
+    "advisory lock": ("SELECT pg_advisory_lock(42);\n", leaked_if(OTHER_ADVISORY)),
+    "advisory lock, shared, taken twice": (
+        "SELECT pg_advisory_lock_shared(7, 8);\nSELECT pg_advisory_lock_shared(7, 8);\n",
+        leaked_if(OTHER_ADVISORY),
+    ),
+    "liftdb's own lock given up": (
+        "SELECT pg_advisory_unlock_all();\n",
+        leaked_if(LIFTDB_LOCK_LOST),
+    ),
+    "sequence value": (
+        "CREATE SEQUENCE counter;\nSELECT nextval('counter');\n",
+        "DO $$ BEGIN PERFORM currval('counter'); RAISE EXCEPTION 'leaked: currval';"
+        " EXCEPTION WHEN object_not_in_prerequisite_state THEN NULL; END $$;\n",
+    ),
+    "setting": ("SET work_mem = '77MB';\n", leaked_if("current_setting('work_mem') = '77MB'")),
+    "statement_timeout": ("SET statement_timeout = '1ms';\n", "SELECT pg_sleep(0.05);\n"),
+    "read-only transactions": (
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;\n",
+        "CREATE TABLE written (id int);\n",
+    ),
+    "liftdb's client check turned off": (
+        "RESET ALL;\n",
+        leaked_if("current_setting('client_connection_check_interval') <> '1s'"),
+    ),
+    "role": (None, leaked_if("current_user <> session_user")),  # the role fixture fills it
+}
+
+
+def _as_file(text: str, transactional: bool) -> str:
+    if text.startswith("block:"):
+        text = text.removeprefix("block:")
+        return text if transactional else f"BEGIN;\n{text}COMMIT;\n"
+    return text
+
+
+@pytest.mark.parametrize("transactional", [True, False], ids=["transactional", "non-transactional"])
+@pytest.mark.parametrize("leak", LEAKS)
+def test_nothing_a_version_does_to_its_session_reaches_the_next_version(
+    database_url, make_chain, app_owner, leak, transactional
+):
+    does, checks = LEAKS[leak]
+    does = does or f'SET ROLE "{app_owner}";\n'
+    header = "" if transactional else "-- transactional: false\n"
+    sql_dir = make_chain(
+        ("does", header + _as_file(does, transactional) + "SELECT 1;\n", "SELECT 1;\n"),
+        ("checks", header + _as_file(checks, transactional), "SELECT 1;\n"),
+    )
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert api.applied_versions(database_url) == [1, 2]
+    with psycopg.connect(database_url, autocommit=True) as conn:  # and the lock is free
+        assert lock.try_acquire(conn)
+
+
+def test_the_settings_the_connection_asked_for_are_what_each_version_starts_with(
+    database_url, make_chain
+):
+    sql_dir = make_chain(
+        ("does", "SET work_mem = '77MB';\n", "SELECT 1;\n"),
+        ("checks", leaked_if("current_setting('work_mem') <> '5MB'"), "SELECT 1;\n"),
+    )
+    done = liftdb(database_url, sql_dir, "migrate", PGOPTIONS="-c work_mem=5MB")
+    assert done.returncode == 0, done.stderr
