@@ -11,11 +11,18 @@ however it is split into runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import scratch_database, write_chain
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from processes import liftdb
 from psycopg import sql
 
@@ -338,3 +345,150 @@ def test_the_settings_the_connection_asked_for_are_what_each_version_starts_with
     )
     done = liftdb(database_url, sql_dir, "migrate", PGOPTIONS="-c work_mem=5MB")
     assert done.returncode == 0, done.stderr
+
+
+# --- the same chain, however it is split into runs (a property) -------------------------
+
+# What a version may do to its session, then a table of its own it creates. {n} is the
+# version's number, {owner} a role the connecting one may become.
+SESSION_CHANGES = {
+    "nothing": "",
+    "search_path": "SET search_path TO audit, public;\n",
+    "search_path, local": "SET LOCAL search_path TO audit;\n",
+    "role": 'SET ROLE "{owner}";\n',
+    "session authorization": 'SET SESSION AUTHORIZATION "{owner}";\n',
+    "setting": "SET work_mem = '64MB';\n",
+    "temporary table": "CREATE TEMP TABLE scratch_{n} (id int);\n",
+    "prepared statement": "PREPARE probe_{n} AS SELECT 1;\n",
+    "listen": "LISTEN channel_{n};\n",
+    "advisory lock": "SELECT pg_advisory_lock({n});\n",
+    "$user schema": (
+        "DO $$ BEGIN EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', current_user); END $$;\n"
+    ),
+}
+# What the session looked like when the version began: a row of data, compared too.
+OBSERVED = (
+    "CREATE TABLE seen_{n} AS SELECT current_user::text AS who,"
+    " current_setting('search_path') AS path, current_setting('work_mem') AS work_mem,"
+    " (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+    "  AND pid = pg_backend_pid()) AS advisory_locks,"
+    " (SELECT count(*) FROM pg_prepared_statements) AS prepared,"
+    " (SELECT count(*) FROM pg_listening_channels()) AS listening,"
+    " (SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()) AS temporary;\n"
+)
+EXAMPLES = int(os.environ.get("LIFTDB_SPLIT_EXAMPLES", "12"))
+
+
+def session_chain(versions, owner: str):
+    """``(change, transactional)`` pairs as ``(name, up, rollback)`` versions."""
+    chain = []
+    for n, (change, transactional) in enumerate(versions, start=1):
+        header = "" if transactional else "-- transactional: false\n"
+        up = (
+            header
+            + OBSERVED.format(n=n)
+            + SESSION_CHANGES[change].format(n=n, owner=owner)
+            + f"CREATE TABLE made_{n} (id int);\n"
+        )
+        chain.append((f"change_{n}", up, "SELECT 1;\n"))
+    return chain
+
+
+def database_state(url: str) -> dict:
+    """Every schema and table with its owner, every ``seen_N`` row, and the bookkeeping."""
+    with psycopg.connect(url, autocommit=True) as conn:
+
+        def rows(query: str) -> list[tuple]:
+            return conn.execute(query).fetchall()
+
+        state = {
+            "schemas": rows(
+                "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace"
+                " WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1"
+            ),
+            "tables": rows(
+                "SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'"
+                " AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' ORDER BY 1, 2"
+            ),
+        }
+        # Wherever the bookkeeping is (the tables above say where): what it recorded.
+        for schema, table, _owner in state["tables"]:
+            if table in ("liftdb_version", "_yoyo_migration", "liftdb_progress"):
+                name = sql.Identifier(schema, table).as_string(conn)
+                state[f"{schema}.{table}"] = rows(
+                    f"SELECT * FROM {name}"
+                    if table == "liftdb_progress"
+                    else f"SELECT version, name, up_sha256, rollback_sha256 FROM {name} ORDER BY 1"
+                    if table == "liftdb_version"
+                    else f"SELECT migration_id FROM {name} ORDER BY 1"
+                )
+        for schema, table, _owner in state["tables"]:
+            if table.startswith("seen_"):
+                name = sql.Identifier(schema, table)
+                state[table] = rows(sql.SQL("SELECT * FROM {}").format(name).as_string(conn))
+    return state
+
+
+@pytest.fixture(scope="module")
+def split_owner(server_url):
+    """A role the tests' connection may become, for every database of the property."""
+    role = f"liftdb_split_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT {} TO current_user").format(sql.Identifier(role)))
+    try:
+        yield role
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@contextlib.contextmanager
+def prepared_database(server_url: str, owner: str):
+    with scratch_database(server_url) as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            role = sql.Identifier(owner)
+            conn.execute("CREATE SCHEMA audit")
+            conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public, audit TO {}").format(role))
+            conn.execute(
+                sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+                    sql.Identifier(conn.info.dbname), role
+                )
+            )
+        try:
+            yield url
+        finally:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(owner)))
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    versions=st.lists(
+        st.tuples(st.sampled_from(sorted(SESSION_CHANGES)), st.booleans()),
+        min_size=2,
+        max_size=6,
+    ),
+    data=st.data(),
+)
+def test_the_same_chain_gives_the_same_database_however_it_is_split_into_runs(
+    server_url, split_owner, versions, data
+):
+    cuts = data.draw(
+        st.lists(st.integers(1, len(versions) - 1), unique=True).map(sorted), label="runs end at"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        sql_dir = write_chain(Path(folder), session_chain(versions, split_owner))
+        states = []
+        for runs in ([len(versions)], [*cuts, len(versions)]):
+            with prepared_database(server_url, split_owner) as url:
+                for to in runs:
+                    api.migrate(url, sql_dir, to=to)
+                states.append(database_state(url))
+    one_run, split = states
+    assert split == one_run
