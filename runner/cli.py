@@ -65,7 +65,9 @@ class Settings:
 
         return database.resolve_url(self.database_url)
 
-    def options(self, command_quiet: bool = False):
+    def options(self, command_quiet: bool = False, notices: list | None = None):
+        """``notices``: with --json, where the server's notices are kept for the document
+        (without it they are printed on stderr as they come)."""
         from runner import api, output
         from runner.executor import Timeouts
 
@@ -78,11 +80,18 @@ class Settings:
                 line = output.step_line(step, output.use_colour(sys.stdout))
                 click.echo(f"{line} ({step.path})" if self.verbose else line)
 
+        def on_notice(notice) -> None:
+            if self.json and notices is not None:
+                notices.append(notice)
+            elif notice.severity == "WARNING" or not self.quiet:
+                click.echo(output.notice_line(notice), err=True)
+
         return api.Options(
             timeouts=Timeouts(lock_ms=self.lock_timeout, statement_ms=self.statement_timeout),
             allow_drift=self.allow_drift,
             on_wait=on_wait,
             on_done=on_done,
+            on_notice=on_notice,
         )
 
 
@@ -164,13 +173,22 @@ def cli(ctx: click.Context, database_url, sql_dir, json_output, **values) -> Non
 
 
 def _report_run(
-    settings: Settings, command: str, url: str, steps, dry_run: bool, to: int | None = None
+    settings: Settings,
+    command: str,
+    url: str,
+    steps,
+    dry_run: bool,
+    to: int | None = None,
+    notices: list | None = None,
 ) -> None:
     from runner import database, output
 
     masked = database.mask(url)
     if settings.json:
-        click.echo(output.run_document(command, steps, masked, dry_run=dry_run, to=to))
+        document = output.run_document(
+            command, steps, masked, dry_run=dry_run, to=to, notices=notices or []
+        )
+        click.echo(document)
         return
     if dry_run:
         for step in steps:
@@ -208,10 +226,10 @@ def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
     from runner import api
 
     url = settings.url()
-    steps = api.migrate(
-        url, settings.sql_dir, to=to, dry_run=dry_run, options=settings.options(dry_run)
-    )
-    _report_run(settings, "migrate", url, steps, dry_run, to)
+    notices: list = []
+    options = settings.options(dry_run, notices)
+    steps = api.migrate(url, settings.sql_dir, to=to, dry_run=dry_run, options=options)
+    _report_run(settings, "migrate", url, steps, dry_run, to, notices)
 
 
 @cli.command()
@@ -230,6 +248,7 @@ def rollback(settings: Settings, steps, to, everything, dry_run, yes) -> None:
     from runner import api
 
     url = settings.url()
+    notices: list = []
     done = api.rollback(
         url,
         settings.sql_dir,
@@ -237,10 +256,10 @@ def rollback(settings: Settings, steps, to, everything, dry_run, yes) -> None:
         to=to,
         everything=everything,
         dry_run=dry_run,
-        options=settings.options(dry_run),
+        options=settings.options(dry_run, notices),
         confirm=_confirm(yes),
     )
-    _report_run(settings, "rollback", url, done, dry_run)
+    _report_run(settings, "rollback", url, done, dry_run, notices=notices)
 
 
 @cli.command()
@@ -252,14 +271,15 @@ def redo(settings: Settings, dry_run: bool, yes: bool) -> None:
     from runner import api
 
     url = settings.url()
+    notices: list = []
     done = api.redo(
         url,
         settings.sql_dir,
         dry_run=dry_run,
-        options=settings.options(dry_run),
+        options=settings.options(dry_run, notices),
         confirm=_confirm(yes),
     )
-    _report_run(settings, "redo", url, done, dry_run)
+    _report_run(settings, "redo", url, done, dry_run, notices=notices)
 
 
 @cli.command()

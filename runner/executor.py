@@ -294,6 +294,14 @@ class _Version:
         if failed is None:
             return
         index, error = failed
+        if index == 0:  # the server refused the whole string: nothing of it ran
+            self._rollback_quietly()
+            statement, error = self._refused_statement(error)
+            if statement is None:
+                part = parts[_part_at(starts, error.diag.statement_position, index)]
+                statement = part.statement if part.role == "statement" else None
+            where = "" if statement else "in the SQL liftdb sent for"
+            raise MigrationFailed(self._describe(statement, error, where=where))
         part = parts[_part_at(starts, error.diag.statement_position, index)]
         if part.role == "reset":
             raise MigrationFailed(
@@ -305,6 +313,24 @@ class _Version:
             raise MigrationFailed(self._describe(None, error, where="at its COMMIT"))
         statement = part.statement if part.role == "statement" else None
         raise MigrationFailed(self._describe(statement, error))
+
+    def _refused_statement(self, error):
+        """The statement the server could not parse when it refused a version's whole
+        string (a syntax newer than the server, a character the database's encoding
+        lacks), and its own error: the first statement that, parsed alone (a Parse
+        message: nothing runs), fails the same way. (None, ``error``) if none does."""
+        from psycopg.errors import error_from_result
+        from psycopg.pq import ExecStatus
+
+        encoding = self.conn.info.encoding
+        with self.conn.lock:
+            for statement in self.step.file.statements:
+                result = self.conn.pgconn.prepare(b"", statement.sql.encode(encoding))
+                if result.status == ExecStatus.FATAL_ERROR:
+                    alone = error_from_result(result, encoding=encoding)
+                    if alone.diag.sqlstate == error.diag.sqlstate:
+                        return statement, alone
+        return None, error
 
     def _send(self, text: str, collected: Callable[[int, object], None]) -> None:
         """Send ``text``; hand each of its results to ``collected`` as libpq completes it

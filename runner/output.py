@@ -73,7 +73,13 @@ def run_summary(
 
 
 def run_document(
-    command: str, steps: Sequence, database: str, *, dry_run: bool, to: int | None = None
+    command: str,
+    steps: Sequence,
+    database: str,
+    *,
+    dry_run: bool,
+    to: int | None = None,
+    notices: Sequence = (),
 ) -> str:
     return _dump(
         {
@@ -90,9 +96,25 @@ def run_document(
                 }
                 for step in steps
             ],
+            "notices": [
+                {
+                    "version": notice.version,
+                    "file": notice.path,
+                    "line": notice.line,
+                    "severity": notice.severity,
+                    "message": notice.message,
+                }
+                for notice in notices
+            ],
             "summary": run_summary(command, steps, database, dry_run=dry_run, to=to),
         }
     )
+
+
+def notice_line(notice) -> str:
+    """``VERSION: FILE:LINE: SEVERITY: message``, on one line, for stderr."""
+    message = " ".join(notice.message.split())
+    return f"{notice.version}: {notice.path}:{notice.line}: {notice.severity}: {message}"
 
 
 def status_lines(report, colour: bool = False) -> list[str]:

@@ -188,6 +188,8 @@ class Plan:
                             " transaction; remove it, or put '-- transactional: false' at the"
                             " top of the file"
                         )
+                if not sql_file.transactional:
+                    _check_blocks_end(sql_file)
         return self
 
     def dropped_tables(self) -> list[str]:
@@ -201,6 +203,28 @@ class Plan:
                     if name not in names:
                         names.append(name)
         return names
+
+
+def _check_blocks_end(sql_file: SqlFile) -> None:
+    """A non-transactional file may hold transactions of its own, ``BEGIN`` ... ``COMMIT``,
+    each ended in the file: one left open would take the file's later statements and its
+    bookkeeping into it, and roll them back with the connection."""
+    from runner import sqltree
+
+    opened = None
+    for statement in sql_file.statements:
+        if not TRANSACTION_CONTROL.match(statement.sql):
+            continue
+        block = sqltree.transaction_block(statement.sql)
+        if block == "begin":
+            opened = opened or statement
+        elif block == "end":
+            opened = None
+    if opened is not None:
+        raise LayoutError(
+            f"{sql_file.path}:{opened.line}: {opened.first_line}: the transaction it begins is"
+            " not ended (COMMIT or ROLLBACK) in the file; end it there"
+        )
 
 
 def read_state(conn, chain: Chain) -> State:

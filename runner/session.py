@@ -3,7 +3,7 @@
 Invariant: before every version, the connection's session is the one liftdb set
 up when it connected (``start``): the role and session authorization it connected
 with, the settings the connection asked for (``PGOPTIONS`` and the URL's
-``options`` included) plus ``client_connection_check_interval``, and no temporary
+``options`` included) but liftdb's own (``LIFTDB_SETTINGS``), and no temporary
 objects, prepared statements, open cursors, listened channels, cached plans,
 sequence values or advisory locks other than the migration lock. What a version
 did to its session is undone after it (``reset_statements``: ``DISCARD ALL``
@@ -63,6 +63,18 @@ END
 $liftdb$"""
 
 
+# What liftdb sets on its session, whatever the connection asked for, so that the server
+# reads each file as liftdb did (pglast: UTF-8, standard_conforming_strings on, both
+# PostgreSQL's defaults): a database or role set to LATIN1 or to
+# standard_conforming_strings off would otherwise have the server read other bytes, or
+# other statement boundaries, than the ones liftdb split, checked and recorded.
+LIFTDB_SETTINGS = (
+    lock.CLIENT_CHECK_SQL,
+    "SET client_encoding = 'UTF8'",
+    "SET standard_conforming_strings = on",
+)
+
+
 @dataclass(frozen=True)
 class Session:
     """What liftdb set up on its connection, to come back to after every version."""
@@ -89,7 +101,7 @@ class Session:
             "RESET SESSION AUTHORIZATION",  # the role too, as SET SESSION AUTHORIZATION does
             "RESET ROLE",  # back to the connection's own, if it asked for one
             "RESET ALL",  # back to the connection's settings, PGOPTIONS included ...
-            lock.CLIENT_CHECK_SQL,  # ... and liftdb's own again
+            *LIFTDB_SETTINGS,  # ... and liftdb's own again
             "DEALLOCATE ALL",
             "UNLISTEN *",
             "DISCARD PLANS",
@@ -100,9 +112,11 @@ class Session:
 
 
 def start(conn) -> Session:
-    """Note the session as liftdb set it up, before any version runs (under the lock)."""
+    """Set up the session every version starts in, before any version runs (under the
+    lock), and note what to come back to."""
     # The reset deallocates every prepared statement, psycopg's own included: do not let
     # psycopg prepare any on this connection.
     conn.prepare_threshold = None
+    conn.execute(";".join(LIFTDB_SETTINGS))
     (role,) = conn.execute("SELECT pg_catalog.current_setting('role')").fetchone()
     return Session(role=role)
