@@ -124,7 +124,11 @@ def _run(
             if confirm is not None:
                 _ask_before_losing_data(conn, work, confirm, everything=everything)
             books = recorder.ensure_tables(conn, state.books) if len(work) else state.books
-            resume = {(i.version.number, i.direction): i.statements_done for i in state.interrupted}
+            resume = {
+                (i.number, i.direction): i.statements_done
+                for i in state.interrupted
+                if i.problem is None  # else the plan refused to resume it
+            }
             return executor.run(
                 conn,
                 work,
@@ -225,46 +229,35 @@ def status(url: str, sql_dir: Path | str = DEFAULT_SQL_DIR) -> Status:
     with database.connect(url) as conn:
         state = plan.read_state(conn, chain)
     drift = {d.number: d.reason for d in state.drift}
-    interrupted = {i.version.number: i for i in state.interrupted}
+    interrupted = {i.number: i for i in state.interrupted}
     lines = []
-    for version in chain:
-        row = state.applied.get(version.number)
+    # Applied and interrupted versions are named as the bookkeeping recorded them: after
+    # a renumbering, the file now on disk at that number is another version.
+    for number in sorted({v.number for v in chain} | set(state.applied) | set(interrupted)):
+        version, row, stop = chain.get(number), state.applied.get(number), interrupted.get(number)
         if row is not None:
-            note = None
-            if version.number in interrupted:
-                stop = interrupted[version.number]
-                note = f"rollback interrupted at {stop.stopped_at}"
+            note = f"rollback {stop.note}" if stop else None
             lines.append(
                 VersionStatus(
-                    version.number,
-                    version.name,
-                    "applied",
+                    number,
+                    row.name,
+                    "applied" if version else "missing",
                     row.applied_at,
-                    drift.get(version.number),
+                    drift.get(number) or (stop.problem if stop else None),
                     note,
                 )
             )
-        elif version.number in interrupted:
-            stop = interrupted[version.number]
+        elif stop is not None:
             lines.append(
                 VersionStatus(
-                    version.number,
-                    version.name,
-                    "interrupted",
-                    note=f"stopped at {stop.stopped_at}"
-                    f" ({stop.statements_done} of {stop.statement_count} statements done)",
+                    number, stop.record.name, "interrupted", note=stop.note, drift=stop.problem
                 )
             )
         elif version.label in state.applied_by_yoyo:
             note = f"no checksum: `liftdb baseline --to {state.yoyo_head}` adopts it"
-            lines.append(VersionStatus(version.number, version.name, "applied by yoyo", note=note))
+            lines.append(VersionStatus(number, version.name, "applied by yoyo", note=note))
         else:
-            lines.append(VersionStatus(version.number, version.name, "pending"))
-    for number, row in sorted(state.applied.items()):
-        if chain.get(number) is None:
-            lines.append(
-                VersionStatus(number, row.name, "missing", row.applied_at, drift.get(number))
-            )
+            lines.append(VersionStatus(number, version.name, "pending"))
     return Status(
         database=database.mask(url),
         directory=chain.directory,
@@ -363,7 +356,7 @@ def baseline(
     once the database's schema is checked to be the chain's at ``to`` (``runner.adopt``):
     for a restored database, or one made from sql/schema.sql. Under the migration lock;
     a dry run checks and records nothing. Returns an ``adopt.Adopted``."""
-    from runner import adopt, lock, plan, recorder
+    from runner import adopt, lock, plan
 
     chain = loader.load(sql_dir)
     plan.resolve(chain, to)
@@ -371,7 +364,9 @@ def baseline(
         database.connect(url) as conn,
         lock.held(conn, options.timeouts.lock_ms, options.on_wait),
     ):
-        ours = {row.number for row in recorder.applied(conn)}
+        state = plan.read_state(conn, chain)
+        state.refuse_if_interrupted("baselining")
+        ours = set(state.applied)
         past = max(ours, default=0)
         if past > to:
             raise UsageError(

@@ -96,8 +96,14 @@ class _NoticeRouter:
         self.on_notice = on_notice
         self.step: Step | None = None
         self.current: Statement | None = None
+        # A server going down says why in a WARNING (SQLSTATE 57P01 admin_shutdown, 57P02
+        # crash_shutdown, ...) just before it drops the connection: the error's reason.
+        self.farewell: str | None = None
 
     def __call__(self, diagnostic) -> None:
+        if (diagnostic.sqlstate or "").startswith("57P"):
+            self.farewell = diagnostic.message_primary
+            return
         if self.on_notice is None or self.step is None or self.current is None:
             return
         message = " ".join(
@@ -354,7 +360,8 @@ class _Version:
         except psycopg.Error as exc:  # the connection failed: the server may have crashed
             raise MigrationFailed(
                 f"{self.step.file.path}: the connection failed while running {self.label}"
-                f" (it is {self._verb()} only if `liftdb status` says so): {exc}"
+                f" (it is {self._verb()} only if `liftdb status` says so):"
+                f" {self.notices.farewell or exc}"
             ) from None
 
     # --- statement by statement -------------------------------------------------------
@@ -485,7 +492,7 @@ class _Version:
     ) -> str:
         """``file:line: first line of the statement: message [SQLSTATE] constraint name``."""
         diag = error.diag
-        message = diag.message_primary or str(error)
+        message = diag.message_primary or self.notices.farewell or str(error)
         path = self.step.file.path
         if statement is not None:
             place = f"{path}:{statement.line}: {statement.first_line}"

@@ -537,7 +537,7 @@ def adopt(
 ) -> adoption.Adopted:
     """Record as applied every version goose applied, once the live schema is checked
     (``runner.adopt``), under the migration lock (``on_wait`` as ``lock.held`` says)."""
-    from runner import database, lock, recorder
+    from runner import database, lock, plan
 
     chain = loader.load(sql_dir)
     with database.connect(url) as conn:
@@ -546,7 +546,9 @@ def adopt(
             raise UsageError(f"{database.mask(url)} has no {GOOSE_TABLE} table: nothing to adopt")
         with lock.held(conn, lock_ms, on_wait):
             by_goose = set(goose_applied(conn))
-            ours = {row.number for row in recorder.applied(conn)}
+            state = plan.read_state(conn, chain)
+            state.refuse_if_interrupted("adopting goose's versions")
+            ours = set(state.applied)
             unknown = sorted(by_goose - {v.number for v in chain})
             if unknown:
                 raise Mismatch(

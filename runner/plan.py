@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from runner import recorder
 from runner.errors import DriftError, LayoutError, UsageError, and_more
@@ -40,24 +41,102 @@ class Drift:
 
 @dataclass(frozen=True)
 class Interrupted:
-    """A non-transactional version a run started and did not finish."""
+    """A non-transactional version a run started and did not finish, as its progress
+    recorded it (name, statements done and their checksums, where it stopped), beside
+    the version of that number on disk (None when there is none)."""
 
-    version: Version
-    direction: str
-    statements_done: int
-    statement_count: int
+    record: recorder.Progress
+    version: Version | None
+    directory: Path
 
     @property
-    def file(self) -> SqlFile:
+    def number(self) -> int:
+        return self.record.number
+
+    @property
+    def direction(self) -> str:
+        return self.record.direction
+
+    @property
+    def statements_done(self) -> int:
+        return self.record.statements_done
+
+    @property
+    def statement_count(self) -> int:
+        return self.record.statement_count
+
+    @property
+    def label(self) -> str:
+        """The version that ran, from the bookkeeping (disk may have renamed it)."""
+        return f"{self.number:0{NUMBER_WIDTH}d}_{self.record.name}"
+
+    @property
+    def file(self) -> SqlFile | None:
+        """Its file on disk, if the version of that number on disk is the one that ran."""
+        if self.version is None or self.version.name != self.record.name:
+            return None
         return self.version.up if self.direction == "up" else self.version.rollback
 
     @property
+    def path(self) -> Path:
+        suffix = ".rollback.sql" if self.direction == "down" else ".sql"
+        return self.file.path if self.file else self.directory / f"{self.label}{suffix}"
+
+    @property
     def stopped_at(self) -> str:
-        """``file:line`` of the statement that had not completed."""
+        """``file:line`` of the statement that had not completed, as recorded when it
+        stopped (else as the file on disk has it)."""
+        line = self.record.next_line
+        if line is None and self.file and self.statements_done < len(self.file.statements):
+            line = self.file.statements[self.statements_done].line
+        if line is None:
+            return f"{self.path} (after its last statement)"
+        return f"{self.path}:{line}"
+
+    @property
+    def note(self) -> str:
+        return (
+            f"stopped at {self.stopped_at}"
+            f" ({self.statements_done} of {self.statement_count} statements done)"
+        )
+
+    @property
+    def problem(self) -> str | None:
+        """Why a resume cannot go ahead, naming the place; None when it can: the version
+        on disk is the one that ran, and its statements already done are unchanged."""
+        if self.version is None:
+            return f"{self.label}: interrupted, and missing from {self.directory}"
+        if self.file is None:
+            return f"{self.label}: interrupted under that name, but disk has {self.version.label}"
+        done, recorded = self.statements_done, self.record.statement_sha256
+        if len(recorded) < done:
+            return (
+                f"{self.path}: {done} statement(s) ran, recorded by a liftdb that kept no"
+                " checksum of them, so a resume cannot be checked"
+            )
         statements = self.file.statements
-        if self.statements_done < len(statements):
-            return f"{self.file.path}:{statements[self.statements_done].line}"
-        return f"{self.file.path} (after its last statement)"
+        for index in range(done):
+            if index >= len(statements):
+                return (
+                    f"{self.path}: holds {len(statements)} statement(s); the first {done} had run"
+                )
+            if recorder.statement_sha256(statements[index]) != recorded[index]:
+                return (
+                    f"{self.path}:{statements[index].line}: statement {index + 1}, one of the"
+                    f" {done} that ran, has changed since"
+                )
+        return None
+
+    def refusal(self) -> str:
+        """The one line that refuses to resume it, and says what to do."""
+        command = "migrate" if self.direction == "up" else "rollback"
+        return (
+            f"refused: {self.label} stopped after {self.statements_done} of"
+            f" {self.statement_count} statements, and a resume runs only those not done:"
+            f" {self.problem}; restore what ran (the file and its name as they were), finish"
+            f" it with `liftdb {command}`, then make the change in a new version;"
+            " nothing was changed"
+        )
 
 
 @dataclass(frozen=True)
@@ -115,6 +194,25 @@ class State:
     def out_of_order(self) -> list[Version]:
         """Pending versions older than an applied one (a merge from a parallel branch)."""
         return [v for v in self.pending if v.number < self.head]
+
+    def interrupted_at(self, number: int, direction: str) -> Interrupted | None:
+        return next(
+            (i for i in self.interrupted if (i.number, i.direction) == (number, direction)),
+            None,
+        )
+
+    def refuse_if_interrupted(self, command: str) -> None:
+        """``UsageError`` if a version was interrupted: ``command`` (baseline, goose adopt)
+        would record it applied, or record versions around it, with its progress untrue."""
+        if self.interrupted:
+            stop = self.interrupted[0]
+            finish = "migrate" if stop.direction == "up" else "rollback"
+            what = stop.label if stop.direction == "up" else f"the rollback of {stop.label}"
+            raise UsageError(
+                f"{what} stopped after {stop.statements_done} of {stop.statement_count}"
+                f" statements: finish it with `liftdb {finish}` before {command};"
+                " nothing was recorded"
+            )
 
     @property
     def yoyo_head(self) -> int:
@@ -233,18 +331,15 @@ def read_state(conn, chain: Chain) -> State:
     books = recorder.locate(conn)
     applied = {row.number: row for row in recorder.applied(conn, books)}
     yoyo_only = set(recorder.applied_by_yoyo_only(conn, books))
-    interrupted = []
-    for row in recorder.progress(conn, books):
-        version = chain.get(row.number)
-        if version is not None:
-            interrupted.append(
-                Interrupted(version, row.direction, row.statements_done, row.statement_count)
-            )
+    interrupted = tuple(
+        Interrupted(row, chain.get(row.number), chain.directory)
+        for row in recorder.progress(conn, books)
+    )
     return State(
         chain=chain,
         applied=applied,
         books=books,
-        interrupted=tuple(interrupted),
+        interrupted=interrupted,
         invalid_indexes=tuple(recorder.invalid_indexes(conn, books)),
         # Only the chain's own: a yoyo id no version bears belongs to some other chain.
         applied_by_yoyo=tuple(v.label for v in chain if v.label in yoyo_only),
@@ -272,6 +367,15 @@ def migrate(state: State, to: int | None = None) -> Plan:
             f" version {state.head}; renumber it after {state.head} to apply it"
         )
     target = state.chain.head if to is None else resolve(state.chain, to, allow_zero=True)
+    for stop in state.interrupted:
+        if stop.direction == "down":
+            raise UsageError(
+                f"the rollback of {stop.label} stopped after {stop.statements_done} of"
+                f" {stop.statement_count} statements: finish it with `liftdb rollback` before"
+                " applying anything; nothing was changed"
+            )
+        if stop.number <= target and stop.problem:  # it would be resumed
+            raise DriftError(stop.refusal())
     steps = [Step(v, "up") for v in state.pending if v.number <= target]
     return Plan(tuple(steps)).parse()
 
@@ -284,6 +388,15 @@ def rollback(
     given = sum(x is not None for x in (steps, to)) + bool(everything)
     if given > 1:
         raise UsageError("give one of --steps, --to and --all")
+    for stop in state.interrupted:
+        if stop.direction == "up":
+            # Rolling back what it was applied on would leave its done statements, and
+            # its progress, saying what is no longer so.
+            raise UsageError(
+                f"{stop.label} stopped after {stop.statements_done} of"
+                f" {stop.statement_count} statements: finish it with `liftdb migrate` before"
+                " rolling anything back; nothing was changed"
+            )
     applied = sorted(state.applied, reverse=True)
     if everything:
         chosen = applied
@@ -304,4 +417,7 @@ def rollback(
                 " cannot roll it back"
             )
         plan.append(Step(version, "down"))
+        stop = state.interrupted_at(number, "down")
+        if stop is not None and stop.problem:
+            raise DriftError(stop.refusal())
     return Plan(tuple(plan)).parse()
