@@ -294,3 +294,27 @@ def test_repair_does_not_make_a_changed_completed_statement_resumable(rollback_s
         "finish it with `liftdb rollback`",
     )
     assert progress(url) == [(2, "down", 1)]
+
+
+def test_a_resume_first_sets_the_session_the_completed_statements_had_set(database_url, make_chain):
+    on_billing = (
+        NON_TRANSACTIONAL
+        + "CREATE SCHEMA billing;\n"
+        + "SET search_path TO billing;\n"
+        + "CREATE TABLE invoices (id int);\n"
+        + "{failing}\n"
+    )
+    sql_dir = make_chain(
+        ("billing", on_billing.format(failing=FAILS), "DROP SCHEMA billing CASCADE;\n")
+    )
+    assert liftdb(database_url, sql_dir, "migrate").returncode == 1
+    (sql_dir / "00001_billing.sql").write_text(
+        on_billing.format(failing="CREATE INDEX CONCURRENTLY invoices_id_idx ON invoices (id);")
+    )
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    indexes = "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = %s::regclass"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        found = conn.execute(indexes, ("billing.invoices",)).fetchall()
+    assert found == [("billing.invoices_id_idx",)]
+    assert recorded_versions(database_url) == [1]
