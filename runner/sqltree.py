@@ -116,8 +116,9 @@ def concurrent_index(sql: str) -> ConcurrentIndex | None:
 def sets_session(sql: str) -> bool:
     """True for a statement that changes only the session, for the rest of it: ``SET``
     (not ``SET LOCAL``, not ``SET TRANSACTION``), ``RESET``, ``SET ROLE``, ``SET SESSION
-    AUTHORIZATION``. Running it again changes nothing in the database: what a resumed
-    version replays of the statements it had completed."""
+    AUTHORIZATION``, and pg_dump's ``SELECT pg_catalog.set_config('name', 'value',
+    false)`` of constants. Running it again changes nothing in the database: what a
+    resumed version replays of the statements it had completed."""
     from pglast import ast
     from pglast.enums import VariableSetKind
 
@@ -125,7 +126,29 @@ def sets_session(sql: str) -> bool:
         node = raw.stmt
         if isinstance(node, ast.VariableSetStmt) and not node.is_local:
             return not (node.kind == VariableSetKind.VAR_SET_MULTI and node.name == "TRANSACTION")
+        if isinstance(node, ast.SelectStmt):
+            return _only_session_set_config(node)
     return False
+
+
+def _only_session_set_config(node) -> bool:
+    """A bare ``SELECT`` of ``set_config`` calls with constant arguments, not local."""
+    from pglast import ast
+
+    if node.fromClause or node.whereClause or not node.targetList:
+        return False
+    for target in node.targetList:
+        call = target.val
+        if not isinstance(call, ast.FuncCall) or call.funcname[-1].sval != "set_config":
+            return False
+        if [part.sval for part in call.funcname[:-1]] not in ([], ["pg_catalog"]):
+            return False
+        arguments = call.args or ()
+        if len(arguments) != 3 or not all(isinstance(a, ast.A_Const) for a in arguments):
+            return False
+        if not isinstance(arguments[2].val, ast.Boolean) or arguments[2].val.boolval:
+            return False  # is_local: it ended with its transaction
+    return True
 
 
 def transaction_block(sql: str) -> str | None:

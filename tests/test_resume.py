@@ -318,3 +318,23 @@ def test_a_resume_first_sets_the_session_the_completed_statements_had_set(databa
         found = conn.execute(indexes, ("billing.invoices",)).fetchall()
     assert found == [("billing.invoices_id_idx",)]
     assert recorded_versions(database_url) == [1]
+
+
+def test_a_resumed_statement_sees_the_search_path_pg_dump_s_set_config_left(
+    database_url, make_chain
+):
+    restored = (
+        NON_TRANSACTIONAL
+        + "SELECT pg_catalog.set_config('search_path', '', false);\n"
+        + "CREATE TABLE public.restored (id int);\n"
+        + "{failing}\n"
+    )
+    sql_dir = make_chain(("restored", restored.format(failing=FAILS), "DROP TABLE restored;\n"))
+    assert liftdb(database_url, sql_dir, "migrate").returncode == 1
+    # As in a run that had not stopped: the search_path is still empty, so an unqualified
+    # name has no schema to go to.
+    (sql_dir / "00001_restored.sql").write_text(
+        restored.format(failing="CREATE TABLE unqualified (id int);")
+    )
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert_one_line_error(done, 1, ":4: CREATE TABLE unqualified", "[3F000]")
