@@ -388,7 +388,11 @@ class _Version:
             self.conn.execute(setting)
         for statement in statements[:done]:  # the session the completed statements set
             if sqltree.sets_session(statement.sql):
-                self.conn.execute(statement.sql)
+                try:
+                    self.conn.execute(statement.sql)
+                except psycopg.Error as exc:
+                    outcome = f"setting the session again to resume; {self._outcome(done)}"
+                    raise MigrationFailed(self._describe(statement, exc, outcome)) from None
         for index in range(done, len(statements)):
             statement = statements[index]
             self.notices.current = statement
@@ -426,13 +430,36 @@ class _Version:
         self._bookkeeping(
             recorder.finish_statements(self.books, self.step.version, self.step.direction, "0")
         )
-        self.conn.execute(";\n".join(self.session.reset_statements()))
+        try:
+            self.conn.execute(";\n".join(self.session.reset_statements()))
+        except psycopg.Error as exc:
+            raise MigrationFailed(
+                f"{self.step.file.path}: {self.label} was {self._verb()}, then resetting the"
+                f" session failed: {exc.diag.message_primary or exc}; stopped there"
+            ) from None
 
     def _bookkeeping(self, statements: list[str]) -> None:
-        """Write to the bookkeeping as liftdb, in a transaction of its own, in one round
-        trip, leaving the session as the version's statements made it."""
-        sql = ["BEGIN READ WRITE", *self.session.as_liftdb_statements(), *statements, "COMMIT"]
-        self.conn.execute(";\n".join(sql))
+        """Write to the bookkeeping as liftdb (its role, search_path and timeouts; read
+        write whatever the version set), in a transaction of its own, in one round trip,
+        leaving the session as the version's statements made it."""
+        import psycopg
+
+        sql = [
+            "BEGIN READ WRITE",
+            *self.session.as_liftdb_statements(),
+            *_settings(self.timeouts, "LOCAL "),
+            *statements,
+            "COMMIT",
+        ]
+        try:
+            self.conn.execute(";\n".join(sql))
+        except psycopg.Error as exc:
+            self._rollback_quietly()
+            raise MigrationFailed(
+                f"{self.step.file.path}: while recording the progress of {self.label}:"
+                f" {exc.diag.message_primary or self.notices.farewell or exc}"
+                f"{f' [{exc.diag.sqlstate}]' if exc.diag.sqlstate else ''}"
+            ) from None
 
     def _stopped(self, statement: Statement, error, done: int, block: Statement | None) -> str:
         """The failure of a non-transactional version's statement, and where it stands."""

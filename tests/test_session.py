@@ -23,7 +23,7 @@ import pytest
 from conftest import scratch_database, write_chain
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from processes import liftdb
+from processes import COMMAND_TIMEOUT, liftdb, liftdb_backend, start_liftdb, wait_for
 from psycopg import sql
 
 from runner import api, lock, recorder
@@ -515,3 +515,34 @@ def test_the_same_chain_gives_the_same_database_however_it_is_split_into_runs(
                 states.append(database_state(url))
     one_run, split = states
     assert split == one_run
+
+
+def test_a_version_that_gives_the_lock_away_to_another_session_stops_the_run(
+    database_url, make_chain
+):
+    sql_dir = make_chain(
+        (
+            "unlocks",
+            "-- transactional: false\nSELECT pg_advisory_unlock_all();\n"
+            "SELECT pg_advisory_lock(777);\n",  # waits for the test to let it go on
+            "SELECT 1;\n",
+        ),
+        CREATE_THINGS,
+    )
+    with psycopg.connect(database_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(777)")
+        with start_liftdb(database_url, sql_dir, "--lock-timeout", "10min", "migrate") as runner:
+            wait_for(
+                lambda: liftdb_backend(database_url, "777", waiting_on_lock=True),
+                "the version to wait for the test",
+            )
+            assert lock.try_acquire(other)  # the version gave it away
+            other.execute("SELECT pg_advisory_unlock(777)")
+            _stdout, stderr = runner.communicate(timeout=COMMAND_TIMEOUT)
+    assert runner.returncode == 1, stderr
+    assert stderr == (
+        f"liftdb: error: {sql_dir}/00001_unlocks.sql: 00001_unlocks was applied, then resetting"
+        " the session failed: a statement gave up the migration lock, and another session"
+        " took it; stopped there\n"
+    )
+    assert api.applied_versions(database_url) == [1]  # and not version 2
