@@ -81,10 +81,14 @@ class SqlFile:
             line, col = line_col(self.text, len(self.text) if offset is None else offset)
             raise LayoutError(f"{self.path}:{line}:{col}: {one_line(message)}") from None
         statements = []
+        # Lines are counted from one statement to the next, never from the file's start:
+        # numbering a file of N statements reads it once, not N times.
+        line, counted = 1, 0
         for piece in slices:
             sql = self.text[piece].strip()
             if sql:
-                line = self.text.count("\n", 0, piece.start) + 1
+                line += self.text.count("\n", counted, piece.start)
+                counted = piece.start
                 statements.append(Statement(sql=sql, line=line))
         return tuple(statements)
 
