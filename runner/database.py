@@ -198,12 +198,7 @@ def connect(url: str, *, autocommit: bool = True):
     import psycopg
 
     try:
-        return psycopg.connect(
-            url,
-            autocommit=autocommit,
-            application_name=APPLICATION_NAME,
-            connect_timeout=int(os.environ.get("PGCONNECT_TIMEOUT", "10")),
-        )
+        return psycopg.connect(url, autocommit=autocommit, **_connect_options())
     except psycopg.ProgrammingError as exc:  # malformed conninfo
         raise UsageError(f"malformed database URL {mask(url)}: {_reason(exc, url)}") from None
     except psycopg.OperationalError as exc:
@@ -211,6 +206,45 @@ def connect(url: str, *, autocommit: bool = True):
         if reason.startswith("invalid "):  # libpq's words for an option it cannot accept
             raise UsageError(f"malformed database URL {mask(url)}: {reason}") from None
         raise ConnectionFailed(f"cannot connect to {mask(url)}: {reason}") from None
+
+
+def _connect_options() -> dict:
+    """What every liftdb connection sets (PGCONNECT_TIMEOUT is read at each call)."""
+    return {
+        "application_name": APPLICATION_NAME,
+        "connect_timeout": int(os.environ.get("PGCONNECT_TIMEOUT", "10")),
+        # Never prepare: a pooler in transaction mode hands a prepared statement's session
+        # to another client (``prepared statement "_pg3_0" already exists``), and what
+        # liftdb repeats (polling for the lock) gains nothing from a plan kept.
+        "prepare_threshold": None,
+    }
+
+
+def reconnect(conn):
+    """A second connection made exactly as ``conn`` was (same options, same password)."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    conninfo = make_conninfo(conn.info.dsn, password=conn.info.password or None)
+    try:
+        return psycopg.connect(conninfo, autocommit=True, **_connect_options())
+    except psycopg.Error as exc:
+        raise ConnectionFailed(
+            f"cannot open a second connection to {describe(conn)}: {_first_line(exc)}"
+        ) from None
+
+
+def describe(conn) -> str:
+    """Where ``conn`` is connected, as a URL without its password."""
+    from urllib.parse import quote
+
+    info = conn.info
+    user = f"{quote(info.user, safe='')}@" if info.user else ""
+    database = quote(info.dbname or "", safe="")
+    if info.host.startswith("/"):
+        return f"postgresql://{user}/{database}?host={info.host}&port={info.port}"
+    host = f"[{info.host}]" if ":" in info.host else info.host
+    return f"postgresql://{user}{host}:{info.port}/{database}"
 
 
 # psycopg's prefixes, which say nothing the rest of our line does not.
