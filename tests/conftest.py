@@ -171,7 +171,7 @@ class ScratchServer:
         self.owner: str | None = None
         self.as_owner: list[str] = []
         if os.geteuid() == 0:
-            self.owner = next(name for name in SERVER_USERS if _user_exists(name))
+            self.owner = server_user()
             shutil.chown(self.folder, self.owner)
             self.as_owner = ["runuser", "-u", self.owner, "--"]
 
@@ -230,12 +230,15 @@ def server_bin_dir(url: str) -> Path:
 SERVER_USERS = ("embedded_postgres", "postgres", "nobody")
 
 
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
+def server_user() -> str:
+    """The first of ``SERVER_USERS`` this system has: who runs a server as root."""
+    for name in SERVER_USERS:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return name
+    raise AssertionError(f"none of the users {SERVER_USERS} exists to run a server as")
 
 
 def free_port() -> int:
@@ -245,13 +248,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def scratch_server() -> Iterator[ScratchServer]:
-    """A password-protected server of the session's own, removed at the end."""
-    server = ScratchServer()
+@contextmanager
+def started(server: ScratchServer) -> Iterator[ScratchServer]:
+    """The server initialised and running; stopped and removed on exit, whatever happens."""
     try:
         server.initdb()
         server.start()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def scratch_server() -> Iterator[ScratchServer]:
+    """A password-protected server of the session's own, removed at the end."""
+    with started(ScratchServer()) as server:
+        yield server

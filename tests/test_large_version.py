@@ -17,18 +17,11 @@ import psycopg
 from conftest import write_chain
 from processes import assert_one_line_error, liftdb
 
+from bench.large_file import CREATE
 from runner import loader
 from runner.errors import EXIT_ERROR
 
 STATEMENTS = int(os.environ.get("LIFTDB_LARGE_STATEMENTS", "20000"))
-
-CREATE = (
-    "CREATE TABLE readings (\n"
-    "    id integer PRIMARY KEY,\n"
-    "    sensor text NOT NULL,\n"
-    "    value numeric(10, 2) NOT NULL\n"
-    ");\n"
-)
 
 
 def data_file(count: int, *, last: str = "") -> tuple[str, list[int]]:
@@ -92,6 +85,16 @@ def test_a_large_data_version_is_applied_and_a_failure_near_its_end_is_named_by_
     assert [s.line for s in statements] == starts
 
 
+def _counted(name: str):
+    """``str.<name>(sub, start, end)`` that first counts the span it searches."""
+
+    def search(self, sub, start=None, end=None):
+        self._spanned(start, end)
+        return getattr(str, name)(self, sub, start, end)
+
+    return search
+
+
 class CountingText(str):
     """A file's text that counts the characters its readers go through: each search or
     slice counts the span it covers, anything else the whole text."""
@@ -102,21 +105,8 @@ class CountingText(str):
         begin, stop, _ = slice(start, end).indices(len(self))
         CountingText.read += max(0, stop - begin)
 
-    def count(self, sub, start=None, end=None):
-        self._spanned(start, end)
-        return super().count(sub, start, end)
-
-    def find(self, sub, start=None, end=None):
-        self._spanned(start, end)
-        return super().find(sub, start, end)
-
-    def rfind(self, sub, start=None, end=None):
-        self._spanned(start, end)
-        return super().rfind(sub, start, end)
-
-    def index(self, sub, start=None, end=None):
-        self._spanned(start, end)
-        return super().index(sub, start, end)
+    count, find = _counted("count"), _counted("find")
+    rfind, index = _counted("rfind"), _counted("index")
 
     def __getitem__(self, key):
         if isinstance(key, slice):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import SERVER_USERS, free_port, write_chain
+from conftest import free_port, server_user, write_chain
 from processes import (
     COMMAND_TIMEOUT,
     assert_one_line_error,
@@ -52,9 +52,7 @@ class PgBouncer:
         # PgBouncer refuses to run as root: run it as whoever can reach the server's
         # socket (the folder's owner), or as a server user for a TCP server.
         self.user = (
-            pwd.getpwuid(os.stat(host).st_uid).pw_name
-            if host.startswith("/")
-            else next(name for name in SERVER_USERS if _exists(name))
+            pwd.getpwuid(os.stat(host).st_uid).pw_name if host.startswith("/") else server_user()
         )
         self.folder = Path(tempfile.mkdtemp(prefix=f"liftdb-pgbouncer-{mode}-", dir="/tmp"))
         self.port = free_port()
@@ -88,14 +86,6 @@ class PgBouncer:
         with suppress(OSError, ValueError):
             os.kill(int((self.folder / "pid").read_text()), signal.SIGTERM)
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _exists(user: str) -> bool:
-    try:
-        pwd.getpwnam(user)
-    except KeyError:
-        return False
-    return True
 
 
 @contextmanager

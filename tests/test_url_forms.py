@@ -27,7 +27,14 @@ from urllib.parse import quote
 import psycopg
 import pytest
 from click.testing import CliRunner
-from conftest import WIDGETS, ScratchServer, free_port, server_bin_dir, write_chain
+from conftest import (
+    WIDGETS,
+    ScratchServer,
+    free_port,
+    server_bin_dir,
+    started,
+    write_chain,
+)
 from processes import COMMAND_TIMEOUT, REPO
 from test_connection_errors import assert_no_password
 
@@ -80,13 +87,8 @@ FORMS = [
 
 @pytest.fixture(scope="module")
 def own_server(server_url: str) -> Iterator[ScratchServer]:
-    server = ScratchServer(server_bin_dir(server_url), listen="127.0.0.1,::1")
-    try:
-        server.initdb()
-        server.start()
+    with started(ScratchServer(server_bin_dir(server_url), listen="127.0.0.1,::1")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
