@@ -107,7 +107,7 @@ class SqlFile:
             if sql:
                 line += self.text.count("\n", counted, piece.start)
                 counted = piece.start
-                refused = psql_only.copy_through_client(sql)
+                refused = sql[:4].lower() == "copy" and psql_only.copy_through_client(sql)
                 if refused:
                     col = piece.start - self.text.rfind("\n", 0, piece.start)
                     raise LayoutError(f"{self.path}:{line}:{col}: {refused}")

@@ -29,6 +29,9 @@ _INSTEAD = {
     "connect": "a version runs on the database liftdb connects to",
 }
 _META_COMMAND = re.compile(r"\\([A-Za-z_.!?]*)")
+# A piece of text whose first token is COPY, after any blanks and comments: the only
+# pieces worth parsing to find a COPY (the tree decides what it is).
+_FIRST_TOKEN_COPY = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*copy\b", re.I | re.S)
 _VARIABLE = re.compile(r":(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
 BYTE_ORDER_MARK = "\ufeff"
 
@@ -51,7 +54,6 @@ def copy_through_client(sql: str) -> str | None:
     """
     if sql[:4].lower() != "copy":
         return None
-    from pglast import ast
     from pglast.parser import ParseError
 
     from runner import sqltree
@@ -60,7 +62,12 @@ def copy_through_client(sql: str) -> str | None:
         [raw] = sqltree.parse(sql)
     except (ParseError, ValueError):
         return None
-    node = raw.stmt
+    return _through_client(raw.stmt)
+
+
+def _through_client(node) -> str | None:
+    from pglast import ast
+
     if not isinstance(node, ast.CopyStmt) or node.filename is not None or node.is_program:
         return None  # COPY to or from a file or a program runs on the server
     return FROM_STDIN if node.is_from else TO_STDOUT
@@ -111,15 +118,13 @@ def _copy_from_stdin_before(text: str, offset: int) -> int | None:
     found = None
     for piece in pieces:
         sql = head[piece]
-        if "copy" not in sql.lower():
+        if not _FIRST_TOKEN_COPY.match(sql):
             continue
         try:
             raws = sqltree.parse(sql)
         except Exception:
             continue
         for raw in raws:
-            start = raw.stmt_location or 0
-            length = raw.stmt_len or len(sql) - start
-            if copy_through_client(sql[start : start + length].strip()) == FROM_STDIN:
-                found = piece.start + start
+            if _through_client(raw.stmt) == FROM_STDIN:
+                found = piece.start + (raw.stmt_location or 0)
     return found

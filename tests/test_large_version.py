@@ -14,12 +14,13 @@ import os
 from pathlib import Path
 
 import psycopg
+import pytest
 from conftest import write_chain
 from processes import assert_one_line_error, liftdb
 
 from bench.large_file import CREATE
 from runner import loader
-from runner.errors import EXIT_ERROR
+from runner.errors import EXIT_ERROR, LayoutError
 
 STATEMENTS = int(os.environ.get("LIFTDB_LARGE_STATEMENTS", "20000"))
 
@@ -139,3 +140,24 @@ def test_numbering_the_statements_of_a_file_reads_it_a_bounded_number_of_times(
 
     assert [s.line for s in statements] == starts
     assert CountingText.read <= 10 * len(text), f"read {CountingText.read / len(text):.0f} times"
+
+
+def test_explaining_a_syntax_error_parses_only_the_copy_statements_before_it(tmp_path, monkeypatch):
+    # A syntax error is checked for a COPY ... FROM STDIN before it (psql's data lines
+    # would be the error); statements that merely mention copy are not parsed one by one.
+    from runner import sqltree
+
+    parsed = []
+    parse = sqltree.parse
+    monkeypatch.setattr(sqltree, "parse", lambda sql: parsed.append(sql) or parse(sql))
+    lines = [
+        f"INSERT INTO readings (id, copy_of) VALUES ({i}, 'copy {i}'); -- copy" for i in range(3000)
+    ]
+    lines += ["/* the data */ COPY readings FROM STDIN;", "1\t2", "\\.", "SELECT copy FROM x;"]
+    sql_file = loader.SqlFile(path=tmp_path / "00002_load.sql", text="\n".join(lines) + "\n")
+
+    with pytest.raises(LayoutError) as refused:
+        sql_file.statements  # noqa: B018
+
+    assert str(refused.value).startswith(f"{sql_file.path}:3001:16: COPY ... FROM STDIN")
+    assert len(parsed) == 1
