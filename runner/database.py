@@ -1,7 +1,10 @@
 """Which server liftdb talks to, and how it connects.
 
-Invariant: a database URL is only ever shown through ``mask``, and libpq's
-messages only after ``_without_passwords``, so a password never reaches output.
+Invariant: a database URL is only ever shown through ``mask`` (or rebuilt from a
+connection's options without its password, ``describe``), and libpq's messages
+only after ``_without_passwords``, so a password never reaches output. A URL is
+read as libpq reads it (``libpq_options``), and one derived from it (another
+database on the same server) is checked against that reading.
 Every failure to connect becomes one line naming the masked target: a URL that
 cannot be read (malformed, wrong scheme, impossible option value) is a
 ``UsageError`` (exit 2); a server that cannot be reached, refuses us or hangs up

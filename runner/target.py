@@ -48,7 +48,7 @@ def check(conn) -> None:
     from runner import database
 
     server_pid, in_recovery, read_only, source = conn.execute(PROBE).fetchone()
-    where = _where(conn)
+    where = database.describe(conn)  # no password: the connection's own options
     if in_recovery:
         raise TargetRefused(
             f"{where}: the server is a hot standby (in recovery) and takes no changes:"
@@ -95,10 +95,3 @@ def _server_pid(witness) -> int | None:
         if result.ntuples:
             pid = int(result.get_value(0, 0))
     return pid
-
-
-def _where(conn) -> str:
-    """The masked URL of the connection, for the message."""
-    from runner import database
-
-    return database.describe(conn)
