@@ -85,8 +85,12 @@ def acquire(
     """Take the lock on ``conn`` or raise ``LockTimeout`` naming the holder.
 
     ``timeout_ms`` 0 means wait for ever. ``on_wait`` is called once, when the lock is
-    first found taken, with who holds it.
+    first found taken, with who holds it. First, ``target.check`` refuses a server that
+    cannot take a migration (a standby, read-only sessions, transaction pooling).
     """
+    from runner import target
+
+    target.check(conn)
     deadline = None if timeout_ms == 0 else time.monotonic() + timeout_ms / 1000
     pause = POLL_FIRST_S
     told = False
@@ -135,8 +139,8 @@ def held(
     takes it: the server told to check for a vanished client every ``CLIENT_CHECK_MS``,
     ``acquire``'s wait (``on_wait``, ``LockTimeout``), and the lock given back when the
     block ends, however it ends (unless the connection is gone, which gave it back)."""
+    acquire(conn, timeout_ms, on_wait)  # first: it asks target.check before anything else
     conn.execute(CLIENT_CHECK_SQL)
-    acquire(conn, timeout_ms, on_wait)
     try:
         yield
     except BaseException:

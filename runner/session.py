@@ -114,9 +114,8 @@ class Session:
 def start(conn) -> Session:
     """Set up the session every version starts in, before any version runs (under the
     lock), and note what to come back to."""
-    # The reset deallocates every prepared statement, psycopg's own included: do not let
-    # psycopg prepare any on this connection.
-    conn.prepare_threshold = None
+    # The reset deallocates every prepared statement, psycopg's own included: this relies
+    # on database.connect's connections preparing none (prepare_threshold None).
     conn.execute(";".join(LIFTDB_SETTINGS))
     (role,) = conn.execute("SELECT pg_catalog.current_setting('role')").fetchone()
     return Session(role=role)

@@ -52,15 +52,22 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def invoke(args: list[str], *, input: str | None = None, timeout: float = COMMAND_TIMEOUT):
+def invoke(
+    args: list[str],
+    *,
+    input: str | None = None,
+    env: dict[str, str | None] | None = None,
+    timeout: float = COMMAND_TIMEOUT,
+):
     """``liftdb ARGS`` through click's ``CliRunner`` (in this process, so a test may
-    monkeypatch it), failing with ``CommandTimedOut`` after ``timeout`` seconds."""
+    monkeypatch it; ``env`` as ``CliRunner`` takes it, None unsetting a variable),
+    failing with ``CommandTimedOut`` after ``timeout`` seconds."""
     from click.testing import CliRunner
 
     from runner import cli
 
     with deadline(timeout, "liftdb " + " ".join(args)):
-        return CliRunner().invoke(cli.cli, args, input=input)
+        return CliRunner().invoke(cli.cli, args, input=input, env=env)
 
 
 def run(
