@@ -503,13 +503,19 @@ class _Version:
         return False
 
     def _rollback_quietly(self) -> None:
+        """End a failed transaction, if one is open (a ROLLBACK outside one would leave
+        a WARNING in the server's log); if the connection is gone, the server did."""
         import contextlib
 
         import psycopg
+        from psycopg.pq import TransactionStatus
 
-        # If the connection is gone, the server rolled the transaction back itself.
         with contextlib.suppress(psycopg.Error):
-            self.conn.execute("ROLLBACK")
+            if self.conn.info.transaction_status in (
+                TransactionStatus.INTRANS,
+                TransactionStatus.INERROR,
+            ):
+                self.conn.execute("ROLLBACK")
 
     def _verb(self) -> str:
         return "applied" if self.step.direction == "up" else "rolled back"
