@@ -149,23 +149,22 @@ UNION ALL SELECT pg_catalog.current_schema(), pg_catalog.current_setting('search
 
 def locate(conn) -> Bookkeeping:
     """Where this database keeps liftdb's bookkeeping, read from the catalog, never from
-    the ``search_path`` alone: the schema holding ``liftdb_version`` (else, for a
-    database yoyo migrated, ``_yoyo_migration``); when several do, the current schema
-    if it is one of them, else ``UsageError``; when none does, the current schema, where
+    the ``search_path`` alone: the schema holding ``liftdb_version``; when several do,
+    the current schema if it is one of them, else ``UsageError``; when none does, the
+    current schema (where yoyo's own tables may be, for a database yoyo migrated), where
     ``ensure_tables`` will create them. Call it before any version runs."""
     rows = conn.execute(LOCATE, (list(TABLES),)).fetchall()
-    current, search_path = rows[-1][0], rows[-1][1]
-    found = {schema: frozenset(tables) for _c, _p, schema, tables in rows[:-1]}
-    for marker in (VERSION_TABLE, YOYO_MIGRATION_TABLE):
-        schemas = sorted(schema for schema, tables in found.items() if marker in tables)
-        if current in schemas or len(schemas) == 1:
-            schema = current if current in schemas else schemas[0]
-            return Bookkeeping(schema, found[schema], search_path)
-        if schemas:
-            raise UsageError(
-                f"bookkeeping found in schemas {', '.join(schemas)}: set the search_path to"
-                f" the one to use (e.g. PGOPTIONS='-c search_path={schemas[0]}')"
-            )
+    current, search_path = rows[0][0], rows[0][1]  # every row has them; one always comes
+    found = {schema: frozenset(tables) for _c, _p, schema, tables in rows if schema}
+    schemas = sorted(schema for schema, tables in found.items() if VERSION_TABLE in tables)
+    if current in schemas or len(schemas) == 1:
+        schema = current if current in schemas else schemas[0]
+        return Bookkeeping(schema, found[schema], search_path)
+    if schemas:
+        raise UsageError(
+            f"bookkeeping found in schemas {', '.join(schemas)}: set the search_path to"
+            f" the one to use (e.g. PGOPTIONS='-c search_path={schemas[0]}')"
+        )
     return Bookkeeping(current, found.get(current, frozenset()), search_path)
 
 

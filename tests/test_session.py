@@ -546,3 +546,30 @@ def test_a_version_that_gives_the_lock_away_to_another_session_stops_the_run(
         " took it; stopped there\n"
     )
     assert api.applied_versions(database_url) == [1]  # and not version 2
+
+
+def test_another_application_s_yoyo_tables_in_another_schema_are_left_alone(
+    database_url, make_chain
+):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE SCHEMA otherapp;"
+            " CREATE TABLE otherapp._yoyo_migration (migration_hash varchar(64) PRIMARY KEY,"
+            " migration_id varchar(255), applied_at_utc timestamp);"
+            " INSERT INTO otherapp._yoyo_migration VALUES ('x', 'other_0001', now())"
+        )
+    sql_dir = make_chain(CREATE_THINGS)
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        places = conn.execute(
+            "SELECT relname::text, relnamespace::regnamespace::text FROM pg_class"
+            " WHERE relname IN ('liftdb_version', '_yoyo_migration') ORDER BY 1, 2"
+        ).fetchall()
+        other = conn.execute("SELECT migration_id FROM otherapp._yoyo_migration").fetchall()
+    assert places == [
+        ("_yoyo_migration", "otherapp"),
+        ("_yoyo_migration", "public"),  # ours, beside the other application's
+        ("liftdb_version", "public"),
+    ]
+    assert other == [("other_0001",)]
