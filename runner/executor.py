@@ -96,6 +96,11 @@ class _NoticeRouter:
         self.on_notice = on_notice
         self.step: Step | None = None
         self.current: Statement | None = None
+        # While a transactional version's string runs: its script, and how many results
+        # have been collected (the statement running is the next result's, if it is one
+        # or marks one); worked out only when a notice comes, not for every result.
+        self.script: _Script | None = None
+        self.collected = 0
         # A server going down says why in a WARNING (SQLSTATE 57P01 admin_shutdown, 57P02
         # crash_shutdown, ...) just before it drops the connection: the error's reason.
         self.farewell: str | None = None
@@ -104,6 +109,8 @@ class _NoticeRouter:
         if (diagnostic.sqlstate or "").startswith("57P"):
             self.farewell = diagnostic.message_primary
             return
+        if self.script is not None:
+            self.current = self.script.statement_running_after(self.collected)
         if self.on_notice is None or self.step is None or self.current is None:
             return
         message = " ".join(
@@ -159,20 +166,68 @@ def script(step: Step, timeouts: Timeouts, *, durable: bool = True) -> str:
 
 
 def _join(statements: list[str]) -> str:
-    return _joined(statements)[0]
-
-
-def _joined(statements: list[str]) -> tuple[str, list[int]]:
     """Statements as one script, each ended by ";": on a line of its own after a statement
-    whose last line holds a -- comment, which would swallow it. With where each starts
-    (a character offset, as the server counts an error's position)."""
-    pieces, starts, at = [], [], 0
-    for sql in statements:
-        piece = sql + ("\n;" if "--" in sql.rsplit("\n", 1)[-1] else ";")
-        starts.append(at)
-        pieces.append(piece)
-        at += len(piece) + 1
-    return "\n".join(pieces), starts
+    whose last line holds a -- comment, which would swallow it."""
+    return "\n".join(map(_ended, statements))
+
+
+def _ended(sql: str) -> str:
+    return sql + ("\n;" if "--" in sql.rsplit("\n", 1)[-1] else ";")
+
+
+class _Script:
+    """The string a transactional version sends, and which statement each of its results
+    answers: liftdb's ``head`` (BEGIN, settings), each of the file's statements after a
+    marker, a last marker, liftdb's ``tail`` (the bookkeeping, COMMIT, the session's
+    reset). Worked out by arithmetic, not a list of parts: a data version may hold
+    hundreds of thousands of statements."""
+
+    def __init__(self, head: list[str], statements, tail: list[str], commit_at: int) -> None:
+        self.head, self.statements, self.tail = head, statements, tail
+        self.commit_at = commit_at  # the COMMIT's index in ``tail``
+        self.body_end = len(head) + 2 * len(statements) + 1  # after the last marker
+
+    def _pieces(self) -> list[str]:
+        pieces = [*self.head]
+        for statement in self.statements:
+            pieces += (MARKER, statement.sql)
+        return [*pieces, MARKER, *self.tail]
+
+    def text(self) -> str:
+        return _join(self._pieces())
+
+    def part(self, index: int) -> tuple[str, Statement | None]:
+        """What the ``index``th result answers: ("head" | "marker" | "statement" |
+        "record" | "commit" | "reset", the file's statement it is or marks, if any)."""
+        body = index - len(self.head)
+        if body < 0:
+            return "head", None
+        if index < self.body_end:
+            number, is_statement = divmod(body, 2)
+            statement = self.statements[number] if number < len(self.statements) else None
+            return ("statement" if is_statement else "marker"), statement
+        at = index - self.body_end
+        if at < self.commit_at:
+            return "record", None
+        return ("commit" if at == self.commit_at else "reset"), None
+
+    def statement_running_after(self, collected: int) -> Statement | None:
+        """The file's statement whose notices come once ``collected`` results are in."""
+        return self.part(collected)[1]
+
+    def index_at(self, position: str | None, index: int) -> int:
+        """Which result an error belongs to: where its position (1-based, in characters)
+        falls in the text, when the server gave one (a statement it could not parse
+        fails the whole string before anything runs, as the first result); else its own."""
+        if not position:
+            return index
+        at, found, offset = int(position) - 1, 0, 0
+        for number, sql in enumerate(self._pieces()):
+            if offset > at:
+                break
+            found = number
+            offset += len(_ended(sql)) + 1
+        return found
 
 
 def dry_run(plan: Plan, timeouts: Timeouts) -> list[Done]:
@@ -239,15 +294,6 @@ def run(
 
 
 @dataclass
-class _Part:
-    """One statement of the string a transactional version sends."""
-
-    sql: str
-    role: str  # "liftdb" (its own), "marker", "statement" (the file's), "commit", "reset"
-    statement: Statement | None = None
-
-
-@dataclass
 class _Version:
     conn: object
     step: Step
@@ -266,13 +312,7 @@ class _Version:
         """BEGIN, settings, the file's statements (each after a marker), the bookkeeping
         as liftdb, COMMIT, and the session's reset: one string."""
         from psycopg.errors import error_from_result
-        from psycopg.pq import ExecStatus
 
-        parts = [_Part(sql, "liftdb") for sql in _transaction_start(self.timeouts, durable=durable)]
-        for statement in self.step.file.statements:
-            parts.append(_Part(MARKER, "marker", statement))
-            parts.append(_Part(statement.sql, "statement", statement))
-        parts.append(_Part(MARKER, "marker"))
         record = [
             *self.session.as_liftdb_statements(),
             *_settings(self.timeouts, "LOCAL "),  # not the version's own SET LOCAL timeouts
@@ -280,45 +320,39 @@ class _Version:
                 self.books, self.step.version, self.step.direction, SERVER_DURATION_MS
             ),
         ]
-        parts += [_Part(sql, "liftdb") for sql in record]
-        parts.append(_Part("COMMIT", "commit"))
-        parts += [_Part(sql, "reset") for sql in self.session.reset_statements()]
-        text, starts = _joined([part.sql for part in parts])
-
-        failed = None
-
-        def collected(index: int, result) -> None:
-            nonlocal failed
-            # The next notice is the next part's, if that part is (or marks) a statement.
-            following = parts[index + 1] if index + 1 < len(parts) else None
-            self.notices.current = following.statement if following else None
-            if result.status == ExecStatus.FATAL_ERROR and failed is None:
-                failed = (index, error_from_result(result, encoding=self.conn.info.encoding))
-
-        self._send(text, collected)
-        self.notices.current = None
+        script = _Script(
+            _transaction_start(self.timeouts, durable=durable),
+            self.step.file.statements,
+            [*record, "COMMIT", *self.session.reset_statements()],
+            commit_at=len(record),
+        )
+        self.notices.script, self.notices.collected = script, 0
+        try:
+            failed = self._send(script.text())
+        finally:
+            self.notices.script, self.notices.current = None, None
         if failed is None:
             return
-        index, error = failed
+        index, result = failed
+        error = error_from_result(result, encoding=self.conn.info.encoding)
         if index == 0:  # the server refused the whole string: nothing of it ran
             self._rollback_quietly()
             statement, error = self._refused_statement(error)
             if statement is None:
-                part = parts[_part_at(starts, error.diag.statement_position, index)]
-                statement = part.statement if part.role == "statement" else None
+                role, statement = script.part(script.index_at(error.diag.statement_position, 0))
+                statement = statement if role == "statement" else None
             where = "" if statement else "in the SQL liftdb sent for"
             raise MigrationFailed(self._describe(statement, error, where=where))
-        part = parts[_part_at(starts, error.diag.statement_position, index)]
-        if part.role == "reset":
+        role, statement = script.part(script.index_at(error.diag.statement_position, index))
+        if role == "reset":
             raise MigrationFailed(
                 f"{self.step.file.path}: {self.label} was {self._verb()}, then resetting the"
                 f" session failed: {error.diag.message_primary or error}; stopped there"
             )
         self._rollback_quietly()
-        if part.role == "commit":
+        if role == "commit":
             raise MigrationFailed(self._describe(None, error, where="at its COMMIT"))
-        statement = part.statement if part.role == "statement" else None
-        raise MigrationFailed(self._describe(statement, error))
+        raise MigrationFailed(self._describe(statement if role == "statement" else None, error))
 
     def _refused_statement(self, error):
         """The statement the server could not parse when it refused a version's whole
@@ -338,25 +372,29 @@ class _Version:
                         return statement, alone
         return None, error
 
-    def _send(self, text: str, collected: Callable[[int, object], None]) -> None:
-        """Send ``text``; hand each of its results to ``collected`` as libpq completes it
-        (one generator for them all: a wait per result would cost more than the results)."""
+    def _send(self, text: str):
+        """Send ``text`` and collect its results one at a time as libpq completes them,
+        counting them for the notice router (one generator for them all: a wait per
+        result would cost more than the results); the first failed one, with its index."""
         import psycopg
         from psycopg import generators
+        from psycopg.pq import ExecStatus
 
-        pgconn = self.conn.pgconn
+        pgconn, notices = self.conn.pgconn, self.notices
 
         def each_result():
             yield from generators.send(pgconn)
-            index = 0
+            failed = None
             while (result := (yield from generators.fetch(pgconn))) is not None:
-                collected(index, result)
-                index += 1
+                if failed is None and result.status == ExecStatus.FATAL_ERROR:
+                    failed = (notices.collected, result)
+                notices.collected += 1
+            return failed
 
         try:
             with self.conn.lock:
                 pgconn.send_query(text.encode(self.conn.info.encoding))
-                self.conn.wait(each_result())
+                return self.conn.wait(each_result())
         except psycopg.Error as exc:  # the connection failed: the server may have crashed
             raise MigrationFailed(
                 f"{self.step.file.path}: the connection failed while running {self.label}"
@@ -554,14 +592,3 @@ class _Version:
         elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
             text += " (put '-- transactional: false' at the top of the file)"
         return f"{text}; {outcome or f'{self.label} was not {self._verb()}'}"
-
-
-def _part_at(starts: list[int], position: str | None, index: int) -> int:
-    """Which part of the string sent an error belongs to: where its position (1-based, in
-    characters) falls, when the server gave one (a statement it could not parse fails the
-    whole string before anything runs, as the first result); else the result's own."""
-    if not position:
-        return index
-    import bisect
-
-    return max(0, bisect.bisect_right(starts, int(position) - 1) - 1)
