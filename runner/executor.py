@@ -25,10 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from runner import recorder, sqltree
+from runner import session as session_module
 from runner.errors import MigrationFailed
 from runner.loader import SqlFile, Statement
 from runner.plan import Plan, Step
-from runner.session import Session
 
 DEFAULT_LOCK_TIMEOUT_MS = 5000
 DEFAULT_STATEMENT_TIMEOUT_MS = 0  # off
@@ -250,7 +250,7 @@ def run(
     timeouts: Timeouts,
     *,
     books: recorder.Bookkeeping,
-    session: Session,
+    session: session_module.Session,
     resume: dict[tuple[int, str], int] | None = None,
     on_done: Callable[[Done], None] | None = None,
     on_notice: Callable[[Notice], None] | None = None,
@@ -299,7 +299,7 @@ class _Version:
     step: Step
     timeouts: Timeouts
     books: recorder.Bookkeeping
-    session: Session
+    session: session_module.Session
     notices: _NoticeRouter
 
     @property
@@ -328,10 +328,12 @@ class _Version:
         )
         self.notices.script, self.notices.collected = script, 0
         try:
-            failed = self._send(script.text())
+            failed, last = self._send(script.text())
         finally:
             self.notices.script, self.notices.current = None, None
         if failed is None:
+            answer = last.get_value(0, 0)
+            self._release_advisory_locks(None if answer is None else answer == b"t")
             return
         index, result = failed
         error = error_from_result(result, encoding=self.conn.info.encoding)
@@ -345,10 +347,7 @@ class _Version:
             raise MigrationFailed(self._describe(statement, error, where=where))
         role, statement = script.part(script.index_at(error.diag.statement_position, index))
         if role == "reset":
-            raise MigrationFailed(
-                f"{self.step.file.path}: {self.label} was {self._verb()}, then resetting the"
-                f" session failed: {error.diag.message_primary or error}; stopped there"
-            )
+            raise self._reset_failed(error)
         self._rollback_quietly()
         if role == "commit":
             raise MigrationFailed(self._describe(None, error, where="at its COMMIT"))
@@ -375,7 +374,8 @@ class _Version:
     def _send(self, text: str):
         """Send ``text`` and collect its results one at a time as libpq completes them,
         counting them for the notice router (one generator for them all: a wait per
-        result would cost more than the results); the first failed one, with its index."""
+        result would cost more than the results); the first failed one, with its index,
+        and the last one."""
         import psycopg
         from psycopg import generators
         from psycopg.pq import ExecStatus
@@ -384,12 +384,13 @@ class _Version:
 
         def each_result():
             yield from generators.send(pgconn)
-            failed = None
+            failed = last = None
             while (result := (yield from generators.fetch(pgconn))) is not None:
                 if failed is None and result.status == ExecStatus.FATAL_ERROR:
                     failed = (notices.collected, result)
                 notices.collected += 1
-            return failed
+                last = result
+            return failed, last
 
         try:
             with self.conn.lock:
@@ -469,12 +470,29 @@ class _Version:
             recorder.finish_statements(self.books, self.step.version, self.step.direction, "0")
         )
         try:
-            self.conn.execute(";\n".join(self.session.reset_statements()))
+            cursor = self.conn.execute(";\n".join(self.session.reset_statements()))
+            while cursor.nextset():
+                pass
+            (answer,) = cursor.fetchone()
         except psycopg.Error as exc:
-            raise MigrationFailed(
-                f"{self.step.file.path}: {self.label} was {self._verb()}, then resetting the"
-                f" session failed: {exc.diag.message_primary or exc}; stopped there"
-            ) from None
+            raise self._reset_failed(exc) from None
+        self._release_advisory_locks(answer)
+
+    def _release_advisory_locks(self, answer: bool | None) -> None:
+        """The rest of the reset, when its last statement says so (``session``)."""
+        import psycopg
+
+        if session_module.needs_release(answer):
+            try:
+                self.conn.execute(session_module.RELEASE_ADVISORY_LOCKS)
+            except psycopg.Error as exc:
+                raise self._reset_failed(exc) from None
+
+    def _reset_failed(self, error) -> MigrationFailed:
+        return MigrationFailed(
+            f"{self.step.file.path}: {self.label} was {self._verb()}, then resetting the"
+            f" session failed: {error.diag.message_primary or error}; stopped there"
+        )
 
     def _bookkeeping(self, statements: list[str]) -> None:
         """Write to the bookkeeping as liftdb (its role, search_path and timeouts; read

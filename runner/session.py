@@ -21,6 +21,20 @@ from dataclasses import dataclass
 from runner import lock
 from runner.recorder import quote
 
+# Whether a version left advisory locks of its own, or gave the migration lock away: the
+# last of the reset's statements, cheap (a plpgsql block costs four times as much, for
+# every version, and nearly no version takes an advisory lock); only when it says so is
+# RELEASE_ADVISORY_LOCKS sent.
+_OURS = (
+    f"l.objsubid = 1 AND l.classid::bigint = {lock.CLASSID}"
+    f" AND l.objid::bigint = {lock.OBJID} AND l.mode = 'ExclusiveLock'"
+)
+ADVISORY_LOCKS_TO_RELEASE = (
+    "SELECT pg_catalog.bool_or(NOT (" + _OURS + ")) OR NOT pg_catalog.bool_or(" + _OURS + ")"
+    " FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+    " AND l.pid = pg_catalog.pg_backend_pid()"
+)
+
 # The advisory locks a version took, released; the migration lock kept (taken again if
 # a statement gave it away and no one else took it). pg_locks shows a lock taken n times
 # once, so each is unlocked until it is gone (never once too often: that would WARN).
@@ -95,7 +109,8 @@ class Session:
 
     def reset_statements(self) -> list[str]:
         """What brings the session back to ``start``'s, after a version, outside any
-        transaction (sent in one string, they run as one implicit transaction)."""
+        transaction (sent in one string, they run as one implicit transaction). The last
+        returns whether ``RELEASE_ADVISORY_LOCKS`` must follow (``needs_release``)."""
         return [
             "CLOSE ALL",
             "RESET SESSION AUTHORIZATION",  # the role too, as SET SESSION AUTHORIZATION does
@@ -107,8 +122,14 @@ class Session:
             "DISCARD PLANS",
             "DISCARD TEMP",
             "DISCARD SEQUENCES",
-            RELEASE_ADVISORY_LOCKS,
+            ADVISORY_LOCKS_TO_RELEASE,
         ]
+
+
+def needs_release(answer: bool | None) -> bool:
+    """Whether the reset's last answer says advisory locks are to be released, or the
+    migration lock taken back (None: the session holds no advisory lock at all)."""
+    return answer is not False
 
 
 def start(conn) -> Session:
