@@ -5,7 +5,7 @@ bookkeeping tables aside) equals the schema the chain builds up to that version,
 built for the comparison in a scratch database on the same server; the check and
 the recording happen under the migration lock, and the recording is one
 transaction. ``liftdb baseline`` (``api.baseline``: a restore, a database made
-from sql/schema.sql) and ``liftdb goose adopt`` (a database goose migrated) both
+from sql/schema/schema.sql) and ``liftdb goose adopt`` (a database goose migrated) both
 come here.
 """
 

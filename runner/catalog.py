@@ -66,7 +66,7 @@ _QUERIES: dict[str, str] = {
         SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid),
                coalesce(obj_description(p.oid, 'pg_proc'), '')
         FROM pg_proc p
-        WHERE p.pronamespace = to_regnamespace(%(schema)s)
+        WHERE p.pronamespace = to_regnamespace(%(schema)s) AND p.proname !~ %(bookkeeping)s
         ORDER BY 1
     """,
     "sequences": """
@@ -98,7 +98,7 @@ def as_reloaded(conn, snap: dict[str, tuple]) -> dict[str, tuple]:
 
     ``pg_get_constraintdef`` of ``col IN ('a', 'b')`` on a varchar column is not the text
     that reloading it gives (a pg_dump restore changes the same way, once), so a database
-    restored from a dump, or made from sql/schema.sql, would never compare equal to one
+    restored from a dump, or made from sql/schema/schema.sql, would never compare equal to one
     the chain built. Each text is added to its table on ``conn``, which must hold the
     same tables (the scratch database, whose tables are empty), and read back, in a
     transaction rolled back; a text that does not apply there stays as it was.

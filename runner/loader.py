@@ -244,7 +244,7 @@ def load(directory: Path | str) -> Chain:
                     f"{_shown(path)}: not a migration file name; versions are"
                     " NNNNN_snake_case_name.sql and NNNNN_snake_case_name.rollback.sql"
                 )
-            continue  # schema.sql, contract.toml and the like live beside the chain
+            continue  # contract.toml and the like live beside the chain (the dump in schema/)
         number = int(match["number"])
         if number < 1 or number > MAX_VERSION:
             raise LayoutError(

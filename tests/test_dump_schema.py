@@ -1,4 +1,4 @@
-"""dump-schema: sql/schema.sql is the chain's schema, byte for byte the same on every run
+"""dump-schema: sql/schema/schema.sql is the chain's schema, byte for byte the same on every run
 and on every server version the suite runs on (CI: PostgreSQL 18 and 15)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def rendered(server_url: str) -> str:
 
 def test_committed_schema_file_is_what_the_chain_gives_here(rendered):
     # Passing on PostgreSQL 18 and on 15 means both give these very bytes.
-    assert (SQL_DIR / "schema.sql").read_text(encoding="utf-8") == rendered
+    assert (SQL_DIR / "schema" / "schema.sql").read_text(encoding="utf-8") == rendered
 
 
 def test_two_runs_give_the_same_bytes(server_url, rendered):
@@ -69,7 +69,7 @@ def test_loading_the_schema_file_gives_the_chains_catalog(conn, server_url):
         database.scratch_database(server_url, "loaded") as loaded_url,
         psycopg.connect(loaded_url, autocommit=True) as loaded,
     ):
-        loaded.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
+        loaded.execute((SQL_DIR / "schema" / "schema.sql").read_text(encoding="utf-8"))
         loaded_snapshot = canonical(loaded, catalog.snapshot(loaded))
     chain_snapshot = canonical(conn, catalog.snapshot(conn))
     assert len(chain_snapshot["tables"]) >= 9
@@ -99,7 +99,7 @@ def test_normalise_drops_what_varies_and_keeps_the_objects():
 def test_check_names_the_stale_line_and_exits_1(tmp_path, server_url):
     sql_dir = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
-    schema = sql_dir / "schema.sql"
+    schema = sql_dir / "schema" / "schema.sql"
     lines = schema.read_text().split("\n")
     number = next(i for i, line in enumerate(lines, start=1) if line.startswith("CREATE TABLE"))
     lines[number - 1] += " -- edited"
@@ -125,5 +125,5 @@ def test_check_names_the_stale_line_and_exits_1(tmp_path, server_url):
         cwd=REPO,
     )
     assert done.returncode == 0, done.stderr
-    assert schema.read_text() == (SQL_DIR / "schema.sql").read_text()
+    assert schema.read_text() == (SQL_DIR / "schema" / "schema.sql").read_text()
     dump.check(server_url, sql_dir)

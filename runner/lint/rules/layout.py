@@ -11,8 +11,6 @@ from pathlib import Path
 
 from runner.lint.findings import Finding
 
-NOT_MIGRATIONS = {"schema.sql"}  # generated, lives beside the chain
-
 
 @dataclass
 class VersionFiles:
@@ -23,6 +21,7 @@ class VersionFiles:
 
 
 def scan(directory: Path, display) -> tuple[list[VersionFiles], list[Finding]]:
+    from runner import yoyo
     from runner.loader import NUMBER_WIDTH, SNAKE_CASE, VERSION_FILE
 
     findings: list[Finding] = []
@@ -35,10 +34,12 @@ def scan(directory: Path, display) -> tuple[list[VersionFiles], list[Finding]]:
     for path in sorted(directory.iterdir()):
         match = VERSION_FILE.match(path.name)
         if not match:
-            if path.suffix == ".sql" and path.name not in NOT_MIGRATIONS:
+            if yoyo.reads_as_migration(path):  # yoyo would apply it; goose too, if .sql
                 findings.append(
                     Finding(display(path), 1, 1, "snake-case-name",
-                            "not a migration file name: expected NNNNN_snake_case_name.sql")
+                            "not a migration file name (NNNNN_snake_case_name.sql), yet yoyo"
+                            f" would apply it as migration {path.stem!r}: rename it, or move"
+                            " it into a subfolder as the schema dump is (schema/schema.sql)")
                 )  # fmt: skip
             continue
         number, name = int(match["number"]), match["name"]
