@@ -534,7 +534,7 @@ def adopt(
 ) -> adoption.Adopted:
     """Record as applied every version goose applied, once the live schema is checked
     (``runner.adopt``), under the migration lock."""
-    from runner import database, lock, recorder
+    from runner import database, lock, recorder, yoyo
 
     chain = loader.load(sql_dir)
     with database.connect(url) as conn:
@@ -542,6 +542,7 @@ def adopt(
         if not exists:
             raise UsageError(f"{database.mask(url)} has no {GOOSE_TABLE} table: nothing to adopt")
         lock.acquire(conn, lock_ms)
+        yoyo.fence(conn, lock_ms, create=True)
         by_goose = set(goose_applied(conn))
         ours = {row.number for row in recorder.applied(conn)}
         unknown = sorted(by_goose - {v.number for v in chain})
