@@ -311,3 +311,37 @@ def test_a_yoyo_lock_left_behind_makes_liftdb_wait_then_exit_5_naming_it(tmp_pat
     done = liftdb(database_url, sql_dir, "migrate")
     assert done.returncode == 0, done.stderr
     assert ran(database_url) == [1, 2, 3]
+
+
+# --- the README's example, as written ----------------------------------------------------
+
+
+def readme_block(heading: str) -> list[str]:
+    """The command lines of the first ``sh`` block under a README heading."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split(f"\n## {heading}\n", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_readme_shows_yoyo_and_liftdb_taking_turns_on_one_database(database_url):
+    lines = readme_block("yoyo")
+    env = environment(DATABASE_URL=database_url, YOYO_URL=yoyo_url(database_url))
+    env["PATH"] = f"{YOYO.parent}:{env['PATH']}"
+    for line in lines:
+        if line.startswith("export "):
+            continue  # the example's own URLs; the test's database stands in for them
+        command = line.split("  #", 1)[0].strip().replace(" sql/", f" {SQL_DIR}")
+        done = subprocess.run(
+            ["bash", "-c", command],
+            capture_output=True, text=True, cwd=REPO, env=env, timeout=COMMAND_TIMEOUT,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{command}: {done.stderr}"
+        if command.startswith("liftdb status"):
+            assert "00006 create_progression_logs pending" in done.stdout
+        if command.startswith("yoyo list"):
+            assert yoyo_statuses(database_url)["00006_create_progression_logs"] == "A"
+            assert yoyo_statuses(database_url)["00007_create_program_progressions"] == "U"
+    assert liftdb(database_url, SQL_DIR, "verify").returncode == 0
+    assert set(yoyo_statuses(database_url).values()) == {"A"}
+    assert not (REPO / "yoyo.ini").exists()
