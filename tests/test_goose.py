@@ -362,8 +362,9 @@ def test_adopt_refuses_a_schema_that_is_not_the_chains_and_records_nothing(tmp_p
     with pytest.raises(Mismatch) as caught:
         goose.adopt(database_url, SQL_DIR)
     assert "is not the chain's at version 2" in caught.value.message
-    assert "only in the chain" in caught.value.message
-    assert "lifts_parent_lift_id_idx" in caught.value.message
+    assert (
+        "index lifts_parent_lift_id_idx on public.lifts: in the chain only" in caught.value.message
+    )
     assert api.applied_versions(database_url) == []
 
 
