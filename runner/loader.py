@@ -31,7 +31,7 @@ MAX_VERSION = 2**31 - 1  # the bookkeeping stores versions as integer
 
 # Directives are read from the leading comment block only, like yoyo's.
 DIRECTIVE = re.compile(r"^--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
-KNOWN_DIRECTIVES = ("transactional", "lock_timeout", "statement_timeout", "depends")
+KNOWN_DIRECTIVES = ("transactional", "lock_timeout", "statement_timeout", "depends", "empty")
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,12 @@ class SqlFile:
     @property
     def transactional(self) -> bool:
         return self.directives.get("transactional", "true").lower() != "false"
+
+    @property
+    def empty(self) -> bool:
+        """``-- empty: true``: a version that runs no statement on purpose (goose applies
+        and records such a version; without the directive it is a template left unfilled)."""
+        return self.directives.get("empty", "false").lower() == "true"
 
 
 @dataclass(frozen=True)

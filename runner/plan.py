@@ -172,8 +172,10 @@ class Plan:
         one transaction with its bookkeeping, and a COMMIT inside would split the two.
         """
         for step in self.steps:
-            if step.direction == "up" and not step.file.statements:
-                raise LayoutError(f"{step.file.path}: holds no SQL statement")
+            if step.direction == "up":
+                empty_problem = empty_version_problem(step.file)
+                if empty_problem:
+                    raise LayoutError(empty_problem)
             needed = (step.file, step.version.rollback) if step.direction == "up" else (step.file,)
             for sql_file in needed:
                 sql_file.timeout_ms("lock_timeout")
@@ -200,6 +202,23 @@ class Plan:
                     if name not in names:
                         names.append(name)
         return names
+
+
+def empty_version_problem(up: SqlFile) -> str | None:
+    """Why migrate refuses an up file as to statements, or None: one without a statement
+    unless it says ``-- empty: true`` (a version empty on purpose, as goose allows), and
+    one that says so but holds statements. ``liftdb lint`` reports the same."""
+    if not up.statements and not up.empty:
+        return (
+            f"{up.path}: holds no SQL statement (if the version is empty on purpose,"
+            " say '-- empty: true' in its leading comments)"
+        )
+    if up.statements and up.empty:
+        return (
+            f"{up.path}:{up.statements[0].line}: says '-- empty: true' but holds"
+            f" {len(up.statements)} statement(s)"
+        )
+    return None
 
 
 def read_state(conn, chain: Chain) -> State:

@@ -143,24 +143,149 @@ def test_export_writes_one_goose_file_per_version_that_goose_can_split(tmp_path)
     assert wrapped  # the chain's functions hold semicolons
 
 
-def test_non_transactional_version_gets_no_transaction_and_keeps_it_on_import(tmp_path):
+CONCURRENT = {
+    "00001_create_things": ("CREATE TABLE things (id int);\n", "DROP TABLE things;\n"),
+    "00002_index_things": (
+        "-- transactional: false\n\nCREATE INDEX CONCURRENTLY things_id_idx ON things (id);\n",
+        "-- transactional: false\n\nDROP INDEX CONCURRENTLY things_id_idx;\n",
+    ),
+}
+
+
+def test_no_transaction_covers_up_and_down_both_ways(tmp_path, database_url):
+    sql_dir = write_chain(tmp_path / "sql", CONCURRENT)
+    first, second = goose.export(sql_dir, tmp_path / "goose")
+    assert "-- +goose NO TRANSACTION" not in first.read_text().split("\n")
+    assert second.read_text().split("\n")[:2] == ["-- +goose Up", "-- +goose NO TRANSACTION"]
+    assert goose.check(tmp_path / "goose", sql_dir).versions == 2
+
+    goose.import_folder(tmp_path / "goose", tmp_path / "back")
+    back = loader.load(tmp_path / "back")
+    assert [(v.up.transactional, v.rollback.transactional) for v in back] == [
+        (True, True),
+        (False, False),
+    ]
+    # The imported rollback of a DROP INDEX CONCURRENTLY runs, as goose's Down would.
+    assert [s.number for s in api.migrate(database_url, back.directory)] == [1, 2]
+    assert [s.number for s in api.rollback(database_url, back.directory, steps=1)] == [2]
+
+
+def test_a_hand_written_no_transaction_file_imports_as_two_non_transactional_files(
+    tmp_path, database_url
+):
+    goose_dir = tmp_path / "goose"
+    goose_dir.mkdir()
+    (goose_dir / "00001_create_things.sql").write_text(
+        "-- +goose Up\nCREATE TABLE things (id int);\n-- +goose Down\nDROP TABLE things;\n"
+    )
+    (goose_dir / "00002_index_things.sql").write_text(
+        "-- +goose NO TRANSACTION\n-- +goose Up\n"
+        "CREATE INDEX CONCURRENTLY things_id_idx ON things (id);\n"
+        "-- +goose Down\nDROP INDEX CONCURRENTLY things_id_idx;\n"
+    )
+    goose.import_folder(goose_dir, tmp_path / "sql")
+    rollback = (tmp_path / "sql" / "00002_index_things.rollback.sql").read_text()
+    assert rollback.startswith("-- transactional: false\n")
+    assert api.migrate(database_url, tmp_path / "sql")
+    assert [s.number for s in api.rollback(database_url, tmp_path / "sql", steps=1)] == [2]
+
+
+@pytest.mark.parametrize(
+    ("up", "rollback"),
+    [
+        (  # the rollback alone is non-transactional: goose would run it in a transaction
+            "CREATE INDEX things_id_idx ON things (id);\n",
+            "-- transactional: false\n\nDROP INDEX CONCURRENTLY things_id_idx;\n",
+        ),
+        (  # the up file alone: goose would run the rollback outside one, statement by statement
+            "-- transactional: false\n\nCREATE INDEX CONCURRENTLY things_id_idx ON things (id);\n",
+            "DROP INDEX things_id_idx;\nALTER TABLE things ADD COLUMN note text;\n",
+        ),
+    ],
+)
+def test_export_refuses_up_and_rollback_in_two_transaction_modes(tmp_path, up, rollback):
+    sql_dir = write_chain(
+        tmp_path / "sql",
+        {"00001_create_things": CONCURRENT["00001_create_things"], "00002_index": (up, rollback)},
+    )
+    with pytest.raises(LayoutError) as caught:
+        goose.export(sql_dir, tmp_path / "goose")
+    assert "goose runs a file's Up and Down in one mode" in caught.value.message
+    assert "00002_index.rollback.sql" in caught.value.message
+    assert not (tmp_path / "goose").exists()
+
+
+def test_check_holds_no_transaction_against_both_files(tmp_path):
+    sql_dir = write_chain(tmp_path / "sql", CONCURRENT)
+    goose.export(sql_dir, tmp_path / "goose")
+    rollback = sql_dir / "00002_index_things.rollback.sql"
+    rollback.write_text("DROP INDEX things_id_idx;\n")  # now transactional
+    with pytest.raises(Mismatch, match=r"has '-- \+goose NO TRANSACTION'; .*rollback.sql does not"):
+        goose.check(tmp_path / "goose", sql_dir)
+
+    sql_dir = write_chain(tmp_path / "sql2", CONCURRENT)
+    exported = goose.export(sql_dir, tmp_path / "goose2")[1]
+    exported.write_text(exported.read_text().replace("-- +goose NO TRANSACTION\n", ""))
+    with pytest.raises(Mismatch, match=r"lacks '-- \+goose NO TRANSACTION'"):
+        goose.check(tmp_path / "goose2", sql_dir)
+
+
+# --- a version that sends nothing ---------------------------------------------------------
+
+
+def test_a_goose_version_with_only_comments_is_an_empty_version_liftdb_runs(tmp_path, database_url):
+    goose_dir = tmp_path / "goose"
+    goose_dir.mkdir()
+    (goose_dir / "00001_create_things.sql").write_text(
+        "-- +goose Up\nCREATE TABLE things (id int);\n-- +goose Down\nDROP TABLE things;\n"
+    )
+    (goose_dir / "00002_reserved.sql").write_text(
+        "-- +goose Up\n-- kept for the numbering: its statements moved to version 1\n"
+        "-- +goose Down\n"
+    )
+    (goose_dir / "00003_more_things.sql").write_text(
+        "-- +goose Up\nCREATE TABLE more_things (id int);\n"
+        "-- +goose Down\nDROP TABLE more_things;\n"
+    )
+    goose.import_folder(goose_dir, tmp_path / "sql")
+    chain = loader.load(tmp_path / "sql")
+    assert chain.get(2).up.empty and not chain.get(2).up.statements
+    assert goose.check(goose_dir, tmp_path / "sql").versions == 3
+
+    # goose applies and records it; so does liftdb, and lint and migrate agree.
+    from runner.lint import lint
+
+    assert [f for f in lint(tmp_path / "sql").findings if f.rule == "empty-version"] == []
+    assert [s.number for s in api.migrate(database_url, tmp_path / "sql")] == [1, 2, 3]
+    assert api.applied_versions(database_url) == [1, 2, 3]
+    assert [s.number for s in api.rollback(database_url, tmp_path / "sql", steps=2)] == [3, 2]
+
+
+def test_without_the_directive_lint_migrate_and_check_all_refuse_an_up_file_with_no_statement(
+    tmp_path, database_url
+):
     sql_dir = write_chain(
         tmp_path / "sql",
         {
             "00001_create_things": ("CREATE TABLE things (id int);\n", "DROP TABLE things;\n"),
-            "00002_index_things": (
-                "-- transactional: false\n\nCREATE INDEX CONCURRENTLY things_id_idx"
-                " ON things (id);\n",
-                "DROP INDEX CONCURRENTLY things_id_idx;\n",
-            ),
+            "00002_reserved": ("-- kept for the numbering\n", ""),
         },
     )
-    first, second = goose.export(sql_dir, tmp_path / "goose")
-    assert "-- +goose NO TRANSACTION" not in first.read_text().split("\n")
-    assert second.read_text().split("\n")[:2] == ["-- +goose Up", "-- +goose NO TRANSACTION"]
+    goose_dir = tmp_path / "goose"
+    goose_dir.mkdir()
+    for version in loader.load(sql_dir):
+        (goose_dir / f"{version.label}.sql").write_text(
+            f"-- +goose Up\n{version.up.text}-- +goose Down\n{version.rollback.text}"
+        )
+    from runner.lint import lint
 
-    goose.import_folder(tmp_path / "goose", tmp_path / "back")
-    assert [v.transactional for v in loader.load(tmp_path / "back")] == [True, False]
+    [finding] = [f for f in lint(sql_dir).findings if f.rule == "empty-version"]
+    assert finding.path.endswith("00002_reserved.sql")
+    with pytest.raises(LayoutError, match="00002_reserved.sql: holds no SQL statement"):
+        api.migrate(database_url, sql_dir)
+    with pytest.raises(Mismatch, match="00002_reserved.sql: holds no SQL statement.*empty: true"):
+        goose.check(goose_dir, sql_dir)
+    assert api.applied_versions(database_url) == []
 
 
 def test_export_refuses_a_comment_goose_would_take_for_an_annotation(tmp_path):

@@ -57,6 +57,7 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
     for version, up, rollback in parsed_versions:
         files += [f for f in (up, rollback) if f is not None]
         findings += _fold_version(model, referrers, version.number, up, rollback)
+        findings += _empty_version(up)
     findings += conventions.check_model(model)
     contract_path = directory / CONTRACT_FILE
     if contract_path.is_file():
@@ -71,6 +72,22 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
     if only is not None:
         findings = [f for f in findings if f.path in only]
     return Result(findings=sorted(set(findings)), model=model)
+
+
+def _empty_version(up: ParsedFile) -> list[Finding]:
+    """What migrate refuses as to an up file's statements (``plan.empty_version_problem``):
+    none without ``-- empty: true``, some with it."""
+    from runner.loader import SqlFile
+    from runner.plan import empty_version_problem
+
+    if up.error is not None:
+        return []
+    problem = empty_version_problem(SqlFile(up.path, up.text))
+    if problem is None:
+        return []
+    where, _, message = problem.partition(": ")
+    line = int(where.rsplit(":", 1)[1]) if where != str(up.path) else 1
+    return [Finding(up.display, line, 1, "empty-version", message)]
 
 
 def display(path: Path) -> str:

@@ -19,6 +19,7 @@ RULES: dict[str, str] = {
     "version-numbering": "layout",
     "missing-rollback": "layout",
     "snake-case-name": "layout",
+    "empty-version": "layout",
     "invalid-waiver": "layout",
     "unused-waiver": "layout",
     # conventions: what every table of the chain looks like

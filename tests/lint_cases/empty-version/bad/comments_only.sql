@@ -1,0 +1,1 @@
+-- 00002: reserved for the reporting schema; nothing yet.
