@@ -174,6 +174,8 @@ def _gap(
             standalone.append(go_trim(line))
         elif not go_trim(line) and whole and standalone[-1:] != [""]:
             standalone.append("")
+    while last and carried and not carried[-1].strip():
+        carried.pop()
     return standalone, carried
 
 
