@@ -6,9 +6,11 @@ here and by ``goose_up``, which applies Up sections the way goose does.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
+import uuid
 from pathlib import Path
 
 import pglast
@@ -17,7 +19,7 @@ import pytest
 from conftest import REPO, SQL_DIR
 
 from runner import api, catalog, database, goose, loader, recorder
-from runner.errors import LayoutError, Mismatch, UsageError
+from runner.errors import LayoutError, LiftdbError, Mismatch, UsageError
 
 CASES = Path(__file__).resolve().parent / "goose_cases"
 
@@ -537,3 +539,167 @@ def test_goose_commands_report_in_one_line_with_exit_codes(tmp_path):
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
     assert line.startswith(f"liftdb: error: {first}:")
+
+
+# --- statements whose meaning hangs on their exact text -----------------------------------
+
+MEANING = tomllib.loads((CASES / "meaning.toml").read_text())["case"]
+FIRST = ("create_t", "CREATE TABLE t (v text);\n", "DROP TABLE t;\n")
+
+
+@pytest.fixture(scope="module")
+def meaning_url(server_url):
+    from conftest import scratch_database
+
+    with scratch_database(server_url) as url:
+        yield url
+
+
+class Runs:
+    """Runs in schemas of their own, one per run, with standard_conforming_strings set."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.count = 0
+
+    def _url(self, conforming: bool) -> tuple[str, str]:
+        from urllib.parse import quote
+
+        self.count += 1
+        schema = f"run_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        setting = "on" if conforming else "off"
+        options = quote(f"-csearch_path={schema} -cstandard_conforming_strings={setting}")
+        return self.url + ("&" if "?" in self.url else "?") + f"options={options}", schema
+
+    def answer(self, run, target: Path, read: str, conforming: bool):
+        """What ``read`` answers after ``run`` applied ``target``, or that it failed."""
+        url, _schema = self._url(conforming)
+        try:
+            run(url, target)
+        except (psycopg.Error, LiftdbError):
+            return "failed"
+        with psycopg.connect(url, autocommit=True) as conn:
+            return [tuple(row) for row in conn.execute(read).fetchall()]
+
+
+def as_liftdb(url: str, sql_dir: Path) -> None:
+    api.migrate(url, sql_dir)
+
+
+def as_goose(url: str, goose_dir: Path) -> None:
+    """What `goose up` sends: each file's statements one by one, in a transaction unless
+    NO TRANSACTION, then its row in goose_db_version."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(GOOSE_TABLE_SQL)
+        for goose_file in goose.read_folder(goose_dir):
+            if goose_file.transactional:
+                with conn.transaction():
+                    for statement in goose_file.up:
+                        conn.execute(statement.sql)
+            else:
+                for statement in goose_file.up:
+                    conn.execute(statement.sql)
+            conn.execute(
+                "INSERT INTO goose_db_version (version_id, is_applied) VALUES (%s, true)",
+                (goose_file.number,),
+            )
+
+
+def hand_written(goose_dir: Path, exported: Path, sql: str) -> Path:
+    """The exported folder with version 2's Up replaced: each statement on its own."""
+    shutil.copytree(exported, goose_dir)
+    [second] = [p for p in goose_dir.iterdir() if p.name.startswith("00002_")]
+    second.write_text(
+        f"-- +goose Up\n-- +goose StatementBegin\n{sql}\n-- +goose StatementEnd\n-- +goose Down\n"
+    )
+    return goose_dir
+
+
+@pytest.mark.parametrize("case", MEANING, ids=[c["name"] for c in MEANING])
+def test_export_import_and_check_keep_what_the_server_executes(tmp_path, meaning_url, case):
+    from conftest import write_chain as write_versions
+
+    sql_dir = write_versions(tmp_path / "sql", [FIRST, ("the_case", case["sql"] + "\n", "")])
+    runs = Runs(meaning_url)
+
+    def answers(run, target: Path) -> list:
+        return [runs.answer(run, target, case["read"], on) for on in (True, False)]
+
+    ours = answers(as_liftdb, sql_dir)
+    if "refused" in case:
+        with pytest.raises(LiftdbError, match=case["refused"]):
+            goose.export(sql_dir, tmp_path / "goose")
+        goose_dir = tmp_path / "by_hand"
+        goose.export(write_versions(tmp_path / "first", [FIRST]), goose_dir)
+        statements = "\n".join(f"-- +goose StatementBegin\n{s.sql};\n-- +goose StatementEnd"
+                               for s in loader.load(sql_dir).get(2).up.statements)  # fmt: skip
+        (goose_dir / "00002_the_case.sql").write_text(f"-- +goose Up\n{statements}\n")
+        with pytest.raises(Mismatch, match=case["refused"]):
+            goose.check(goose_dir, sql_dir)
+        assert answers(as_goose, goose_dir) != ours  # the server shows why
+        return
+
+    goose_dir = tmp_path / "goose"
+    goose.export(sql_dir, goose_dir)
+    assert goose.check(goose_dir, sql_dir).versions == 2
+    goose.import_folder(goose_dir, tmp_path / "back")
+    back = loader.load(tmp_path / "back").get(2).up.statements
+    assert [s.sql for s in back] == [s.sql for s in loader.load(sql_dir).get(2).up.statements]
+    assert answers(as_goose, goose_dir) == ours
+
+    for index, variant in enumerate(case["other"]):
+        variant_dir = hand_written(tmp_path / f"other_{index}", goose_dir, variant)
+        with pytest.raises(Mismatch):
+            goose.check(variant_dir, sql_dir)
+        assert answers(as_goose, variant_dir) != ours, variant
+    for index, variant in enumerate(case["same"]):
+        variant_dir = hand_written(tmp_path / f"same_{index}", goose_dir, variant)
+        assert goose.check(variant_dir, sql_dir).versions == 2, variant
+        assert answers(as_goose, variant_dir) == ours, variant
+
+
+# --- comments ---------------------------------------------------------------------------
+
+BLOCK_COMMENTS = {
+    "00001_create_notes": (
+        "/* Version 1: the notes table.\n   Reviewed; see the ticket -- and the README. */\n"
+        "-- A line comment.\n\nCREATE TABLE notes (\n    id int PRIMARY KEY, /* the key */\n"
+        "    body text NOT NULL\n); /* after the first statement, on its line */\n\n"
+        "/* before the second\n   statement; over lines */\n"
+        "COMMENT ON TABLE notes IS 'A note; or two.';\n/* at the very end */\n"
+        "-- and a last line comment\n",
+        "/* nothing clever */\nDROP TABLE notes; -- gone\n",
+    ),
+}
+
+
+def comments(text: str) -> list[str]:
+    from pglast.parser import scan
+
+    return [
+        text[t.start : t.end + 1].rstrip()
+        for t in scan(text)
+        if t.name in ("SQL_COMMENT", "C_COMMENT")
+    ]
+
+
+@pytest.mark.parametrize("source", ["sql/", "block comments"])
+def test_export_keeps_every_comment(tmp_path, source):
+    sql_dir = SQL_DIR if source == "sql/" else write_chain(tmp_path / "sql", BLOCK_COMMENTS)
+    paths = goose.export(sql_dir, tmp_path / "goose")
+    for path, version in zip(paths, loader.load(sql_dir), strict=True):
+        exported = path.read_text()
+        for comment in comments(version.up.text) + comments(version.rollback.text):
+            assert comment in exported, f"{path.name} lost {comment!r}"
+    assert goose.check(tmp_path / "goose", sql_dir).versions == len(paths)
+
+
+def test_export_refuses_a_block_comment_with_no_statement_to_carry_it(tmp_path):
+    sql_dir = write_chain(
+        tmp_path / "sql",
+        {"00001_reserved": ("-- empty: true\n/* kept for the numbering */\n", "")},
+    )
+    with pytest.raises(LayoutError, match=r"00001_reserved.sql: a /\* \*/ comment in a file"):
+        goose.export(sql_dir, tmp_path / "goose")

@@ -49,17 +49,73 @@ def _without_locations(node):
 
 
 def _literals(sql: str) -> tuple[str | None, ...]:
-    """Each string constant of the statement, in order: its exact spelling when its value
-    depends on session settings, else None (its value, in the tree, is all that counts)."""
+    """What each string constant of the statement means under
+    ``standard_conforming_strings = off``, where that differs from its value in the tree
+    (which is its meaning under ``on``): a plain ``'...'`` holding a backslash reads as an
+    ``E'...'`` there, and a ``U&'...'`` is refused; None for every other constant."""
     from pglast.parser import scan
 
     found: list[str | None] = []
+    previous = None
     for token in scan(sql):
-        if token.name in ("SCONST", "USCONST", "BCONST", "XCONST"):
-            text = sql[token.start : token.end + 1]
-            plain = token.name == "SCONST" and text.startswith("'") and "\\" in text
-            found.append(text if plain or token.name == "USCONST" else None)
+        text = sql[token.start : token.end + 1]
+        after_uescape, previous = previous == "UESCAPE", token.name
+        if after_uescape:
+            continue  # U&'...' UESCAPE '!': the escape character, part of the U& literal
+        if token.name == "USCONST":
+            found.append("<refused where standard_conforming_strings is off>")
+        elif token.name == "SCONST" and text.startswith("'") and "\\" in text:
+            found.append(_as_escape_string(text))
+        elif token.name in ("SCONST", "BCONST", "XCONST"):
+            found.append(None)
     return tuple(found)
+
+
+def _as_escape_string(quoted: str) -> str:
+    """A plain literal's value where backslashes are escapes, as PostgreSQL's own parser
+    reads the same text written ``E'...'``; a text that is no escape string then is an
+    error on the server."""
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        document = json.loads(parse_sql_json(f"SELECT E{quoted}"))
+    except ParseError:
+        return "<a syntax error where standard_conforming_strings is off>"
+    target = document["stmts"][0]["stmt"]["SelectStmt"]["targetList"][0]["ResTarget"]["val"]
+    return json.dumps(_without_locations(target), sort_keys=True)
+
+
+def _sets_string_reading(tree: Tree) -> bool:
+    """Whether the statement changes how later literals are read (SET, SET LOCAL or RESET
+    of standard_conforming_strings, or RESET ALL)."""
+    node = json.loads(tree.tree).get("VariableSetStmt")
+    if node is None:
+        return False
+    return (
+        node.get("name") in ("standard_conforming_strings", None)
+        or node.get("kind") == "VAR_RESET_ALL"
+    )
+
+
+def reading_difference(ours: list[Tree], transactional: bool, what: str) -> str | None:
+    """liftdb sends a transactional version as one string, which the server reads whole
+    before it runs any of it; goose sends statement by statement. A statement that changes
+    standard_conforming_strings therefore changes how a later literal of the version reads
+    under goose, and not under liftdb."""
+    if not transactional:
+        return None  # liftdb sends those one by one too
+    for index, tree in enumerate(ours):
+        if not _sets_string_reading(tree):
+            continue
+        later = next((t for t in ours[index + 1 :] if any(v is not None for v in t.literals)), None)
+        if later is not None:
+            return (
+                f"{later.where}: {what} statement reads a literal after {tree.where} changes"
+                " standard_conforming_strings: goose (statement by statement) reads it under"
+                " the new setting, liftdb (the whole version is read before it runs) under the"
+                " old one; put the setting and the literal in separate versions"
+            )
+    return None
 
 
 def trees(path: Path, pieces: Iterable[tuple[str, int]], hint: str = "") -> list[Tree]:
@@ -116,9 +172,10 @@ def first_difference(ours: list[Tree], theirs: list[Tree], what: str) -> str | N
             )
         if mine.literals != other.literals:
             return (
-                f"{other.where}: {what} statement {index} spells a string literal otherwise"
-                f" than {mine.where}, and its value then depends on"
-                " standard_conforming_strings: write it the same way on both sides"
+                f"{other.where}: {what} statement {index} writes a string literal that reads"
+                f" otherwise than {mine.where}'s where standard_conforming_strings is off"
+                " (a backslash in a plain '...', or U&'...'): write it the same way on both"
+                " sides"
             )
     if len(ours) > len(theirs):
         extra = ours[len(theirs)]
@@ -194,7 +251,9 @@ def version_difference(version: loader.Version, goose_file: GooseFile) -> str | 
         ("Down", version.rollback, goose_file.down),
     ):
         ours, theirs = file_trees(sql_file), goose_trees(goose_file.path, statements)
-        found = first_difference(ours, theirs, what)
+        found = first_difference(ours, theirs, what) or reading_difference(
+            ours, sql_file.transactional, what
+        )
         if not found and not goose_file.transactional:
             found = _one_per_piece(theirs, what)
         if found:
