@@ -703,3 +703,39 @@ def test_export_refuses_a_block_comment_with_no_statement_to_carry_it(tmp_path):
     )
     with pytest.raises(LayoutError, match=r"00001_reserved.sql: a /\* \*/ comment in a file"):
         goose.export(sql_dir, tmp_path / "goose")
+
+
+def test_outside_a_transaction_each_string_goose_sends_must_hold_one_statement(
+    tmp_path, meaning_url
+):
+    sql_dir = write_chain(
+        tmp_path / "sql",
+        {
+            "00001_create_things": CONCURRENT["00001_create_things"],
+            "00002_index_things": (
+                "-- transactional: false\n\n"
+                "CREATE INDEX CONCURRENTLY things_a_idx ON things (id);\n"
+                "CREATE INDEX CONCURRENTLY things_b_idx ON things (id DESC);\n",
+                "-- transactional: false\n\nDROP INDEX CONCURRENTLY things_b_idx;\n"
+                "DROP INDEX CONCURRENTLY things_a_idx;\n",
+            ),
+        },
+    )
+    goose_dir = tmp_path / "goose"
+    goose.export(sql_dir, goose_dir)
+    second = goose_dir / "00002_index_things.sql"
+    text = second.read_text()
+    # By hand, both statements in one block: goose sends them as one string.
+    second.write_text(
+        text.replace(
+            "CREATE INDEX CONCURRENTLY things_a_idx",
+            "-- +goose StatementBegin\nCREATE INDEX CONCURRENTLY things_a_idx",
+        ).replace("(id DESC);\n", "(id DESC);\n-- +goose StatementEnd\n", 1)
+    )
+    with pytest.raises(Mismatch, match="shares one string with the one before"):
+        goose.check(goose_dir, sql_dir)
+    runs = Runs(meaning_url)
+    read = "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()"
+    read += " AND indexname LIKE 'things_%'"
+    assert runs.answer(as_liftdb, sql_dir, read, True) == [(2,)]
+    assert runs.answer(as_goose, goose_dir, read, True) == "failed"  # an implicit transaction
