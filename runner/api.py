@@ -397,6 +397,7 @@ UP_TEMPLATE = """\
 --   -- transactional: false     run outside a transaction (CREATE INDEX CONCURRENTLY)
 --   -- lock_timeout: 5s         give up waiting for a table lock after this long
 --   -- statement_timeout: 1min  cancel any statement running longer
+--   -- empty: true              a version that runs no statement, on purpose
 
 """
 
