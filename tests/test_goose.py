@@ -60,6 +60,17 @@ def write_chain(directory: Path, versions: dict[str, tuple[str, str]]) -> Path:
     return directory
 
 
+def write_goose(directory: Path, files: dict[str, str]) -> Path:
+    """A goose folder written by hand: file name -> text."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    return directory
+
+
+THINGS_GOOSE = "-- +goose Up\nCREATE TABLE things (id int);\n-- +goose Down\nDROP TABLE things;\n"
+
+
 def trees(sql_file: loader.SqlFile) -> list[str]:
     from pglast.stream import RawStream
 
@@ -194,15 +205,14 @@ def test_no_transaction_covers_up_and_down_both_ways(tmp_path, database_url):
 def test_a_hand_written_no_transaction_file_imports_as_two_non_transactional_files(
     tmp_path, database_url
 ):
-    goose_dir = tmp_path / "goose"
-    goose_dir.mkdir()
-    (goose_dir / "00001_create_things.sql").write_text(
-        "-- +goose Up\nCREATE TABLE things (id int);\n-- +goose Down\nDROP TABLE things;\n"
-    )
-    (goose_dir / "00002_index_things.sql").write_text(
-        "-- +goose NO TRANSACTION\n-- +goose Up\n"
-        "CREATE INDEX CONCURRENTLY things_id_idx ON things (id);\n"
-        "-- +goose Down\nDROP INDEX CONCURRENTLY things_id_idx;\n"
+    goose_dir = write_goose(
+        tmp_path / "goose",
+        {
+            "00001_create_things.sql": THINGS_GOOSE,
+            "00002_index_things.sql": "-- +goose NO TRANSACTION\n-- +goose Up\n"
+            "CREATE INDEX CONCURRENTLY things_id_idx ON things (id);\n"
+            "-- +goose Down\nDROP INDEX CONCURRENTLY things_id_idx;\n",
+        },
     )
     goose.import_folder(goose_dir, tmp_path / "sql")
     rollback = (tmp_path / "sql" / "00002_index_things.rollback.sql").read_text()
@@ -255,18 +265,15 @@ def test_check_holds_no_transaction_against_both_files(tmp_path):
 
 
 def test_a_goose_version_with_only_comments_is_an_empty_version_liftdb_runs(tmp_path, database_url):
-    goose_dir = tmp_path / "goose"
-    goose_dir.mkdir()
-    (goose_dir / "00001_create_things.sql").write_text(
-        "-- +goose Up\nCREATE TABLE things (id int);\n-- +goose Down\nDROP TABLE things;\n"
-    )
-    (goose_dir / "00002_reserved.sql").write_text(
-        "-- +goose Up\n-- kept for the numbering: its statements moved to version 1\n"
-        "-- +goose Down\n"
-    )
-    (goose_dir / "00003_more_things.sql").write_text(
-        "-- +goose Up\nCREATE TABLE more_things (id int);\n"
-        "-- +goose Down\nDROP TABLE more_things;\n"
+    goose_dir = write_goose(
+        tmp_path / "goose",
+        {
+            "00001_create_things.sql": THINGS_GOOSE,
+            "00002_reserved.sql": "-- +goose Up\n"
+            "-- kept for the numbering: its statements moved to version 1\n-- +goose Down\n",
+            "00003_more_things.sql": "-- +goose Up\nCREATE TABLE more_things (id int);\n"
+            "-- +goose Down\nDROP TABLE more_things;\n",
+        },
     )
     goose.import_folder(goose_dir, tmp_path / "sql")
     chain = loader.load(tmp_path / "sql")

@@ -28,6 +28,7 @@ from runner.goose.parser import (
     go_trim,
     is_annotation,
     parse,
+    tidy,
 )
 
 
@@ -114,7 +115,7 @@ def _render_section(sql_file: loader.SqlFile) -> str:
     out: list[str] = []
     for item in lines:
         out += _wrapped(item) if isinstance(item, list) else [item]
-    return _tidy(out)
+    return tidy(out)
 
 
 _WRAP = object()  # marks a chunk whose statement holds a semicolon of its own
@@ -215,16 +216,6 @@ def _refuse_crlf_in_literal(sql_file: loader.SqlFile, statement: loader.Statemen
                 " would store it without the carriage returns: save the file with LF"
                 " line endings"
             )
-
-
-def _tidy(lines: list[str]) -> str:
-    """The lines without blank ones at either end, ending in one newline (or empty)."""
-    start, end = 0, len(lines)
-    while start < end and not go_trim(lines[start]):
-        start += 1
-    while end > start and not go_trim(lines[end - 1]):
-        end -= 1
-    return "".join(line + "\n" for line in lines[start:end])
 
 
 def write_all(directory: Path, files: dict[Path, str]) -> None:

@@ -224,12 +224,12 @@ def parse(path: Path | str, text: str | None = None) -> GooseFile:
         transactional=transactional,
         envsub=envsub,
         has_down=has_down,
-        up_text=_tidy(sections[_START] + sections[_UP]),
-        down_text=_tidy(sections[_DOWN]),
+        up_text=tidy(sections[_START] + sections[_UP]),
+        down_text=tidy(sections[_DOWN]),
     )
 
 
-def _tidy(lines: list[str]) -> str:
+def tidy(lines: list[str]) -> str:
     """The lines without blank ones at either end, ending in one newline (or empty)."""
     start, end = 0, len(lines)
     while start < end and not go_trim(lines[start]):
