@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import functools
 import getpass
-import hashlib
 import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from runner import yoyo
 from runner.loader import NUMBER_WIDTH, Version
 
 YOYO_MIGRATION_TABLE = "_yoyo_migration"
@@ -103,7 +103,7 @@ class Progress:
 
 def migration_hash(version: Version) -> str:
     """yoyo's key for a migration: the SHA-256 of its id (the file name without .sql)."""
-    return hashlib.sha256(version.label.encode("utf-8")).hexdigest()
+    return yoyo.migration_hash(version.label)
 
 
 def ensure_tables(conn) -> None:

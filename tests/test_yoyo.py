@@ -345,3 +345,24 @@ def test_readme_shows_yoyo_and_liftdb_taking_turns_on_one_database(database_url)
     assert liftdb(database_url, SQL_DIR, "verify").returncode == 0
     assert set(yoyo_statuses(database_url).values()) == {"A"}
     assert not (REPO / "yoyo.ini").exists()
+
+
+def test_a_database_goose_migrated_joins_in_through_goose_adopt(tmp_path, database_url):
+    """goose, liftdb and yoyo on one database: what goose applied, once adopted, is
+    applied to yoyo too; liftdb applies the rest; yoyo then has nothing to do."""
+    from test_goose import goose_up
+
+    from runner import goose
+
+    chain = loader.load(SQL_DIR)
+    goose.export(SQL_DIR, tmp_path / "goose")
+    goose_up(database_url, tmp_path / "goose", to=5)
+    assert set(yoyo_statuses(database_url).values()) == {"U"}  # goose keeps its own table
+
+    assert goose.adopt(database_url, SQL_DIR).marked == (1, 2, 3, 4, 5)
+    assert yoyo_statuses(database_url) == {v.label: "A" if v.number <= 5 else "U" for v in chain}
+    assert liftdb(database_url, SQL_DIR, "migrate").returncode == 0
+    done = yoyo(database_url, "apply", SQL_DIR, "--batch")
+    assert done.returncode == 0, done.stderr
+    assert set(yoyo_statuses(database_url).values()) == {"A"}
+    assert liftdb(database_url, SQL_DIR, "verify").returncode == 0
