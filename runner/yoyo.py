@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from runner.errors import LockTimeout
+from runner.errors import LiftdbError, LockTimeout
 
 LOCK_TABLE = "yoyo_lock"
 # yoyo skips the files its `yoyo new` is still editing.
@@ -137,13 +137,23 @@ def fence(
     it and was waited for (what the caller read before may have changed);
     ``LockTimeout`` after ``timeout_ms`` (0: wait for ever).
     """
+    from psycopg import errors
+
     params = {"table": LOCK_TABLE, "trigger": GUARD_TRIGGER}
     table_exists, guarded = conn.execute(STATE_QUERY, params).fetchone()
     if not (table_exists or create):
         return False  # yoyo never ran here, and liftdb will change nothing
-    if not guarded:
-        _install_guard(conn)
-    return _wait_for_yoyo(conn, timeout_ms, on_wait)
+    try:
+        if not guarded:
+            _install_guard(conn)
+        return _wait_for_yoyo(conn, timeout_ms, on_wait)
+    except errors.InsufficientPrivilege as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LiftdbError(
+            f"cannot guard yoyo's lock table {LOCK_TABLE} ({reason}): liftdb must own it to"
+            " keep yoyo out while it runs; run liftdb as the role that owns it (the one yoyo"
+            " runs as); nothing was changed"
+        ) from None
 
 
 def _install_guard(conn, attempts: int = 3) -> None:

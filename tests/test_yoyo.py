@@ -366,3 +366,31 @@ def test_a_database_goose_migrated_joins_in_through_goose_adopt(tmp_path, databa
     assert done.returncode == 0, done.stderr
     assert set(yoyo_statuses(database_url).values()) == {"A"}
     assert liftdb(database_url, SQL_DIR, "verify").returncode == 0
+
+
+def test_a_yoyo_lock_table_liftdb_cannot_guard_is_refused_in_one_line(tmp_path, database_url):
+    import secrets
+    import uuid
+
+    from psycopg import sql
+
+    sql_dir = write_chain(tmp_path / "sql", COUNTED)
+    assert yoyo(database_url, "list", sql_dir).returncode == 0  # yoyo_lock, the admin's
+    role, password = f"liftdb_other_{uuid.uuid4().hex[:8]}", secrets.token_hex(8)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(password)
+            )
+        )
+        conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+    scheme, _, rest = database_url.partition("://")
+    as_other = f"{scheme}://{role}:{password}@{rest.rpartition('@')[2]}"
+    try:
+        refused = liftdb(as_other, sql_dir, "migrate")
+        assert_one_line_error(refused, 1, "cannot guard yoyo's lock table yoyo_lock")
+        assert liftdb_rows(database_url) == []
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
