@@ -3,14 +3,15 @@
 Invariant: ``version_difference`` is None only when, in each direction, goose and liftdb
 send the server statements it executes identically, under the same transaction mode:
 the same syntax trees (PostgreSQL's parser, pglast; every value inside a literal, a
-quoted identifier and a function body, byte for byte), the same spelling of every string
-literal whose meaning depends on session settings (a plain ``'...'`` holding a backslash
-reads differently under ``standard_conforming_strings = off``; ``U&'...'`` is refused
-there), and, outside a transaction, one statement per string sent (the server runs a
-string of several as one implicit transaction). Whitespace and comments outside
-literals, and the case of keywords, do not count. An Up section without a statement is
-an empty version to goose, which liftdb runs only when the up file says
-``-- empty: true``.
+quoted identifier and a function body, byte for byte), the same meaning for every string
+literal where ``standard_conforming_strings`` is off too (a plain ``'...'`` holding a
+backslash reads as ``E'...'`` there; ``U&'...'`` is refused there), no change of that
+setting before a literal in a transactional version (liftdb's one string is read whole
+before it runs, goose's statements one by one), and, outside a transaction, one
+statement per string sent (the server runs a string of several as one implicit
+transaction). Whitespace and comments outside literals, and the case of keywords, do not
+count. An Up section without a statement is an empty version to goose, which liftdb runs
+only when the up file says ``-- empty: true``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Tree:
     """One SQL statement as the server would execute it, and where it is written."""
 
     tree: str  # its syntax tree, as JSON without source positions
-    literals: tuple[str | None, ...]  # each string constant's spelling, where it matters
+    literals: tuple[str | None, ...]  # each string constant's meaning where scs is off
     printed: str  # a one-line rendering, to show a person where two statements part
     where: str  # file:line
     piece: int  # which string sent to the server it came in
