@@ -24,6 +24,7 @@ from runner.lint.rules import RULES, StatementContext, conventions, layout, safe
 from runner.lint.source import ParsedFile, parse_file
 
 CONTRACT_FILE = "contract.toml"
+INTERNAL_ERROR = "internal-error"  # not a rule: liftdb's own bug, which no waiver hides
 
 
 @dataclass
@@ -97,7 +98,7 @@ def _fold_version(
     touched = _touched(model, referrers, up, rollback)
     before = _snapshot(model, touched) if readable else None
     findings += _fold_file(model, up, number, "up")
-    referrers.refresh(model, touched)
+    referrers.refresh(model, referrers.everything(model) if EVERYTHING in touched else touched)
     if not readable:
         return findings
     after = _snapshot(model, touched)
@@ -123,17 +124,26 @@ def _fold_file(model: Model, parsed: ParsedFile, number: int, direction: str) ->
         ctx = StatementContext(parsed, statement, number, direction, model, not_valid_here)
         findings += conventions.check_statement(ctx)
         findings += safety.check_statement(ctx)
+        source = parsed.text[statement.start : statement.end]
         try:
-            source = parsed.text[statement.start : statement.end]
-            fold.apply(model, statement.node, statement.where, number, source)
-        except Exception as exc:  # a statement shape the fold does not know: say so, go on
+            unmodelled = fold.apply(model, statement.node, statement.where, number, source)
+        except Exception as exc:  # liftdb's own bug: name the statement, go on
             findings.append(
                 Finding.at(
-                    statement.where, "parse-error",
-                    f"liftdb lint cannot fold this statement ({type(exc).__name__}: {exc})",
+                    statement.where, INTERNAL_ERROR,
+                    f"liftdb lint failed to fold this statement ({_first_line(source)}):"
+                    f" {type(exc).__name__}: {exc}; this is a bug in liftdb, please report it",
                 )
             )  # fmt: skip
+            continue
+        for what in unmodelled:
+            findings.append(Finding.at(statement.where, "not-modelled", what))
     return findings
+
+
+def _first_line(source: str) -> str:
+    line = source.strip().splitlines()[0] if source.strip() else ""
+    return line if len(line) <= 60 else line[:57] + "..."
 
 
 class Referrers:
@@ -154,24 +164,65 @@ class Referrers:
                 for target in targets:
                     self.by_target.setdefault(target, set()).add(name)
 
+    def everything(self, model: Model) -> set[str]:
+        """Every table to refresh: the model's, and those dropped since the last refresh."""
+        return set(model.tables) | set(self.targets_of)
+
     def of(self, names: set[str]) -> set[str]:
         return set().union(*(self.by_target.get(n, ()) for n in names))
 
 
+EVERYTHING = "*"  # in a set of touched tables: the statement may change any table
+
+
 def _touched(model: Model, referrers: Referrers, *files: ParsedFile | None) -> set[str]:
-    """Tables the files' statements can change, and the tables whose keys point at those."""
+    """Tables the files' statements can change, with their partition and inheritance
+    families and the tables whose keys point at them; ``EVERYTHING`` in the set when a
+    statement reaches further (a schema, a type, a function, a sequence)."""
     names: set[str] = set()
     reaches_referrers = False
     for parsed in files:
         for statement in parsed.statements if parsed is not None else ():
             reaches_referrers |= _statement_tables(statement.node, names)
+    if EVERYTHING in names:
+        return names
     for name in list(names):
         index = model.indexes.get(name)
         if index is not None:
             names.add(index.table)
     if reaches_referrers:  # a drop or rename of a table or column changes the keys pointing at it
         names |= referrers.of(names)
+    family = set()
+    for name in names:
+        table = model.tables.get(name)
+        while table is not None and table.inherits:  # up to the root of its tree
+            family.update(table.inherits)
+            table = model.tables.get(table.inherits[0])
+    names |= family
+    if any(model.tables[n].partition_key or model.children(n) for n in names if n in model.tables):
+        for table in model.tables.values():
+            if names & set(_ancestors(model, table)):
+                names.add(table.name)
     return names
+
+
+def _ancestors(model: Model, table: Table) -> list[str]:
+    found, queue = [], list(table.inherits)
+    while queue:
+        name = queue.pop()
+        if name not in found:
+            found.append(name)
+            parent = model.tables.get(name)
+            queue += list(parent.inherits) if parent is not None else []
+    return found
+
+
+# Statements whose reach is not a list of tables: anything may change.
+BROAD = (ast.AlterEnumStmt, ast.DoStmt, ast.DropOwnedStmt)
+NAMED_ELSEWHERE = {"OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_VIEW", "OBJECT_MATVIEW",
+                   "OBJECT_COLUMN", "OBJECT_TABCONSTRAINT", "OBJECT_TRIGGER",
+                   "OBJECT_FOREIGN_TABLE"}  # fmt: skip
+RENAMES_INSIDE = {"OBJECT_COLUMN", "OBJECT_TABCONSTRAINT", "OBJECT_TRIGGER"}  # the table stays
 
 
 def _statement_tables(node, names: set[str]) -> bool:
@@ -185,28 +236,60 @@ def _statement_tables(node, names: set[str]) -> bool:
                 constraints_of(element.constraints)
             elif isinstance(element, ast.TableLikeClause):
                 names.add(relation_name(element.relation))
+            elif isinstance(element, ast.PartitionCmd):
+                names.add(relation_name(element.name))
+            elif isinstance(element, ast.RangeVar):  # INHERIT / NO INHERIT parent
+                names.add(relation_name(element))
 
+    if isinstance(node, BROAD) or (
+        isinstance(node, ast.CreateSchemaStmt) and node.schemaElts
+    ):  # fmt: skip
+        names.add(EVERYTHING)
+        return True
     relation = getattr(node, "relation", None)
     if isinstance(relation, ast.RangeVar):
         names.add(relation_name(relation))
-    if isinstance(node, ast.RenameStmt) and node.newname:
-        names.add(node.newname)
+    into = getattr(node, "into", None) or getattr(node, "intoClause", None)
+    if isinstance(into, ast.IntoClause):
+        names.add(relation_name(into.rel))
     if isinstance(node, ast.CreateStmt):
+        names.update(relation_name(r) for r in node.inhRelations or ())
         constraints_of(node.tableElts)
     elif isinstance(node, ast.AlterTableStmt):
         constraints_of([cmd.def_ for cmd in node.cmds or ()])
-    elif isinstance(node, ast.DropStmt | ast.CommentStmt):
-        objects = node.objects if isinstance(node, ast.DropStmt) else (node.object,)
-        for obj in objects or ():
+    elif isinstance(node, ast.RenameStmt | ast.AlterObjectSchemaStmt):
+        kind = node.renameType if isinstance(node, ast.RenameStmt) else node.objectType
+        if kind.name not in NAMED_ELSEWHERE:
+            names.add(EVERYTHING)  # a schema, a type, a function or a sequence
+        elif isinstance(relation, ast.RangeVar) and kind.name not in RENAMES_INSIDE:
+            schema = relation.schemaname
+            new = node.newname if isinstance(node, ast.RenameStmt) else relation.relname
+            target = node.newschema if isinstance(node, ast.AlterObjectSchemaStmt) else schema
+            names.add(relation_name(ast.RangeVar(relname=new or "", schemaname=target)))
+        return True
+    elif isinstance(node, ast.DropStmt):
+        if node.removeType.name not in NAMED_ELSEWHERE:
+            names.add(EVERYTHING)
+        for obj in node.objects or ():
             if isinstance(obj, tuple):
                 parts = [s.sval for s in obj if isinstance(s, ast.String)]
+                if parts and parts[0] == "public":
+                    parts = parts[1:]
                 names.update({".".join(parts), ".".join(parts[:-1]), parts[-1] if parts else ""})
-        return isinstance(node, ast.DropStmt)
-    return isinstance(node, ast.RenameStmt)
+        return True
+    elif isinstance(node, ast.CommentStmt) and isinstance(node.object, tuple):
+        parts = [s.sval for s in node.object if isinstance(s, ast.String)]
+        if parts and parts[0] == "public":
+            parts = parts[1:]
+        names.update({".".join(parts), ".".join(parts[:-1])})
+    return False
 
 
 def _snapshot(model: Model, tables: set[str]) -> Model:
-    """A copy of the part of the model that the names in ``tables`` can change."""
+    """A copy of the part of the model that the names in ``tables`` can change (of all of
+    it when ``tables`` holds ``EVERYTHING``)."""
+    if EVERYTHING in tables:
+        tables = set(model.tables)
     return Model(
         tables={n: _clone(model.tables[n]) for n in tables if n in model.tables},
         indexes={
@@ -215,6 +298,8 @@ def _snapshot(model: Model, tables: set[str]) -> Model:
         functions=dict(model.functions),
         function_comments=dict(model.function_comments),
         triggers={k: v for k, v in model.triggers.items() if k[0] in tables},
+        types=dict(model.types),
+        schemas=dict(model.schemas),
     )
 
 

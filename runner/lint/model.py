@@ -90,8 +90,11 @@ class Column:
     not_null: bool = False
     default: Expr | str | None = None  # compares as its one-line deparse
     comment: str | None = None
+    generated: str | None = None  # "stored" | "virtual": ``default`` is the expression
+    identity: str | None = None  # "always" | "by default"
     serial: bool = field(default=False, compare=False)  # written as serial/bigserial
     origin: Location = field(default=NOWHERE, compare=False)
+    local: bool = field(default=True, compare=False)  # declared here, not only inherited
 
 
 @dataclass
@@ -110,18 +113,25 @@ class Constraint:
     comment: str | None = None
     origin: Location = field(default=NOWHERE, compare=False)
     added_in: int = field(default=0, compare=False)  # version, for NOT VALID then VALIDATE
+    local: bool = field(default=True, compare=False)  # declared here, not only inherited
+    inherit: bool = field(default=True, compare=False)  # a CHECK not marked NO INHERIT
 
 
 @dataclass
 class Index:
     name: str
     table: str
-    elements: tuple[tuple[str, str], ...]  # (column or expression, "ASC" | "DESC")
+    elements: tuple[tuple[str | Expr, str], ...]  # (column or expression, "ASC" | "DESC")
     unique: bool = False
     nulls_not_distinct: bool = False
-    where: str | None = None
+    where: Expr | None = None
+    method: str = "btree"
+    include: tuple[str, ...] = ()  # INCLUDE columns: stored, not searched
+    # Per element, what else it says: 'COLLATE "C"', an operator class, 'NULLS LAST'.
+    options: tuple[str, ...] = ()
     comment: str | None = None
     origin: Location = field(default=NOWHERE, compare=False)
+    parent: str | None = field(default=None, compare=False)  # a partition's: the parent's index
 
 
 @dataclass
@@ -130,10 +140,30 @@ class Table:
     columns: dict[str, Column] = field(default_factory=dict)
     constraints: dict[str, Constraint] = field(default_factory=dict)
     comment: str | None = None
+    inherits: tuple[str, ...] = ()  # parents: INHERITS, or the table PARTITION OF names
+    partition_key: str | None = None  # pg_get_partkeydef's "RANGE (at)" of a partitioned table
+    partition_bound: str | None = None  # a partition's "FOR VALUES ...", or "DEFAULT"
     created_in: int = field(default=0, compare=False)
     origin: Location = field(default=NOWHERE, compare=False)
     # Names of the table's indexes, in creation order (kept by Model.add/remove_index).
     index_names: dict[str, None] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger's definition as written, and the function it executes."""
+
+    definition: str
+    function: str = field(default="", compare=False)
+
+
+@dataclass
+class TypeDef:
+    """An enum (``detail``: its labels, in order) or a domain (``detail``: its base type)."""
+
+    name: str
+    kind: str  # "enum" | "domain"
+    detail: tuple[str, ...] | str
 
 
 @dataclass
@@ -142,10 +172,16 @@ class Model:
     indexes: dict[str, Index] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # signature -> definition
     function_comments: dict[str, str] = field(default_factory=dict)
-    triggers: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, name) -> def
+    triggers: dict[tuple[str, str], Trigger] = field(default_factory=dict)  # (table, name)
+    types: dict[str, TypeDef] = field(default_factory=dict)
+    schemas: dict[str, None] = field(default_factory=dict)  # created ones; never "public"
 
     def copy(self) -> Model:
         return copy.deepcopy(self)
+
+    def children(self, table: str) -> list[Table]:
+        """The tables that inherit from ``table``: its partitions, or INHERITS children."""
+        return [t for t in self.tables.values() if table in t.inherits]
 
     def table_indexes(self, table: str) -> list[Index]:
         found = self.tables.get(table)
@@ -195,6 +231,8 @@ class Model:
             ("function", self.functions, other.functions),
             ("function comment", self.function_comments, other.function_comments),
             ("trigger", self.triggers, other.triggers),
+            ("type", self.types, other.types),
+            ("schema", self.schemas, other.schemas),
         ):
             for key in sorted(set(ours) | set(others), key=str):
                 name = ".".join(key) if isinstance(key, tuple) else key
@@ -274,9 +312,9 @@ def walk(node):
             stack.extend(getattr(item, attr) for attr in item.__slots__)
 
 
-def index_element(elem) -> tuple[str, str]:
-    """(column or deparsed expression, "ASC" | "DESC") of a pglast ``IndexElem``."""
-    key = elem.name if elem.name is not None else deparse(elem.expr)
+def index_element(elem) -> tuple[str | Expr, str]:
+    """(column name, or the expression, "ASC" | "DESC") of a pglast ``IndexElem``."""
+    key = elem.name if elem.name is not None else Expr(elem.expr)
     return key, "DESC" if elem.ordering == SortByDir.SORTBY_DESC else "ASC"
 
 

@@ -1,0 +1,114 @@
+"""What every fold handler works with: the model, the statement's place, and helpers that
+read and rewrite the model's expressions.
+
+Invariant: an ``Expr`` in the model is never changed in place (the lint's
+snapshots share them); a rewrite builds a new one from a copy of the tree.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from pglast import ast
+
+from runner.lint.findings import Location
+from runner.lint.model import Expr, Model, Table, walk
+
+
+@dataclass
+class Fold:
+    """One statement being folded."""
+
+    model: Model
+    where: Location
+    version: int
+    source: str = ""
+    unmodelled: list[str] = field(default_factory=list)
+
+    def not_modelled(self, what: str) -> None:
+        self.unmodelled.append(what)
+
+
+def schema_of(name: str) -> str:
+    """The schema part of a model name: ``"public"`` for a bare one."""
+    return name.rpartition(".")[0] or "public"
+
+
+def bare(name: str) -> str:
+    """A model name without its schema."""
+    return name.rpartition(".")[2]
+
+
+def in_schema(schema: str, name: str) -> str:
+    """``name`` in ``schema``, as the model spells it (bare in ``public``)."""
+    return name if schema == "public" else f"{schema}.{name}"
+
+
+def relations_in(model: Model, schema: str) -> set[str]:
+    """Bare names of the tables and indexes of a schema (one namespace in PostgreSQL)."""
+    return {bare(n) for n in [*model.tables, *model.indexes] if schema_of(n) == schema}
+
+
+def constraints_in(model: Model, schema: str) -> set[str]:
+    """Names of every constraint on a table of the schema (``ConstraintNameExists``)."""
+    return {
+        name
+        for table in model.tables.values()
+        if schema_of(table.name) == schema
+        for name in table.constraints
+    }
+
+
+def column_refs(node) -> list[str]:
+    """Names of the columns an expression reads (the last part of each ColumnRef), in
+    order, each once."""
+    found: list[str] = []
+    for item in walk(node):
+        if isinstance(item, ast.ColumnRef) and item.fields:
+            last = item.fields[-1]
+            if isinstance(last, ast.String) and last.sval not in found:
+                found.append(last.sval)
+    return found
+
+
+def function_calls(node) -> set[str]:
+    """Names of the functions an expression calls, as written (``schema.name`` or bare)."""
+    return {
+        ".".join(part.sval for part in item.funcname if part.sval != "public")
+        for item in walk(node)
+        if isinstance(item, ast.FuncCall)
+    }
+
+
+def expression_reads(expression, column: str) -> bool:
+    node = expression.node if isinstance(expression, Expr) else None
+    return node is not None and column in column_refs(node)
+
+
+def rename_columns(expression, renames: dict[str, str]):
+    """``expression`` with the columns in ``renames`` renamed (a new ``Expr``); other
+    values as they are."""
+    if not isinstance(expression, Expr):
+        return expression
+    if not set(column_refs(expression.node)) & renames.keys():
+        return expression
+    node = copy.deepcopy(expression.node)
+    for item in walk(node):
+        if isinstance(item, ast.ColumnRef) and item.fields:
+            last = item.fields[-1]
+            if isinstance(last, ast.String) and last.sval in renames:
+                item.fields = (*item.fields[:-1], ast.String(sval=renames[last.sval]))
+    return Expr(node)
+
+
+def descendants(model: Model, table: Table) -> list[Table]:
+    """Every table inheriting from ``table``, children before their own children."""
+    found: list[Table] = []
+    queue = [table]
+    while queue:
+        for child in model.children(queue.pop(0).name):
+            if child not in found:
+                found.append(child)
+                queue.append(child)
+    return found
