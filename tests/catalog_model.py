@@ -67,7 +67,7 @@ SELECT k.conname, k.contype::text,
        k.confdeltype::text, pg_get_expr(k.conbin, k.conrelid), k.convalidated,
        obj_description(k.oid, 'pg_constraint')
 FROM pg_constraint k LEFT JOIN pg_index x ON x.indexrelid = k.conindid
-WHERE k.conrelid = %s AND k.contype IN ('p', 'u', 'f', 'c')
+WHERE k.conrelid = %s AND k.contype IN ('p', 'u', 'f', 'c', 'x')
 ORDER BY 1
 """
 
@@ -86,6 +86,8 @@ FUNCTIONS = f"""
 SELECT p.oid::regprocedure::text, obj_description(p.oid, 'pg_proc')
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE {USER_SCHEMA} AND {NOT_EXTENSION.format(catalog="'pg_proc'", oid="p.oid")}
+  AND NOT EXISTS (SELECT FROM pg_depend i WHERE i.classid = 'pg_proc'::regclass
+                  AND i.objid = p.oid AND i.deptype = 'i')  -- a range type's constructors
 ORDER BY 1
 """
 
@@ -94,9 +96,12 @@ TRIGGERS = "SELECT tgname FROM pg_trigger WHERE tgrelid = %s AND NOT tgisinterna
 TYPES = f"""
 SELECT {QUALIFIED.format(n="n", name="t.typname")}, t.typtype::text,
        ARRAY(SELECT enumlabel::text FROM pg_enum WHERE enumtypid = t.oid ORDER BY enumsortorder),
-       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END
+       CASE t.typtype WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod)
+                      WHEN 'r' THEN (SELECT format_type(rngsubtype, NULL) FROM pg_range
+                                     WHERE rngtypid = t.oid) END
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-WHERE {USER_SCHEMA} AND t.typtype IN ('e', 'd')
+WHERE {USER_SCHEMA} AND (t.typtype IN ('e', 'd', 'r') OR t.typtype = 'c' AND EXISTS (
+    SELECT FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
   AND {NOT_EXTENSION.format(catalog="'pg_type'", oid="t.oid")}
 ORDER BY 1
 """
@@ -114,7 +119,8 @@ DEFAULT = """SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_at
 # A CHECK's columns (conkey) are the ones its expression reads: compared as a set.
 GENERATED = {"": None, "s": "stored", "v": "virtual"}
 IDENTITY = {"": None, "a": "always", "d": "by default"}
-KINDS = {"p": "primary key", "u": "unique", "f": "foreign key", "c": "check"}
+KINDS = {"p": "primary key", "u": "unique", "f": "foreign key", "c": "check", "x": "exclusion"}
+TYPE_KINDS = {"e": "enum", "d": "domain", "r": "range", "c": "composite"}
 ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 
 
@@ -148,7 +154,8 @@ def from_catalog(conn: psycopg.Connection) -> Shape:
     for signature, note in conn.execute(FUNCTIONS).fetchall():
         shape[f"function {signature}"] = (note,)
     for name, kind, labels, base in conn.execute(TYPES).fetchall():
-        shape[f"type {name}"] = ("enum", tuple(labels)) if kind == "e" else ("domain", base)
+        detail = tuple(labels) if kind == "e" else base or ""
+        shape[f"type {name}"] = (TYPE_KINDS[kind], detail)
     for (name,) in conn.execute(SCHEMAS).fetchall():
         shape[f"schema {name}"] = ()
     return shape

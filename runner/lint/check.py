@@ -122,23 +122,26 @@ def _fold_file(model: Model, parsed: ParsedFile, number: int, direction: str) ->
     not_valid_here: set[tuple[str, str]] = set()
     for statement in parsed.statements:
         ctx = StatementContext(parsed, statement, number, direction, model, not_valid_here)
-        findings += conventions.check_statement(ctx)
-        findings += safety.check_statement(ctx)
         source = parsed.text[statement.start : statement.end]
         try:
+            findings += conventions.check_statement(ctx)
+            findings += safety.check_statement(ctx)
             unmodelled = fold.apply(model, statement.node, statement.where, number, source)
         except Exception as exc:  # liftdb's own bug: name the statement, go on
-            findings.append(
-                Finding.at(
-                    statement.where, INTERNAL_ERROR,
-                    f"liftdb lint failed to fold this statement ({_first_line(source)}):"
-                    f" {type(exc).__name__}: {exc}; this is a bug in liftdb, please report it",
-                )
-            )  # fmt: skip
+            findings.append(internal_error(statement.where, source, exc))
             continue
         for what in unmodelled:
             findings.append(Finding.at(statement.where, "not-modelled", what))
     return findings
+
+
+def internal_error(where, source: str, exc: Exception) -> Finding:
+    """A bug of liftdb's met on a statement: said as such, naming the statement."""
+    return Finding.at(
+        where, INTERNAL_ERROR,
+        f"liftdb lint failed on this statement ({_first_line(source)}):"
+        f" {type(exc).__name__}: {exc}; this is a bug in liftdb, please report it",
+    )  # fmt: skip
 
 
 def _first_line(source: str) -> str:

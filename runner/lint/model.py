@@ -100,7 +100,7 @@ class Column:
 @dataclass
 class Constraint:
     name: str
-    kind: str  # "primary key", "unique", "foreign key", "check"
+    kind: str  # "primary key", "unique", "foreign key", "check", "exclusion"
     columns: tuple[str, ...] = ()
     nulls_not_distinct: bool = False
     references: str | None = None
@@ -159,10 +159,11 @@ class Trigger:
 
 @dataclass
 class TypeDef:
-    """An enum (``detail``: its labels, in order) or a domain (``detail``: its base type)."""
+    """A type the chain creates: an enum (``detail``: its labels, in order), a domain (its
+    base type), a range (its subtype) or a composite type (its attributes are not held)."""
 
     name: str
-    kind: str  # "enum" | "domain"
+    kind: str  # "enum" | "domain" | "range" | "composite"
     detail: tuple[str, ...] | str
 
 

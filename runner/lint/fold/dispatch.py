@@ -17,6 +17,8 @@ HANDLERS = {
     "CreateSchemaStmt": objects.create_schema,
     "CreateEnumStmt": objects.create_enum,
     "CreateDomainStmt": objects.create_domain,
+    "CompositeTypeStmt": objects.create_composite,
+    "CreateRangeStmt": objects.create_range,
     "CreateFunctionStmt": objects.create_function,
     "CreateTrigStmt": objects.create_trigger,
     "CommentStmt": objects.comment,

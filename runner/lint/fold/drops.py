@@ -142,7 +142,7 @@ def drop_type(model: Model, name: str, *, cascade: bool) -> None:
 
 def _signature_uses(signature: str, type_name: str) -> bool:
     args = signature.partition("(")[2].removesuffix(")")
-    return any(a.removesuffix("[]") == type_name for a in args.split(", ") if a)
+    return any(a.removesuffix("[]") == type_name for a in args.split(",") if a)
 
 
 def drop_functions(model: Model, signatures: list[str], *, cascade: bool) -> None:

@@ -62,12 +62,30 @@ def argument_type(type_node) -> str:
     return TYPMOD.sub("", type_name(type_node)[0])
 
 
-def function_signature(name_nodes, arg_types) -> str:
-    return f"{qualified(name_nodes)}({', '.join(argument_type(t) for t in arg_types)})"
+def function_signature(name_nodes, parameters) -> str:
+    """``name(type,type)`` as ``regprocedure`` prints it, from the input
+    ``FunctionParameter``s (or bare ``TypeName``s)."""
+    types = [
+        argument_type(p.argType if isinstance(p, ast.FunctionParameter) else p) for p in parameters
+    ]
+    return f"{qualified(name_nodes)}({','.join(types)})"
+
+
+def create_composite(f: Fold, node) -> None:
+    name = relation_name(node.typevar)
+    if name not in f.model.types:
+        f.model.types[name] = TypeDef(name, "composite", "")
+
+
+def create_range(f: Fold, node) -> None:
+    name = qualified(node.typeName)
+    subtype = next((type_name(p.arg)[0] for p in node.params or () if p.defname == "subtype"), "")
+    if name not in f.model.types:
+        f.model.types[name] = TypeDef(name, "range", subtype)
 
 
 def create_function(f: Fold, node) -> None:
-    inputs = [p.argType for p in node.parameters or () if p.mode in INPUT_MODES]
+    inputs = [p for p in node.parameters or () if p.mode in INPUT_MODES]
     signature = function_signature(node.funcname, inputs)
     if signature in f.model.functions and not node.replace:
         return
@@ -82,10 +100,8 @@ def matching_functions(model: Model, obj) -> list[str]:
         return [key for key in model.functions if key.startswith(prefix)]
     arguments = obj.objfuncargs or ()
     if arguments:
-        types = [a.argType for a in arguments if a.mode in (*INPUT_MODES,)]
-    else:
-        types = list(obj.objargs or ())
-    return [function_signature(obj.objname, types)]
+        return [function_signature(obj.objname, [a for a in arguments if a.mode in INPUT_MODES])]
+    return [function_signature(obj.objname, obj.objargs or ())]
 
 
 def create_trigger(f: Fold, node) -> None:

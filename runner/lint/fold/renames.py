@@ -227,9 +227,9 @@ def rename_type(model: Model, old: str, new: str) -> None:
     for signature in list(model.functions):
         name, _, args = signature.partition("(")
         types = [
-            new + a[len(old) :] if a.removesuffix("[]") == old else a for a in args[:-1].split(", ")
+            new + a[len(old) :] if a.removesuffix("[]") == old else a for a in args[:-1].split(",")
         ]
-        renamed = f"{name}({', '.join(t for t in types if t)})"
+        renamed = f"{name}({','.join(t for t in types if t)})"
         if renamed != signature:
             model.functions[renamed] = model.functions.pop(signature)
             if signature in model.function_comments:

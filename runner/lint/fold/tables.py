@@ -111,10 +111,23 @@ def partition_key(spec) -> str:
 
 
 def partition_bound(spec) -> str:
-    """``pg_get_expr(relpartbound)``'s spelling of a partition's bound."""
+    """``pg_get_expr(relpartbound)``'s spelling of a partition's bound (its values as
+    written: the server prints them in their type's own form)."""
+    if spec.is_default:
+        return "DEFAULT"
     if spec.strategy == "h":
         return f"FOR VALUES WITH (modulus {spec.modulus}, remainder {spec.remainder})"
-    return deparse(spec)
+
+    def values(datums) -> str:
+        shown = []
+        for datum in datums or ():
+            word = datum.fields[-1].sval if isinstance(datum, ast.ColumnRef) else None
+            shown.append(word.upper() if word in ("minvalue", "maxvalue") else deparse(datum))
+        return f"({', '.join(shown)})"
+
+    if spec.strategy == "l":
+        return f"FOR VALUES IN {values(spec.listdatums)}"
+    return f"FOR VALUES FROM {values(spec.lowerdatums)} TO {values(spec.upperdatums)}"
 
 
 def inherit_columns(table: Table, parent: Table, *, partition: bool) -> None:
@@ -207,7 +220,7 @@ def add_constraint(
     kind = node.contype
     if kind == ConstrType.CONSTR_CHECK:
         add_check(f, table, node, column, recurse=recurse)
-    elif kind in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE):
+    elif kind in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_EXCLUSION):
         pending.keys.append((node, column))
     elif kind == ConstrType.CONSTR_FOREIGN:
         pending.foreign_keys.append((node, column))
@@ -260,6 +273,8 @@ def flush(f: Fold, table: Table, pending: Pending, *, recurse: bool = True) -> N
 
 def add_key(f: Fold, table: Table, node, column: str | None) -> Constraint | None:
     model = f.model
+    if node.contype == ConstrType.CONSTR_EXCLUSION:
+        return add_exclusion(f, table, node)
     kind = "primary key" if node.contype == ConstrType.CONSTR_PRIMARY else "unique"
     if node.indexname:  # ... USING INDEX: the index becomes the constraint's, renamed
         index = model.indexes.get(in_schema(schema_of(table.name), node.indexname))
@@ -289,6 +304,24 @@ def add_key(f: Fold, table: Table, node, column: str | None) -> Constraint | Non
         for partition in model.children(table.name):
             partition_key_constraint(f, constraint, partition)
     return constraint
+
+
+def add_exclusion(f: Fold, table: Table, node) -> Constraint:
+    elements = [element for element, _ in node.exclusions or ()]
+    name = node.conname
+    if name is None:
+        colnames = names.index_column_names([names.element_name(e) for e in elements])
+        schema = schema_of(table.name)
+        taken = relations_in(f.model, schema) | constraints_in(f.model, schema)
+        name = names.choose(
+            bare(table.name), names.name_addition(colnames), "excl", taken.__contains__
+        )
+    made = Constraint(
+        name=name, kind="exclusion", columns=tuple(e.name for e in elements if e.name),
+        origin=f.where, added_in=f.version,
+    )  # fmt: skip
+    table.constraints[name] = made
+    return made
 
 
 def key_name(model: Model, table: Table, kind: str, columns) -> str:

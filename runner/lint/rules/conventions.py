@@ -54,7 +54,8 @@ def _name(range_var) -> str:
 
 
 def _column(where, table: str, coldef) -> Iterator[Finding]:
-    yield from _type(where, table, coldef.colname, coldef.typeName)
+    if coldef.typeName is not None:  # else options for an inherited column: WITH OPTIONS
+        yield from _type(where, table, coldef.colname, coldef.typeName)
     for constraint in coldef.constraints or ():
         if constraint.contype in (
             ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE,
