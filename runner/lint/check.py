@@ -20,7 +20,14 @@ from runner import sqltree
 from runner.lint import fold
 from runner.lint.findings import Finding
 from runner.lint.model import Model, Table, relation_name
-from runner.lint.rules import RULES, StatementContext, conventions, layout, safety
+from runner.lint.rules import (
+    RULES,
+    StatementContext,
+    conventions,
+    layout,
+    safety,
+    server_version,
+)
 from runner.lint.source import ParsedFile, parse_file
 
 CONTRACT_FILE = "contract.toml"
@@ -37,9 +44,18 @@ class Result:
         return not self.findings
 
 
-def lint(directory: Path | str, only: set[str] | None = None) -> Result:
-    """Every finding for the chain in ``directory``; ``only``: report just these files."""
+def lint(
+    directory: Path | str, only: set[str] | None = None, min_server_version: int | None = None
+) -> Result:
+    """Every finding for the chain in ``directory``; ``only``: report just these files.
+
+    ``min_server_version``: the oldest PostgreSQL the chain must run on (default: the
+    project's setting, ``runner.config``; a bad setting raises ``UsageError``)."""
     directory = Path(directory)
+    if min_server_version is None:
+        from runner import config
+
+        min_server_version = config.min_server_version(directory)
     versions, findings = layout.scan(directory, display)
     files: list[ParsedFile] = []
     model = Model()
@@ -57,7 +73,9 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
         ]
     for version, up, rollback in parsed_versions:
         files += [f for f in (up, rollback) if f is not None]
-        findings += _fold_version(model, referrers, version.number, up, rollback)
+        findings += _fold_version(
+            model, referrers, version.number, up, rollback, min_server_version
+        )
     findings += conventions.check_model(model)
     contract_path = directory / CONTRACT_FILE
     if contract_path.is_file():
@@ -91,18 +109,23 @@ def _shown_folder(folder: str, cwd: str) -> str:
 
 
 def _fold_version(
-    model: Model, referrers: Referrers, number: int, up: ParsedFile, rollback: ParsedFile | None
+    model: Model,
+    referrers: Referrers,
+    number: int,
+    up: ParsedFile,
+    rollback: ParsedFile | None,
+    min_server_version: int,
 ) -> list[Finding]:
     findings: list[Finding] = []
     readable = up.error is None and rollback is not None and rollback.error is None
     touched = _touched(model, referrers, up, rollback)
     before = _snapshot(model, touched) if readable else None
-    findings += _fold_file(model, up, number, "up")
+    findings += _fold_file(model, up, number, "up", min_server_version)
     referrers.refresh(model, referrers.everything(model) if EVERYTHING in touched else touched)
     if not readable:
         return findings
     after = _snapshot(model, touched)
-    findings += _fold_file(after, rollback, number, "rollback")
+    findings += _fold_file(after, rollback, number, "rollback", min_server_version)
     if after != before:
         # "added": left behind by the rollback; "missing": the rollback does not restore it.
         differences = before.differences(after)
@@ -117,16 +140,23 @@ def _fold_version(
     return findings
 
 
-def _fold_file(model: Model, parsed: ParsedFile, number: int, direction: str) -> list[Finding]:
+def _fold_file(
+    model: Model, parsed: ParsedFile, number: int, direction: str, min_server_version: int
+) -> list[Finding]:
     findings: list[Finding] = []
     not_valid_here: set[tuple[str, str]] = set()
     for statement in parsed.statements:
-        ctx = StatementContext(parsed, statement, number, direction, model, not_valid_here)
+        ctx = StatementContext(
+            parsed, statement, number, direction, model, not_valid_here, min_server_version
+        )
         source = parsed.text[statement.start : statement.end]
         try:
             findings += conventions.check_statement(ctx)
             findings += safety.check_statement(ctx)
-            unmodelled = fold.apply(model, statement.node, statement.where, number, source)
+            findings += server_version.check_statement(ctx)
+            unmodelled = fold.apply(
+                model, statement.node, statement.where, number, source, min_server_version
+            )
         except Exception as exc:  # liftdb's own bug: name the statement, go on
             findings.append(internal_error(statement.where, source, exc))
             continue

@@ -25,14 +25,17 @@ from runner.lint.fold.context import Fold
 from runner.lint.model import Model
 
 
-def apply(model: Model, node, where: Location, version: int, source: str = "") -> list[str]:
-    """Fold one statement (``source``: its text); returns what it did that is not modelled."""
+def apply(
+    model: Model, node, where: Location, version: int, source: str = "", server: int = 15
+) -> list[str]:
+    """Fold one statement (``source``: its text) as PostgreSQL ``server`` (a major version:
+    the chain's oldest) builds it; returns what it did that is not modelled."""
     from runner.lint.fold.dispatch import HANDLERS
 
     handler = HANDLERS.get(type(node).__name__)
     if handler is None:
         return []
-    fold = Fold(model, where, version, source)
+    fold = Fold(model, where, version, source, server)
     handler(fold, node)
     return fold.unmodelled
 

@@ -24,7 +24,13 @@ class Fold:
     where: Location
     version: int
     source: str = ""
+    server: int = 15  # the major version whose catalog is modelled, where versions differ
     unmodelled: list[str] = field(default_factory=list)
+
+    @property
+    def partitions_take_identity(self) -> bool:
+        """PostgreSQL 17 gave a partitioned table's identity to its partitions."""
+        return self.server >= 17
 
     def not_modelled(self, what: str) -> None:
         self.unmodelled.append(what)

@@ -76,7 +76,8 @@ def create_table(f: Fold, node) -> None:
         table.partition_key = partition_key(node.partspec)
     model.tables[name] = table
     for parent in parents:
-        inherit_columns(table, parent, partition=node.partbound is not None)
+        partition = node.partbound is not None
+        inherit_columns(table, parent, identity=partition and f.partitions_take_identity)
     pending = Pending()
     likes = []
     for element in node.tableElts or ():
@@ -130,19 +131,19 @@ def partition_bound(spec) -> str:
     return f"FOR VALUES FROM {values(spec.lowerdatums)} TO {values(spec.upperdatums)}"
 
 
-def inherit_columns(table: Table, parent: Table, *, partition: bool) -> None:
-    """The parent's columns, first: type, NOT NULL, default and generation (identity
-    only for a partition); a column two parents share is merged."""
+def inherit_columns(table: Table, parent: Table, *, identity: bool) -> None:
+    """The parent's columns, first: type, NOT NULL, default and generation (and identity,
+    when ``identity``: a partition, from PostgreSQL 17); a column two parents share is
+    merged."""
     for column in parent.columns.values():
         mine = table.columns.get(column.name)
         if mine is not None:
             mine.not_null = mine.not_null or column.not_null
             continue
         table.columns[column.name] = Column(
-            name=column.name, type=column.type, not_null=column.not_null or bool(
-                partition and column.identity
-            ), default=column.default, generated=column.generated,
-            identity=column.identity if partition else None, origin=column.origin, local=False,
+            name=column.name, type=column.type, not_null=column.not_null,
+            default=column.default, generated=column.generated,
+            identity=column.identity if identity else None, origin=column.origin, local=False,
         )  # fmt: skip
 
 
@@ -497,7 +498,9 @@ def _alter(f: Fold, table: Table, cmd, pending: Pending, recurse: bool) -> None:
                 child.columns[new.name] = Column(
                     name=new.name, type=new.type, not_null=new.not_null, default=new.default,
                     generated=new.generated, origin=f.where, local=False,
-                    identity=new.identity if table.partition_key is not None else None,
+                    identity=new.identity
+                    if table.partition_key is not None and f.partitions_take_identity
+                    else None,
                 )  # fmt: skip
             for parent in child.inherits:
                 if parent in model.tables:
@@ -568,7 +571,8 @@ def _alter(f: Fold, table: Table, cmd, pending: Pending, recurse: bool) -> None:
 
 
 def identity(f: Fold, table: Table, cmd) -> None:
-    targets = [table, *(descendants(f.model, table) if table.partition_key else [])]
+    reaches = table.partition_key is not None and f.partitions_take_identity
+    targets = [table, *(descendants(f.model, table) if reaches else [])]
     for target in targets:
         column = target.columns.get(cmd.name)
         if column is None:

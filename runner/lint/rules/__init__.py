@@ -47,6 +47,8 @@ RULES: dict[str, str] = {
     "require-lock-timeout": "safety",
     "ban-transaction-control": "safety",
     "ban-drop-database": "safety",
+    # compatibility: what the oldest server the chain must run on lacks
+    "server-version": "compatibility",
     # the chain as a whole
     "irreversible": "reversible",
     "contract": "contract",
@@ -63,6 +65,7 @@ class StatementContext:
     direction: str  # "up" or "rollback"
     model: Model  # the schema just before this statement
     not_valid_here: set[tuple[str, str]] = field(default_factory=set)  # added NOT VALID here
+    min_server_version: int = 15  # [tool.liftdb] min_server_version
 
     def holds_data(self, table: str) -> bool:
         """True for a table an earlier version created: production has rows in it."""
