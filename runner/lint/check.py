@@ -19,7 +19,7 @@ from pglast import ast
 from runner import sqltree
 from runner.lint import fold
 from runner.lint.findings import Finding
-from runner.lint.model import Model, Table, relation_name
+from runner.lint.model import Model, Table, relation_name, walk
 from runner.lint.rules import (
     RULES,
     StatementContext,
@@ -283,8 +283,9 @@ def _statement_tables(node, names: set[str]) -> bool:
     if isinstance(relation, ast.RangeVar):
         names.add(relation_name(relation))
     into = getattr(node, "into", None) or getattr(node, "intoClause", None)
-    if isinstance(into, ast.IntoClause):
+    if isinstance(into, ast.IntoClause):  # CREATE TABLE AS, SELECT INTO: and what it reads
         names.add(relation_name(into.rel))
+        names.update(relation_name(r) for r in walk(node) if isinstance(r, ast.RangeVar))
     if isinstance(node, ast.CreateStmt):
         names.update(relation_name(r) for r in node.inhRelations or ())
         constraints_of(node.tableElts)

@@ -180,6 +180,24 @@ class Model:
     def copy(self) -> Model:
         return copy.deepcopy(self)
 
+    def tables_in_schema(self, schema: str) -> list[str]:
+        """Names of the tables in ``schema`` (what DROP SCHEMA ... CASCADE drops)."""
+        return [n for n in self.tables if (n.rpartition(".")[0] or "public") == schema]
+
+    def referencing(self, table: str) -> list[str]:
+        """Tables whose foreign keys reach ``table``, directly or through others (what
+        TRUNCATE ... CASCADE also empties), in the order found."""
+        found: list[str] = []
+        queue = [table]
+        while queue:
+            target = queue.pop(0)
+            for other in self.tables.values():
+                refers = any(c.references == target for c in other.constraints.values())
+                if refers and other.name != table and other.name not in found:
+                    found.append(other.name)
+                    queue.append(other.name)
+        return found
+
     def children(self, table: str) -> list[Table]:
         """The tables that inherit from ``table``: its partitions, or INHERITS children."""
         return [t for t in self.tables.values() if table in t.inherits]

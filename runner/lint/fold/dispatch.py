@@ -23,5 +23,6 @@ HANDLERS = {
     "CreateTrigStmt": objects.create_trigger,
     "CommentStmt": objects.comment,
     "DoStmt": objects.do_block,
+    "CallStmt": objects.call,
     "DropOwnedStmt": objects.drop_owned,
 }

@@ -16,7 +16,15 @@ from pglast.enums import FunctionParameterMode as Mode
 from pglast.enums import ObjectType
 
 from runner.lint.fold.context import Fold
-from runner.lint.model import Model, Trigger, TypeDef, qualified, relation_name, type_name
+from runner.lint.model import (
+    Model,
+    Trigger,
+    TypeDef,
+    qualified,
+    relation_name,
+    type_name,
+    walk,
+)
 
 INPUT_MODES = (
     Mode.FUNC_PARAM_IN,
@@ -154,6 +162,22 @@ def do_block(f: Fold, node) -> None:
     body = next((a.arg.sval for a in node.args or () if a.defname == "as"), "")
     if SCHEMA_CHANGE.search(body):
         f.not_modelled("DO block: the schema changes its code may make are not modelled")
+
+
+def call(f: Fold, node) -> None:
+    """CALL, or a SELECT of functions: a function of the chain's own whose body changes the
+    schema (partition upkeep, say) does what the fold cannot see."""
+    for item in walk(node):
+        if not isinstance(item, ast.FuncCall):
+            continue
+        prefix = f"{qualified(item.funcname)}("
+        for signature, definition in f.model.functions.items():
+            body = definition.split(None, 1)[1] if " " in definition else ""
+            if signature.startswith(prefix) and SCHEMA_CHANGE.search(body):
+                f.not_modelled(
+                    f"{signature} changes the schema when called: what it does is not modelled"
+                )
+                return
 
 
 def drop_owned(f: Fold, node) -> None:

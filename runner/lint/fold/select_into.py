@@ -45,6 +45,10 @@ def create_table_as(f: Fold, node) -> None:
 def select_into(f: Fold, node) -> None:
     if node.intoClause is not None:
         _create(f, node.intoClause, node)
+    else:
+        from runner.lint.fold.objects import call
+
+        call(f, node)
 
 
 def _create(f: Fold, into, query) -> None:

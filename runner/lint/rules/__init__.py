@@ -43,6 +43,7 @@ RULES: dict[str, str] = {
     "renaming": "safety",
     "ban-drop-column": "safety",
     "ban-drop-table": "safety",
+    "ban-truncate": "safety",
     "volatile-default": "safety",
     "require-lock-timeout": "safety",
     "ban-transaction-control": "safety",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from pglast import ast
 from pglast.enums import AlterTableType as At
-from pglast.enums import ConstrType, ObjectType
+from pglast.enums import ConstrType, DropBehavior, ObjectType
 
 from runner.lint.findings import Finding
 from runner.lint.model import qualified, relation_name, type_name, walk
@@ -32,6 +32,8 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
         yield from _create_index(ctx, node)
     elif isinstance(node, ast.DropStmt):
         yield from _drop(ctx, node)
+    elif isinstance(node, ast.TruncateStmt) and ctx.direction == "up":
+        yield from _truncate(ctx, node)
     elif isinstance(node, ast.DropdbStmt):
         yield _at(ctx, "ban-drop-database", f"DROP DATABASE {node.dbname} in a migration")
     elif isinstance(node, ast.TransactionStmt):
@@ -87,6 +89,7 @@ def _concurrently_in_transaction(ctx: StatementContext, node, verb: str) -> Iter
 
 def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
     kind = node.removeType
+    cascade = node.behavior == DropBehavior.DROP_CASCADE
     for obj in node.objects or ():
         if kind == ObjectType.OBJECT_INDEX:
             index = ctx.model.indexes.get(qualified(obj))
@@ -106,6 +109,31 @@ def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
                     " still reads it fails: stop using it first, drop it in a later release",
                 )  # fmt: skip
                 yield from _needs_lock_timeout(ctx, table)
+        elif kind == ObjectType.OBJECT_SCHEMA and ctx.direction == "up" and cascade:
+            for table in ctx.model.tables_in_schema(obj.sval):
+                if ctx.holds_data(table):
+                    yield _at(
+                        ctx, "ban-drop-table",
+                        f"DROP SCHEMA {obj.sval} CASCADE drops table {table}, which holds"
+                        " data, and running code that still reads it fails: stop using it"
+                        " first, drop it in a later release",
+                    )  # fmt: skip
+
+
+def _truncate(ctx: StatementContext, node) -> Iterator[Finding]:
+    cascade = node.behavior == DropBehavior.DROP_CASCADE
+    for relation in node.relations or ():
+        table = relation_name(relation)
+        if not ctx.holds_data(table):
+            continue
+        also = ctx.model.referencing(table) if cascade else []
+        more = f" (and, CASCADE, every row of {', '.join(also)})" if also else ""
+        yield _at(
+            ctx, "ban-truncate",
+            f"TRUNCATE {table} in an up file destroys every row it holds{more}: delete what"
+            " you mean to, in batches, or waive it saying why the rows can go",
+        )  # fmt: skip
+        yield from _needs_lock_timeout(ctx, table)
 
 
 def _rename(ctx: StatementContext, node) -> Iterator[Finding]:

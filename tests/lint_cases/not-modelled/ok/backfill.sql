@@ -6,3 +6,7 @@ BEGIN
 END
 $$;
 CREATE TABLE copies AS SELECT id, (email || '!')::text AS shout FROM accounts;
+CREATE FUNCTION refresh_nicknames() RETURNS void LANGUAGE sql AS $$
+    UPDATE accounts SET nickname = lower(email) WHERE nickname IS NULL
+$$;
+SELECT refresh_nicknames();
