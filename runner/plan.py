@@ -178,8 +178,7 @@ class Plan:
                 raise LayoutError(f"{step.file.path}: holds no SQL statement")
             needed = (step.file, step.version.rollback) if step.direction == "up" else (step.file,)
             for sql_file in needed:
-                sql_file.timeout_ms("lock_timeout")
-                sql_file.timeout_ms("statement_timeout")
+                sql_file.check_directives()
                 for statement in sql_file.statements:
                     control = TRANSACTION_CONTROL.match(statement.sql)
                     if control and sql_file.transactional:

@@ -10,7 +10,7 @@ which is what keeps a long chain fast.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from runner.lint.source import ParsedFile, parse_file
 
 CONTRACT_FILE = "contract.toml"
 INTERNAL_ERROR = "internal-error"  # not a rule: liftdb's own bug, which no waiver hides
+NOT_CHECKED = "; the contract and the schema-wide rules were not checked"
 
 
 @dataclass
@@ -56,7 +57,7 @@ def lint(
         from runner import config
 
         min_server_version = config.min_server_version(directory)
-    versions, findings = layout.scan(directory, display)
+    versions, findings = layout.versions_and_findings(directory, display)
     files: list[ParsedFile] = []
     model = Model()
     referrers = Referrers()
@@ -73,18 +74,26 @@ def lint(
         ]
     for version, up, rollback in parsed_versions:
         files += [f for f in (up, rollback) if f is not None]
+        if up.error is None and not up.statements:  # the runner refuses to record it
+            findings.append(
+                Finding(up.display, 1, 1, "empty-version", "holds no SQL statement: write the"
+                        " change, or remove the version (liftdb refuses to record it as applied)")
+            )  # fmt: skip
         findings += _fold_version(
             model, referrers, version.number, up, rollback, min_server_version
         )
-    findings += conventions.check_model(model)
-    contract_path = directory / CONTRACT_FILE
-    if contract_path.is_file():
-        from runner.lint import contract
+    unread = [parsed.error for parsed in files if parsed.error is not None]
+    if unread or any(f.rule == INTERNAL_ERROR for f in findings):
+        # The model lacks what was not read: judging it whole would report that as missing.
+        findings += [replace(error, message=error.message + NOT_CHECKED) for error in unread]
+    else:
+        findings += conventions.check_model(model)
+        contract_path = directory / CONTRACT_FILE
+        if contract_path.is_file():
+            from runner.lint import contract
 
-        findings += contract.check(model, contract_path, display(contract_path))
+            findings += contract.check(model, contract_path, display(contract_path))
     for parsed in files:
-        if parsed.error is not None:
-            findings.append(parsed.error)
         findings += parsed.text_findings
     findings = _apply_waivers(findings, files)
     if only is not None:
@@ -170,7 +179,7 @@ def internal_error(where, source: str, exc: Exception) -> Finding:
     return Finding.at(
         where, INTERNAL_ERROR,
         f"liftdb lint failed on this statement ({_first_line(source)}):"
-        f" {type(exc).__name__}: {exc}; this is a bug in liftdb, please report it",
+        f" {type(exc).__name__}: {exc}; this is a bug in liftdb, please report it{NOT_CHECKED}",
     )  # fmt: skip
 
 

@@ -19,6 +19,8 @@ RULES: dict[str, str] = {
     "version-numbering": "layout",
     "missing-rollback": "layout",
     "snake-case-name": "layout",
+    "invalid-directive": "layout",
+    "empty-version": "layout",
     "invalid-waiver": "layout",
     "unused-waiver": "layout",
     "not-modelled": "layout",
