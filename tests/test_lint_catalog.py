@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from case_chains import MODEL_CASES, build, lint_cases, model_cases
 from catalog_model import diff, from_catalog, from_model
-from conftest import SQL_DIR, scratch_database
+from conftest import SQL_DIR
 
 from runner import api, loader
 from runner.errors import LayoutError, LiftdbError
@@ -75,8 +75,25 @@ def reversible_shape(conn) -> dict:
     }
 
 
+def apply_in_order(url: str, chain: Path, head: int) -> tuple[int, str | None, dict | None]:
+    """Migrate version by version: (the last version applied, the server's or the
+    pre-flight's refusal of the next, the catalog just before the last version)."""
+    applied, before = 0, None
+    for number in range(1, head + 1):
+        if number == head:
+            with psycopg.connect(url) as conn:
+                before = reversible_shape(conn)
+        try:
+            api.migrate(url, chain, to=number)
+        except LiftdbError as exc:
+            return applied, exc.message, before
+        applied = number
+    return applied, None, before
+
+
 @pytest.mark.parametrize("source", CASES)
-def test_model_equals_the_catalog(server_url, server_major, tmp_path, source):
+def test_model_equals_the_catalog(emptied_url, server_major, tmp_path, source):
+    url = emptied_url
     chain = chain_of(source, tmp_path)
     try:
         head = len(loader.load(chain))
@@ -84,56 +101,43 @@ def test_model_equals_the_catalog(server_url, server_major, tmp_path, source):
         layout = [f for f in lint(chain).findings if RULES.get(f.rule) == "layout"]
         assert layout, f"migrate refuses the folder ({exc}), the lint finds no layout problem"
         return
-    expected_file = source.with_suffix(".expected") if source.is_relative_to(MODEL_CASES) else None
-    with scratch_database(server_url) as url:
-        applied = 0
-        before = None
-        for number in range(1, head + 1):
-            if number == head:
-                with psycopg.connect(url) as conn:
-                    before = reversible_shape(conn)
-            try:
-                api.migrate(url, chain, to=number)
-            except LiftdbError as exc:
-                refusal = exc.message
-                break
-            applied = number
-        else:
-            refusal = None
-        newer = {  # versions the lint says this server is too old for
-            int(Path(f.path).name[:5])
-            for f in lint(chain, min_server_version=server_major).findings
-            if f.rule == "server-version"
-        }
-        if newer:
-            assert refusal is not None and applied + 1 == min(newer), (
-                f"the lint says version {min(newer)} needs a newer server, the server"
-                f" {'refused version ' + str(applied + 1) if refusal else 'applied it'}"
-            )
-        elif source.is_relative_to(MODEL_CASES) or source == SQL_DIR:
-            assert refusal is None, f"the server refused version {applied + 1}: {refusal}"
-        compared = chain if applied == head else prefix(chain, applied, tmp_path)
-        result = lint(compared, min_server_version=server_major)
-        unmodelled = [f.as_text() for f in result.findings if f.rule == "not-modelled"]
-        assert [f.as_text() for f in result.findings if f.rule == "internal-error"] == []
-        with psycopg.connect(url, autocommit=True) as conn:
-            differences = diff(from_model(conn, result.model), from_catalog(conn))
-        if expected_file is not None:  # a model case: its not-modelled findings are listed
-            expected = expected_file.read_text().splitlines() if expected_file.exists() else []
-            assert [line.replace(f"{compared}/", "") for line in unmodelled] == expected, "\n".join(
-                differences
-            )
-        if not unmodelled:  # else the lint said where the model may part from the catalog
-            assert differences == []
-        if applied != head or head < 2:
-            return
-        irreversible = [
-            f for f in result.findings if f.rule == "irreversible" and f"{head:05d}_" in f.path
-        ]
-        api.rollback(url, chain, steps=1)
-        with psycopg.connect(url) as conn:
-            after = reversible_shape(conn)
-        assert bool(irreversible) == (after != before), (
-            f"the lint says {'irreversible' if irreversible else 'reversible'}, the server's"
-            f" catalog after the rollback: {diff(after, before) or 'as before'}"
+    applied, refusal, before = apply_in_order(url, chain, head)
+    newer = {  # versions the lint says this server is too old for
+        int(Path(f.path).name[:5])
+        for f in lint(chain, min_server_version=server_major).findings
+        if f.rule == "server-version"
+    }
+    if newer:
+        assert refusal is not None and applied + 1 == min(newer), (
+            f"the lint says version {min(newer)} needs a newer server, the server"
+            f" {'refused version ' + str(applied + 1) if refusal else 'applied it'}"
         )
+    elif source.is_relative_to(MODEL_CASES) or source == SQL_DIR:
+        assert refusal is None, f"the server refused version {applied + 1}: {refusal}"
+
+    compared = chain if applied == head else prefix(chain, applied, tmp_path)
+    result = lint(compared, min_server_version=server_major)
+    assert [f.as_text() for f in result.findings if f.rule == "internal-error"] == []
+    unmodelled = [f.as_text() for f in result.findings if f.rule == "not-modelled"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        differences = diff(from_model(conn, result.model), from_catalog(conn))
+    if source.is_relative_to(MODEL_CASES):  # a model case lists its not-modelled findings
+        expected_file = source.with_suffix(".expected")
+        expected = expected_file.read_text().splitlines() if expected_file.exists() else []
+        shown = [line.replace(f"{compared}/", "") for line in unmodelled]
+        assert shown == expected, "\n".join(differences)
+    if not unmodelled:  # else the lint said where the model may part from the catalog
+        assert differences == []
+
+    if applied != head or head < 2:
+        return
+    irreversible = [
+        f for f in result.findings if f.rule == "irreversible" and f"{head:05d}_" in f.path
+    ]
+    api.rollback(url, chain, steps=1)
+    with psycopg.connect(url) as conn:
+        after = reversible_shape(conn)
+    assert bool(irreversible) == (after != before), (
+        f"the lint says {'irreversible' if irreversible else 'reversible'}, the server's"
+        f" catalog after the rollback: {diff(after, before) or 'as before'}"
+    )

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import scratch_database
 
 from runner import api, config, features, sqltree
 from runner.errors import LayoutError, UsageError
@@ -66,7 +65,7 @@ def server_version_findings(chain: Path, oldest: int) -> list:
 
 @pytest.mark.parametrize("case", cases())
 def test_feature_is_named_by_the_lint_and_decided_by_the_server(
-    case, tmp_path, server_url, server_major
+    case, tmp_path, emptied_url, server_major
 ):
     since = int(case.parent.name)
     text = case.read_text()
@@ -87,32 +86,32 @@ def test_feature_is_named_by_the_lint_and_decided_by_the_server(
     assert any(f"needs PostgreSQL {since};" in f.message for f in findings)
     assert server_version_findings(chain, since) == []
 
-    with scratch_database(server_url) as url:
-        if server_major >= since:
-            api.migrate(url, chain)  # the server accepts every statement
-            assert api.applied_versions(url) == [1]
-            return
-        with pytest.raises(LayoutError) as refused:
-            api.migrate(url, chain)
-        shown = findings[0]
-        assert refused.value.message.startswith(
-            f"{chain / '00001_case.sql'}:{shown.line}:{shown.col}: "
-        ), refused.value.message
-        assert re.search(
-            rf": .+ needs PostgreSQL 1[6-8]; the server is PostgreSQL {server_major}\.[0-9]+$",
-            refused.value.message,
-        ), refused.value.message
-        with psycopg.connect(url, autocommit=True) as conn:
-            tables = conn.execute(
-                "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
-            ).fetchone()[0]
-            assert tables == 0, "the pre-flight ran something"
-            for index, (_, _, sql) in enumerate(statements(text)):
-                if index != feature_index:
-                    conn.execute(sql)
-                    continue
-                with pytest.raises(psycopg.Error):
-                    conn.execute(sql)
+    url = emptied_url
+    if server_major >= since:
+        api.migrate(url, chain)  # the server accepts every statement
+        assert api.applied_versions(url) == [1]
+        return
+    with pytest.raises(LayoutError) as refused:
+        api.migrate(url, chain)
+    shown = findings[0]
+    assert refused.value.message.startswith(
+        f"{chain / '00001_case.sql'}:{shown.line}:{shown.col}: "
+    ), refused.value.message
+    assert re.search(
+        rf": .+ needs PostgreSQL 1[6-8]; the server is PostgreSQL {server_major}\.[0-9]+$",
+        refused.value.message,
+    ), refused.value.message
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+        ).fetchone()[0]
+        assert tables == 0, "the pre-flight ran something"
+        for index, (_, _, sql) in enumerate(statements(text)):
+            if index != feature_index:
+                conn.execute(sql)
+                continue
+            with pytest.raises(psycopg.Error):
+                conn.execute(sql)
 
 
 def test_min_server_version_is_read_from_the_projects_pyproject(tmp_path):

@@ -8,6 +8,7 @@ snapshots share them); a rewrite builds a new one from a copy of the tree.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pglast import ast
@@ -51,19 +52,31 @@ def in_schema(schema: str, name: str) -> str:
     return name if schema == "public" else f"{schema}.{name}"
 
 
-def relations_in(model: Model, schema: str) -> set[str]:
-    """Bare names of the tables and indexes of a schema (one namespace in PostgreSQL)."""
-    return {bare(n) for n in [*model.tables, *model.indexes] if schema_of(n) == schema}
+def relation_taken(model: Model, schema: str) -> Callable[[str], bool]:
+    """Whether a bare name is a table's or an index's in the schema (one namespace)."""
+
+    def taken(name: str) -> bool:
+        qualified = in_schema(schema, name)
+        return qualified in model.tables or qualified in model.indexes
+
+    return taken
 
 
-def constraints_in(model: Model, schema: str) -> set[str]:
-    """Names of every constraint on a table of the schema (``ConstraintNameExists``)."""
-    return {
-        name
-        for table in model.tables.values()
-        if schema_of(table.name) == schema
-        for name in table.constraints
-    }
+def constraint_taken(model: Model, schema: str) -> Callable[[str], bool]:
+    """Whether a name is a constraint's on any table of the schema (``ConstraintNameExists``)."""
+    tables: list[Table] | None = None
+
+    def taken(name: str) -> bool:
+        nonlocal tables
+        if tables is None:
+            tables = [t for t in model.tables.values() if schema_of(t.name) == schema]
+        return any(name in table.constraints for table in tables)
+
+    return taken
+
+
+def either(*tests: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda name: any(test(name) for test in tests)
 
 
 def column_refs(node) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pglast.enums import SortByNulls
 
 from runner.lint.fold import names
-from runner.lint.fold.context import Fold, bare, in_schema, relations_in, schema_of
+from runner.lint.fold.context import Fold, bare, in_schema, relation_taken, schema_of
 from runner.lint.model import Expr, Index, Table, index_element, relation_name
 
 
@@ -32,7 +32,7 @@ def create_index(f: Fold, node) -> None:
     )  # fmt: skip
     if node.idxname:
         index.name = in_schema(schema, node.idxname)
-        if bare(index.name) in relations_in(model, schema):
+        if index.name in model.tables or index.name in model.indexes:
             return  # IF NOT EXISTS skips it; without, the server refuses the statement
     else:
         colnames = names.index_column_names(
@@ -66,9 +66,8 @@ def element_options(elem) -> str:
 
 def choose_name(f: Fold, table: Table, colnames: list[str]) -> str:
     schema = schema_of(table.name)
-    taken = relations_in(f.model, schema)
     chosen = names.choose(
-        bare(table.name), names.name_addition(colnames), "idx", taken.__contains__
+        bare(table.name), names.name_addition(colnames), "idx", relation_taken(f.model, schema)
     )
     return in_schema(schema, chosen)
 

@@ -19,11 +19,12 @@ from runner.lint.fold.context import (
     Fold,
     bare,
     column_refs,
-    constraints_in,
+    constraint_taken,
     descendants,
+    either,
     expression_reads,
     in_schema,
-    relations_in,
+    relation_taken,
     rename_columns,
     schema_of,
 )
@@ -175,7 +176,7 @@ def add_column(f: Fold, table: Table, coldef, pending: Pending) -> Column | None
             column.not_null = True
             sequence = names.choose(
                 bare(table.name), column.name, "seq",
-                relations_in(f.model, schema_of(table.name)).__contains__,
+                relation_taken(f.model, schema_of(table.name)),
             )  # fmt: skip
             column.default = nextval(in_schema(schema_of(table.name), sequence))
     else:
@@ -235,8 +236,8 @@ def add_check(f: Fold, table: Table, node, column: str | None, *, recurse: bool)
     name = node.conname
     if name is None:
         only = columns[0] if len(columns) == 1 else None
-        taken = constraints_in(f.model, schema_of(table.name))
-        name = names.choose(bare(table.name), only, "check", taken.__contains__)
+        taken = constraint_taken(f.model, schema_of(table.name))
+        name = names.choose(bare(table.name), only, "check", taken)
     made = Constraint(
         name=name, kind="check", columns=columns, expression=Expr(node.raw_expr),
         validated=not node.skip_validation, origin=f.where, added_in=f.version,
@@ -313,10 +314,8 @@ def add_exclusion(f: Fold, table: Table, node) -> Constraint:
     if name is None:
         colnames = names.index_column_names([names.element_name(e) for e in elements])
         schema = schema_of(table.name)
-        taken = relations_in(f.model, schema) | constraints_in(f.model, schema)
-        name = names.choose(
-            bare(table.name), names.name_addition(colnames), "excl", taken.__contains__
-        )
+        taken = either(relation_taken(f.model, schema), constraint_taken(f.model, schema))
+        name = names.choose(bare(table.name), names.name_addition(colnames), "excl", taken)
     made = Constraint(
         name=name, kind="exclusion", columns=tuple(e.name for e in elements if e.name),
         origin=f.where, added_in=f.version,
@@ -328,10 +327,10 @@ def add_exclusion(f: Fold, table: Table, node) -> Constraint:
 def key_name(model: Model, table: Table, kind: str, columns) -> str:
     """``ChooseIndexName`` for a key: ``<table>_pkey``, ``<table>_<columns>_key``."""
     schema = schema_of(table.name)
-    taken = relations_in(model, schema) | constraints_in(model, schema)
+    taken = either(relation_taken(model, schema), constraint_taken(model, schema))
     if kind == "primary key":
-        return names.choose(bare(table.name), None, "pkey", taken.__contains__)
-    return names.choose(bare(table.name), names.name_addition(columns), "key", taken.__contains__)
+        return names.choose(bare(table.name), None, "pkey", taken)
+    return names.choose(bare(table.name), names.name_addition(columns), "key", taken)
 
 
 def partition_key_constraint(f: Fold, constraint: Constraint, partition: Table) -> None:
@@ -361,10 +360,8 @@ def add_foreign_key(f: Fold, table: Table, node, column: str | None) -> None:
     ref_columns = _names(node.pk_attrs) or primary_key(model, target)
     name = node.conname
     if name is None:
-        taken = constraints_in(model, schema_of(table.name))
-        name = names.choose(
-            bare(table.name), names.name_addition(columns), "fkey", taken.__contains__
-        )
+        taken = constraint_taken(model, schema_of(table.name))
+        name = names.choose(bare(table.name), names.name_addition(columns), "fkey", taken)
     made = Constraint(
         name=name, kind="foreign key", columns=columns, references=target,
         ref_columns=ref_columns, on_delete=ON_DELETE.get(node.fk_del_action, "no action"),
