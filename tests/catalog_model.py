@@ -68,6 +68,10 @@ SELECT k.conname, k.contype::text,
        obj_description(k.oid, 'pg_constraint')
 FROM pg_constraint k LEFT JOIN pg_index x ON x.indexrelid = k.conindid
 WHERE k.conrelid = %s AND k.contype IN ('p', 'u', 'f', 'c', 'x')
+  -- not the copies PostgreSQL makes, on the referencing table, of a foreign key to a
+  -- partitioned table (one per partition, named _fkey1 on 15, _fkey_1 on 18): its own
+  AND NOT EXISTS (SELECT FROM pg_constraint p WHERE p.oid = k.conparentid
+                  AND p.conrelid = k.conrelid)
 ORDER BY 1
 """
 
@@ -103,6 +107,21 @@ FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE {USER_SCHEMA} AND (t.typtype IN ('e', 'd', 'r') OR t.typtype = 'c' AND EXISTS (
     SELECT FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
   AND {NOT_EXTENSION.format(catalog="'pg_type'", oid="t.oid")}
+ORDER BY 1
+"""
+
+SEQUENCES = f"""
+SELECT {NAME},
+       (SELECT ARRAY[{QUALIFIED.format(n="tn", name="t.relname")}, a.attname]
+        FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+        JOIN pg_namespace tn ON tn.oid = t.relnamespace
+        JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'S' AND c.relpersistence <> 't' AND {USER_SCHEMA}
+  AND NOT (n.nspname = 'public' AND c.relname ~ %(bookkeeping)s)
+  AND {NOT_EXTENSION.format(catalog="'pg_class'", oid="c.oid")}
 ORDER BY 1
 """
 
@@ -158,6 +177,8 @@ def from_catalog(conn: psycopg.Connection) -> Shape:
         shape[f"type {name}"] = (TYPE_KINDS[kind], detail)
     for (name,) in conn.execute(SCHEMAS).fetchall():
         shape[f"schema {name}"] = ()
+    for name, owner in conn.execute(SEQUENCES, {"bookkeeping": BOOKKEEPING_PATTERN}).fetchall():
+        shape[f"sequence {name}"] = (tuple(owner) if owner else None,)
     return shape
 
 
@@ -206,6 +227,8 @@ def from_model(conn: psycopg.Connection, model) -> Shape:
         shape[f"type {name}"] = (kind.kind, kind.detail)
     for name in model.schemas:
         shape[f"schema {name}"] = ()
+    for name, owner in model.sequences.items():
+        shape[f"sequence {name}"] = (owner,)
     return shape
 
 

@@ -343,6 +343,7 @@ def _snapshot(model: Model, tables: set[str]) -> Model:
         triggers={k: v for k, v in model.triggers.items() if k[0] in tables},
         types=dict(model.types),
         schemas=dict(model.schemas),
+        sequences=dict(model.sequences),
     )
 
 

@@ -176,6 +176,16 @@ class Model:
     triggers: dict[tuple[str, str], Trigger] = field(default_factory=dict)  # (table, name)
     types: dict[str, TypeDef] = field(default_factory=dict)
     schemas: dict[str, None] = field(default_factory=dict)  # created ones; never "public"
+    # Sequences, and the (table, column) owning each (serial, identity, OWNED BY), or None.
+    sequences: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+
+    def owned_sequences(self, table: str, column: str | None = None) -> list[str]:
+        """The sequences a table's columns (or one column) own."""
+        return [
+            name
+            for name, owner in self.sequences.items()
+            if owner is not None and owner[0] == table and column in (None, owner[1])
+        ]
 
     def copy(self) -> Model:
         return copy.deepcopy(self)
@@ -252,6 +262,7 @@ class Model:
             ("trigger", self.triggers, other.triggers),
             ("type", self.types, other.types),
             ("schema", self.schemas, other.schemas),
+            ("sequence", self.sequences, other.sequences),
         ):
             for key in sorted(set(ours) | set(others), key=str):
                 name = ".".join(key) if isinstance(key, tuple) else key

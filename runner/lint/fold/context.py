@@ -53,11 +53,14 @@ def in_schema(schema: str, name: str) -> str:
 
 
 def relation_taken(model: Model, schema: str) -> Callable[[str], bool]:
-    """Whether a bare name is a table's or an index's in the schema (one namespace)."""
+    """Whether a bare name is a table's, an index's or a sequence's in the schema (one
+    namespace; views are not held)."""
 
     def taken(name: str) -> bool:
         qualified = in_schema(schema, name)
-        return qualified in model.tables or qualified in model.indexes
+        return (
+            qualified in model.tables or qualified in model.indexes or qualified in model.sequences
+        )
 
     return taken
 

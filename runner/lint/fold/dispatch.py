@@ -24,5 +24,7 @@ HANDLERS = {
     "CommentStmt": objects.comment,
     "DoStmt": objects.do_block,
     "CallStmt": objects.call,
+    "CreateSeqStmt": objects.create_sequence,
+    "AlterSeqStmt": objects.alter_sequence,
     "DropOwnedStmt": objects.drop_owned,
 }

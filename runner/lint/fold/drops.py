@@ -56,9 +56,9 @@ def drop(f: Fold, node) -> None:
             parts = [s.sval for s in obj]
             table = ".".join(p for p in parts[:-1] if p != "public")
             model.triggers.pop((table, parts[-1]), None)
-    elif kind == ObjectType.OBJECT_SEQUENCE and cascade:
+    elif kind == ObjectType.OBJECT_SEQUENCE:
         for obj in node.objects or ():
-            drop_defaults_using_sequence(model, qualified(obj))
+            drop_sequence(model, qualified(obj), cascade=cascade)
     elif kind == ObjectType.OBJECT_EXTENSION and cascade:
         f.not_modelled("DROP EXTENSION ... CASCADE: the columns and objects depending on it")
 
@@ -79,6 +79,8 @@ def drop_table(model: Model, name: str, *, cascade: bool) -> None:
     table = model.tables.pop(name, None)
     if table is None:
         return
+    for sequence in model.owned_sequences(name):
+        del model.sequences[sequence]
     for index_name in list(table.index_names):
         model.indexes.pop(index_name, None)
     for key in [k for k in model.triggers if k[0] == name]:
@@ -108,13 +110,16 @@ def drop_schema(model: Model, schema: str, *, cascade: bool) -> None:
     tables_in = [n for n in model.tables if schema_of(n) == schema]
     functions_in = [k for k in model.functions if schema_of(k.partition("(")[0]) == schema]
     types_in = [n for n in model.types if schema_of(n) == schema]
-    if not cascade and (tables_in or functions_in or types_in):
+    sequences_in = [n for n in model.sequences if schema_of(n) == schema]
+    if not cascade and (tables_in or functions_in or types_in or sequences_in):
         return  # the server refuses to drop a schema that holds anything
     for name in tables_in:
         drop_table(model, name, cascade=True)
     drop_functions(model, functions_in, cascade=True)
     for name in types_in:
         drop_type(model, name, cascade=True)
+    for name in sequences_in:
+        drop_sequence(model, name, cascade=True)
     del model.schemas[schema]
 
 
@@ -194,8 +199,17 @@ def sequence_of(expression) -> str | None:
     return None
 
 
-def drop_defaults_using_sequence(model: Model, sequence: str) -> None:
-    for table in model.tables.values():
-        for column in table.columns.values():
-            if sequence_of(column.default) == sequence:
-                column.default = None
+def drop_sequence(model: Model, sequence: str, *, cascade: bool) -> None:
+    """The sequence, and (CASCADE) the defaults drawing from it; without CASCADE the server
+    refuses while a default does."""
+    users = [
+        column
+        for table in model.tables.values()
+        for column in table.columns.values()
+        if sequence_of(column.default) == sequence
+    ]
+    if users and not cascade:
+        return
+    model.sequences.pop(sequence, None)
+    for column in users:
+        column.default = None

@@ -180,6 +180,25 @@ def call(f: Fold, node) -> None:
                 return
 
 
+def create_sequence(f: Fold, node) -> None:
+    if node.sequence.relpersistence == "t":
+        return
+    f.model.sequences.setdefault(relation_name(node.sequence), None)
+
+
+def alter_sequence(f: Fold, node) -> None:
+    """OWNED BY table.column, or NONE."""
+    name = relation_name(node.sequence)
+    for option in node.options or ():
+        if option.defname == "owned_by" and name in f.model.sequences:
+            parts = [p.sval for p in option.arg]
+            if parts == ["none"]:
+                f.model.sequences[name] = None
+            else:
+                table = ".".join(p for p in parts[:-1] if p != "public")
+                f.model.sequences[name] = (table, parts[-1])
+
+
 def drop_owned(f: Fold, node) -> None:
     f.not_modelled("DROP OWNED: the objects it drops are not modelled")
 

@@ -125,6 +125,8 @@ def rename_table(model: Model, old: str, new: str) -> None:
     model.tables[new] = table
     for index in model.table_indexes(new):
         index.table = new
+    for sequence in model.owned_sequences(old):
+        model.sequences[sequence] = (new, model.sequences[sequence][1])
     for other in model.tables.values():
         other.inherits = tuple(new if p == old else p for p in other.inherits)
         for constraint in other.constraints.values():
@@ -135,16 +137,13 @@ def rename_table(model: Model, old: str, new: str) -> None:
 
 
 def move_table(model: Model, old: str, schema: str) -> None:
-    """SET SCHEMA: the table, its indexes and the sequences of its serial columns move."""
+    """SET SCHEMA: the table, its indexes and the sequences it owns move."""
     new = in_schema(schema, bare(old))
     rename_table(model, old, new)
-    table = model.tables[new]
     for index in model.table_indexes(new):
         rename_index(model, index.name, in_schema(schema, bare(index.name)))
-    for column in table.columns.values():
-        sequence = drops.sequence_of(column.default) if column.serial else None
-        if sequence is not None:
-            rename_sequence(model, sequence, in_schema(schema, bare(sequence)))
+    for sequence in model.owned_sequences(new):
+        rename_sequence(model, sequence, in_schema(schema, bare(sequence)))
 
 
 def rename_index(model: Model, old: str, new: str) -> None:
@@ -178,6 +177,10 @@ def _rename_key(mapping: dict, old: str, new: str) -> None:
 
 def rename_sequence(model: Model, old: str, new: str) -> None:
     """A sequence renamed or moved: every ``nextval`` default naming it follows."""
+    if old in model.sequences:
+        items = [(new if k == old else k, v) for k, v in model.sequences.items()]
+        model.sequences.clear()
+        model.sequences.update(items)
     for table in model.tables.values():
         for column in table.columns.values():
             if drops.sequence_of(column.default) == old:
@@ -261,8 +264,10 @@ def rename_schema(model: Model, old: str, new: str) -> None:
     for key, trigger in list(model.triggers.items()):
         if schema_of(trigger.function) == old:
             model.triggers[key] = Trigger(trigger.definition, moved(trigger.function))
-    for table in model.tables.values():
-        for column in table.columns.values():
-            sequence = drops.sequence_of(column.default)
-            if sequence is not None and schema_of(sequence) == old:
-                column.default = _with_sequence(column.default, moved(sequence))
+    for sequence in {n for n in model.sequences if schema_of(n) == old} | {
+        s
+        for table in model.tables.values()
+        for column in table.columns.values()
+        if (s := drops.sequence_of(column.default)) is not None and schema_of(s) == old
+    }:
+        rename_sequence(model, sequence, moved(sequence))

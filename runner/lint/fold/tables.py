@@ -174,11 +174,7 @@ def add_column(f: Fold, table: Table, coldef, pending: Pending) -> Column | None
         table.columns[column.name] = column
         if serial:
             column.not_null = True
-            sequence = names.choose(
-                bare(table.name), column.name, "seq",
-                relation_taken(f.model, schema_of(table.name)),
-            )  # fmt: skip
-            column.default = nextval(in_schema(schema_of(table.name), sequence))
+            column.default = nextval(own_sequence(f, table, column.name))
     else:
         column.local = True
     if coldef.is_not_null:
@@ -194,12 +190,21 @@ def add_column(f: Fold, table: Table, coldef, pending: Pending) -> Column | None
         elif kind == ConstrType.CONSTR_IDENTITY:
             column.identity = "always" if constraint.generated_when == "a" else "by default"
             column.not_null = True
+            own_sequence(f, table, column.name)
         elif kind == ConstrType.CONSTR_GENERATED:
             column.generated = "virtual" if constraint.generated_kind == "v" else "stored"
             column.default = Expr(constraint.raw_expr)
         else:
             add_constraint(f, table, constraint, pending, recurse=False, column=column.name)
     return column
+
+
+def own_sequence(f: Fold, table: Table, column: str) -> str:
+    """The sequence a serial or identity column gets, ``<table>_<column>_seq``, owned."""
+    schema = schema_of(table.name)
+    name = names.choose(bare(table.name), column, "seq", relation_taken(f.model, schema))
+    f.model.sequences[in_schema(schema, name)] = (table.name, column)
+    return in_schema(schema, name)
 
 
 def nextval(sequence: str) -> Expr:
@@ -577,8 +582,12 @@ def identity(f: Fold, table: Table, cmd) -> None:
         if cmd.subtype == At.AT_AddIdentity:
             column.identity = "always" if cmd.def_.generated_when == "a" else "by default"
             column.not_null = True
+            if target is table:
+                own_sequence(f, table, column.name)
         elif cmd.subtype == At.AT_DropIdentity:
             column.identity = None
+            for sequence in f.model.owned_sequences(target.name, column.name):
+                del f.model.sequences[sequence]
         else:
             for option in cmd.def_ or ():
                 if option.defname == "generated":
@@ -598,6 +607,8 @@ def drop_column(model: Model, table: Table, column: str, *, cascade: bool) -> No
     from runner.lint.fold import drops
 
     del table.columns[column]
+    for sequence in model.owned_sequences(table.name, column):
+        del model.sequences[sequence]
     for name, constraint in list(table.constraints.items()):
         if column in constraint.columns and name in table.constraints:
             drop_constraint(model, table, name, cascade=True, recurse=False)
@@ -670,6 +681,7 @@ def like_columns(f: Fold, table: Table, clause) -> None:
             copied.default, copied.generated = column.default, column.generated
         if column.identity and TableLikeOption.CREATE_TABLE_LIKE_IDENTITY in options:
             copied.identity = column.identity
+            own_sequence(f, table, column.name)
         if TableLikeOption.CREATE_TABLE_LIKE_COMMENTS in options:
             copied.comment = column.comment
         table.columns[column.name] = copied
@@ -734,6 +746,8 @@ def rename_column(model: Model, table: Table, old: str, new: str) -> None:
     for target in [table, *descendants(model, table)]:
         if old not in target.columns:
             continue
+        for sequence in model.owned_sequences(target.name, old):
+            model.sequences[sequence] = (target.name, new)
         items = [(new if k == old else k, v) for k, v in target.columns.items()]
         target.columns.clear()
         target.columns.update(items)
