@@ -471,8 +471,11 @@ UNMODELLED_ATTRIBUTES = {
 
 
 def alter_table(f: Fold, node) -> None:
+    if node.objtype == ObjectType.OBJECT_INDEX:
+        alter_index(f, node)
+        return
     if node.objtype != ObjectType.OBJECT_TABLE:
-        return  # ALTER INDEX / VIEW / SEQUENCE ...: nothing the model holds changes
+        return  # ALTER VIEW / SEQUENCE ...: nothing the model holds changes
     table = f.model.tables.get(relation_name(node.relation))
     if table is None:
         return
@@ -482,6 +485,17 @@ def alter_table(f: Fold, node) -> None:
     for cmd in commands:
         _alter(f, table, cmd, pending, recurse)
     flush(f, table, pending)
+
+
+def alter_index(f: Fold, node) -> None:
+    """ALTER INDEX parent ATTACH PARTITION child: the child index is now the parent's (and
+    goes when it is dropped); nothing else ALTER INDEX does changes the model."""
+    parent = f.model.indexes.get(relation_name(node.relation))
+    for cmd in node.cmds or ():
+        if cmd.subtype == At.AT_AttachPartition and parent is not None:
+            child = f.model.indexes.get(relation_name(cmd.def_.name))
+            if child is not None:
+                child.parent = parent.name
 
 
 def _alter(f: Fold, table: Table, cmd, pending: Pending, recurse: bool) -> None:

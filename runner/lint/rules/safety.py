@@ -69,11 +69,21 @@ def _needs_lock_timeout(ctx: StatementContext, table: str) -> Iterator[Finding]:
 def _create_index(ctx: StatementContext, node) -> Iterator[Finding]:
     table = relation_name(node.relation)
     yield from _concurrently_in_transaction(ctx, node, "CREATE")
+    known = ctx.model.tables.get(table)
+    partitioned = known is not None and known.partition_key is not None
+    if partitioned and not node.relation.inh:
+        return  # ON ONLY a partitioned table: the parent's index alone, which builds nothing
     if not node.concurrent and ctx.holds_data(table):
+        instead = (
+            "CONCURRENTLY is not supported on a partitioned table: CREATE INDEX ... ON ONLY"
+            f" {table}, CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX ..."
+            " ATTACH PARTITION each"
+            if partitioned
+            else "use CREATE INDEX CONCURRENTLY in a non-transactional version"
+        )
         yield _at(
             ctx, "require-concurrent-index",
-            f"CREATE INDEX on {table}, which holds data, blocks writes while it builds:"
-            " use CREATE INDEX CONCURRENTLY in a non-transactional version",
+            f"CREATE INDEX on {table}, which holds data, blocks writes while it builds: {instead}",
         )  # fmt: skip
         yield from _needs_lock_timeout(ctx, table)
 
@@ -94,7 +104,11 @@ def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
         if kind == ObjectType.OBJECT_INDEX:
             index = ctx.model.indexes.get(qualified(obj))
             yield from _concurrently_in_transaction(ctx, node, "DROP")
-            if index is not None and not node.concurrent and ctx.holds_data(index.table):
+            table = ctx.model.tables.get(index.table) if index is not None else None
+            if table is not None and table.partition_key is not None:
+                # A partitioned table's index has no CONCURRENTLY: only the lock matters.
+                yield from _needs_lock_timeout(ctx, table.name)
+            elif index is not None and not node.concurrent and ctx.holds_data(index.table):
                 yield _at(
                     ctx, "require-concurrent-index",
                     f"DROP INDEX {index.name} locks {index.table}, which holds data, against"
