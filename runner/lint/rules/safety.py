@@ -116,22 +116,20 @@ def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
                 )  # fmt: skip
         elif kind == ObjectType.OBJECT_TABLE and ctx.direction == "up":
             table = qualified(obj)
-            if ctx.holds_data(table):
-                yield _at(
-                    ctx, "ban-drop-table",
-                    f"DROP TABLE {table} in an up file destroys its rows, and running code that"
-                    " still reads it fails: stop using it first, drop it in a later release",
-                )  # fmt: skip
-                yield from _needs_lock_timeout(ctx, table)
+            yield from _drops_table(ctx, table, f"DROP TABLE {table}")
         elif kind == ObjectType.OBJECT_SCHEMA and ctx.direction == "up" and cascade:
             for table in ctx.model.tables_in_schema(obj.sval):
-                if ctx.holds_data(table):
-                    yield _at(
-                        ctx, "ban-drop-table",
-                        f"DROP SCHEMA {obj.sval} CASCADE drops table {table}, which holds"
-                        " data, and running code that still reads it fails: stop using it"
-                        " first, drop it in a later release",
-                    )  # fmt: skip
+                yield from _drops_table(ctx, table, f"DROP SCHEMA {obj.sval} CASCADE ({table})")
+
+
+def _drops_table(ctx: StatementContext, table: str, what: str) -> Iterator[Finding]:
+    if ctx.holds_data(table):
+        yield _at(
+            ctx, "ban-drop-table",
+            f"{what} in an up file destroys its rows, and running code that still reads it"
+            " fails: stop using it first, drop it in a later release",
+        )  # fmt: skip
+        yield from _needs_lock_timeout(ctx, table)
 
 
 def _truncate(ctx: StatementContext, node) -> Iterator[Finding]:
