@@ -20,6 +20,7 @@ import pytest
 from conftest import REPO, SQL_DIR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from processes import COMMAND_TIMEOUT
 
 from runner.lint import lint
 from runner.lint.rules import RULES
@@ -29,8 +30,9 @@ TICKETS = REPO.parent / "shared" / "tickets"
 
 def liftdb(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "runner", *args], capture_output=True, text=True, cwd=cwd
-    )
+        [sys.executable, "-m", "runner", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=COMMAND_TIMEOUT,
+    )  # fmt: skip
 
 
 def copy_chain(tmp_path: Path) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pglast
 import pytest
+from processes import COMMAND_TIMEOUT
 from test_lint import MUTATIONS, copy_chain
 from test_lint_cases import CASES, build_chain, cases
 
@@ -42,6 +43,7 @@ def squawk(chain: Path) -> list[tuple[Path, int, str]]:
         [SQUAWK, "--reporter", "json", "--pg-version", "15", *files],
         capture_output=True,
         text=True,
+        timeout=COMMAND_TIMEOUT,
     )
     assert result.returncode in (0, 1), result.stderr
     return [(Path(f["file"]), f["line"] + 1, f["rule_name"]) for f in json.loads(result.stdout)]

@@ -13,11 +13,15 @@ server is the oracle for the catalogue in ``runner/features.py``.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
 import pytest
+from processes import COMMAND_TIMEOUT
 
 from runner import api, config, features, sqltree
 from runner.errors import LayoutError, UsageError
@@ -140,3 +144,19 @@ def test_a_min_server_version_liftdb_does_not_know_is_a_usage_error(tmp_path, va
     config._settings.cache_clear()
     with pytest.raises(UsageError, match="min_server_version must be one of 15, 16, 17, 18"):
         config.min_server_version(tmp_path)
+
+
+def test_the_cli_refuses_a_min_server_version_it_does_not_know_in_one_line(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.liftdb]\nmin_server_version = 14\n")
+    chain = chain_of(CASES / "18" / "uuidv7.sql", tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "runner", "--sql-dir", str(chain), "lint"],
+        capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+        env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"liftdb: error: {tmp_path / 'pyproject.toml'}: [tool.liftdb] min_server_version must"
+        " be one of 15, 16, 17, 18 (the versions liftdb knows), not 14"
+    ]
+    assert result.stdout == ""
