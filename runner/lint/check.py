@@ -234,17 +234,9 @@ def _touched(model: Model, referrers: Referrers, *files: ParsedFile | None) -> s
             names.add(index.table)
     if reaches_referrers:  # a drop or rename of a table or column changes the keys pointing at it
         names |= referrers.of(names)
-    family = set()
-    for name in names:
-        table = model.tables.get(name)
-        while table is not None and table.inherits:  # up to the root of its tree
-            family.update(table.inherits)
-            table = model.tables.get(table.inherits[0])
-    names |= family
-    if any(model.tables[n].partition_key or model.children(n) for n in names if n in model.tables):
-        for table in model.tables.values():
-            if names & set(_ancestors(model, table)):
-                names.add(table.name)
+    if model.has_inheritance:  # the whole family: what reaches a parent reaches its children
+        names |= {a for n in names if n in model.tables for a in _ancestors(model, model.tables[n])}
+        names |= {t.name for t in model.tables.values() if names & set(_ancestors(model, t))}
     return names
 
 
@@ -343,7 +335,16 @@ def _snapshot(model: Model, tables: set[str]) -> Model:
         triggers={k: v for k, v in model.triggers.items() if k[0] in tables},
         types=dict(model.types),
         schemas=dict(model.schemas),
-        sequences=dict(model.sequences),
+        sequences={  # those of the tables it copies, and those no column owns
+            **dict.fromkeys(model.unowned_sequences),
+            **{
+                s: (n, c)
+                for n in tables
+                if n in model.tables
+                for s, c in model.tables[n].sequences.items()
+            },
+        },  # fmt: skip
+        unowned_sequences=set(model.unowned_sequences),
     )
 
 
@@ -359,6 +360,7 @@ def _clone(table: Table) -> Table:
     clone.columns = {k: _copy(c) for k, c in table.columns.items()}
     clone.constraints = {k: _copy(c) for k, c in table.constraints.items()}
     clone.index_names = dict(table.index_names)
+    clone.sequences = dict(table.sequences)
     return clone
 
 

@@ -147,6 +147,8 @@ class Table:
     origin: Location = field(default=NOWHERE, compare=False)
     # Names of the table's indexes, in creation order (kept by Model.add/remove_index).
     index_names: dict[str, None] = field(default_factory=dict, compare=False, repr=False)
+    # The sequences its columns own, each with the column (kept by Model.set_sequence...).
+    sequences: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -178,14 +180,33 @@ class Model:
     schemas: dict[str, None] = field(default_factory=dict)  # created ones; never "public"
     # Sequences, and the (table, column) owning each (serial, identity, OWNED BY), or None.
     sequences: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    # Whether any table ever had a parent (INHERITS, PARTITION OF): lets the lint skip
+    # looking for partition and inheritance families in a chain that has none.
+    has_inheritance: bool = field(default=False, compare=False)
+    # The sequences no column owns (kept by set_sequence / remove_sequence).
+    unowned_sequences: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def owned_sequences(self, table: str, column: str | None = None) -> list[str]:
         """The sequences a table's columns (or one column) own."""
-        return [
-            name
-            for name, owner in self.sequences.items()
-            if owner is not None and owner[0] == table and column in (None, owner[1])
-        ]
+        found = self.tables.get(table)
+        if found is None:
+            return []
+        return [name for name, owner in found.sequences.items() if column in (None, owner)]
+
+    def set_sequence(self, name: str, owner: tuple[str, str] | None) -> None:
+        """Hold a sequence, owned by (table, column) or by nothing."""
+        self.remove_sequence(name)
+        self.sequences[name] = owner
+        if owner is None:
+            self.unowned_sequences.add(name)
+        elif owner[0] in self.tables:
+            self.tables[owner[0]].sequences[name] = owner[1]
+
+    def remove_sequence(self, name: str) -> None:
+        owner = self.sequences.pop(name, None)
+        self.unowned_sequences.discard(name)
+        if owner is not None and owner[0] in self.tables:
+            self.tables[owner[0]].sequences.pop(name, None)
 
     def copy(self) -> Model:
         return copy.deepcopy(self)

@@ -79,8 +79,8 @@ def drop_table(model: Model, name: str, *, cascade: bool) -> None:
     table = model.tables.pop(name, None)
     if table is None:
         return
-    for sequence in model.owned_sequences(name):
-        del model.sequences[sequence]
+    for sequence in table.sequences:
+        model.sequences.pop(sequence, None)
     for index_name in list(table.index_names):
         model.indexes.pop(index_name, None)
     for key in [k for k in model.triggers if k[0] == name]:
@@ -210,6 +210,6 @@ def drop_sequence(model: Model, sequence: str, *, cascade: bool) -> None:
     ]
     if users and not cascade:
         return
-    model.sequences.pop(sequence, None)
+    model.remove_sequence(sequence)
     for column in users:
         column.default = None

@@ -183,7 +183,9 @@ def call(f: Fold, node) -> None:
 def create_sequence(f: Fold, node) -> None:
     if node.sequence.relpersistence == "t":
         return
-    f.model.sequences.setdefault(relation_name(node.sequence), None)
+    name = relation_name(node.sequence)
+    if name not in f.model.sequences:
+        f.model.set_sequence(name, None)
 
 
 def alter_sequence(f: Fold, node) -> None:
@@ -193,10 +195,10 @@ def alter_sequence(f: Fold, node) -> None:
         if option.defname == "owned_by" and name in f.model.sequences:
             parts = [p.sval for p in option.arg]
             if parts == ["none"]:
-                f.model.sequences[name] = None
+                f.model.set_sequence(name, None)
             else:
                 table = ".".join(p for p in parts[:-1] if p != "public")
-                f.model.sequences[name] = (table, parts[-1])
+                f.model.set_sequence(name, (table, parts[-1]))
 
 
 def drop_owned(f: Fold, node) -> None:

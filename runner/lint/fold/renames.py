@@ -125,8 +125,8 @@ def rename_table(model: Model, old: str, new: str) -> None:
     model.tables[new] = table
     for index in model.table_indexes(new):
         index.table = new
-    for sequence in model.owned_sequences(old):
-        model.sequences[sequence] = (new, model.sequences[sequence][1])
+    for sequence, column in table.sequences.items():
+        model.sequences[sequence] = (new, column)
     for other in model.tables.values():
         other.inherits = tuple(new if p == old else p for p in other.inherits)
         for constraint in other.constraints.values():
@@ -178,9 +178,8 @@ def _rename_key(mapping: dict, old: str, new: str) -> None:
 def rename_sequence(model: Model, old: str, new: str) -> None:
     """A sequence renamed or moved: every ``nextval`` default naming it follows."""
     if old in model.sequences:
-        items = [(new if k == old else k, v) for k, v in model.sequences.items()]
-        model.sequences.clear()
-        model.sequences.update(items)
+        model.set_sequence(new, model.sequences[old])
+        model.remove_sequence(old)
     for table in model.tables.values():
         for column in table.columns.values():
             if drops.sequence_of(column.default) == old:

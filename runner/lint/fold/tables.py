@@ -71,6 +71,7 @@ def create_table(f: Fold, node) -> None:
         return  # a parent the chain never created
     table = Table(name=name, created_in=f.version, origin=f.where)
     table.inherits = tuple(parent.name for parent in parents)
+    model.has_inheritance |= bool(parents)
     if node.partbound is not None:
         table.partition_bound = partition_bound(node.partbound)
     if node.partspec is not None:
@@ -203,7 +204,7 @@ def own_sequence(f: Fold, table: Table, column: str) -> str:
     """The sequence a serial or identity column gets, ``<table>_<column>_seq``, owned."""
     schema = schema_of(table.name)
     name = names.choose(bare(table.name), column, "seq", relation_taken(f.model, schema))
-    f.model.sequences[in_schema(schema, name)] = (table.name, column)
+    f.model.set_sequence(in_schema(schema, name), (table.name, column))
     return in_schema(schema, name)
 
 
@@ -421,6 +422,7 @@ def attach_partition(f: Fold, parent: Table, cmd) -> None:
         return
     partition.inherits = (parent.name,)
     partition.partition_bound = partition_bound(cmd.def_.bound)
+    f.model.has_inheritance = True
     for column in partition.columns.values():
         column.local = column.name not in parent.columns
     for name, constraint in partition.constraints.items():
@@ -573,6 +575,7 @@ def _alter(f: Fold, table: Table, cmd, pending: Pending, recurse: bool) -> None:
         parent = model.tables.get(relation_name(cmd.def_))
         if parent is not None:
             table.inherits = (*table.inherits, parent.name)
+            model.has_inheritance = True
             for name in parent.columns:
                 if name in table.columns:
                     table.columns[name].local = True
@@ -601,7 +604,7 @@ def identity(f: Fold, table: Table, cmd) -> None:
         elif cmd.subtype == At.AT_DropIdentity:
             column.identity = None
             for sequence in f.model.owned_sequences(target.name, column.name):
-                del f.model.sequences[sequence]
+                f.model.remove_sequence(sequence)
         else:
             for option in cmd.def_ or ():
                 if option.defname == "generated":
@@ -622,7 +625,7 @@ def drop_column(model: Model, table: Table, column: str, *, cascade: bool) -> No
 
     del table.columns[column]
     for sequence in model.owned_sequences(table.name, column):
-        del model.sequences[sequence]
+        model.remove_sequence(sequence)
     for name, constraint in list(table.constraints.items()):
         if column in constraint.columns and name in table.constraints:
             drop_constraint(model, table, name, cascade=True, recurse=False)
@@ -761,7 +764,7 @@ def rename_column(model: Model, table: Table, old: str, new: str) -> None:
         if old not in target.columns:
             continue
         for sequence in model.owned_sequences(target.name, old):
-            model.sequences[sequence] = (target.name, new)
+            model.set_sequence(sequence, (target.name, new))
         items = [(new if k == old else k, v) for k, v in target.columns.items()]
         target.columns.clear()
         target.columns.update(items)
