@@ -310,6 +310,10 @@ def _table_differences(mine: Table, theirs: Table) -> list[str]:
             lines.append(f"constraint {name} {state}")
     if mine.comment != theirs.comment:
         lines.append("comment changed")
+    if mine.inherits != theirs.inherits:
+        lines.append(f"parents {list(mine.inherits)} became {list(theirs.inherits)}")
+    if (mine.partition_key, mine.partition_bound) != (theirs.partition_key, theirs.partition_bound):
+        lines.append("partitioning changed")
     return lines
 
 

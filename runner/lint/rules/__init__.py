@@ -2,7 +2,9 @@
 
 Invariant: ``RULES`` is the one list of rule names; a finding is only ever
 made with a name from it, so a waiver can be checked against it and the
-README documents exactly these (a test compares the two).
+README documents exactly these (a test compares the two). The one exception is
+``internal-error``, liftdb's own bug met on a statement: not a rule, so no
+waiver can hide it.
 """
 
 from __future__ import annotations
