@@ -12,6 +12,7 @@ file, and both say the same file is or is not transactional.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,14 @@ def test_every_folder_migrate_refuses_has_a_lint_finding_on_the_file_it_names(tm
     assert str(sql_dir / case.names) in refused.value.message
     named = [f for f in lint(sql_dir).findings if Path(f.path).name == case.names]
     assert named, f"migrate refuses {case.names} ({refused.value.message}); the lint is silent"
+    place = re.match(
+        rf"{re.escape(str(sql_dir / case.names))}:(\d+):(\d+): ", refused.value.message
+    )
+    if place:  # migrate names a line and column: the lint says it there
+        assert (int(place[1]), int(place[2])) in [(f.line, f.col) for f in named], (
+            refused.value.message,
+            [f.as_text() for f in named],
+        )
 
 
 @pytest.mark.parametrize("name", BYSTANDERS)

@@ -16,7 +16,7 @@ from typing import Any
 from pglast import parser
 from pglast.parser import ParseError
 
-from runner import sqltree
+from runner import psql_only, sqltree
 from runner.directives import Directives, read_directives
 from runner.errors import LayoutError
 from runner.lint.findings import Finding, Location
@@ -101,6 +101,7 @@ def parse_text(parsed: ParsedFile) -> None:
     except ParseError as exc:
         message = str(exc.args[0]) if exc.args else "syntax error"
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+        offset, message = psql_only.explain(text, offset, message)  # as migrate says it
         parsed.error = Finding.at(parsed.location(offset), "parse-error", message)
         return
     except Exception as exc:  # pglast raises a few other types on odd input
@@ -112,10 +113,22 @@ def parse_text(parsed: ParsedFile) -> None:
         parsed.statements.append(
             ParsedStatement(node=raw.stmt, where=parsed.location(start), start=start, end=end)
         )
+        if type(raw.stmt).__name__ == "CopyStmt":
+            _copy_through_client(parsed, start, end)
     if WAIVER_PREFIX in text:
         _attach_waivers(parsed)
     if LONG_WORD.search(text.encode()):  # a cheap look first: scanning every file costs
         _long_identifiers(parsed)
+
+
+def _copy_through_client(parsed: ParsedFile, start: int, end: int) -> None:
+    """A COPY from or to the client, which migrate refuses (``runner.psql_only``)."""
+    source = parsed.text[start:end]
+    first = next(iter(parser.scan(source)), None)
+    at = start + (first.start if first is not None else 0)
+    refused = psql_only.copy_through_client(parsed.text[at:end])
+    if refused:
+        parsed.text_findings.append(Finding.at(parsed.location(at), "parse-error", refused))
 
 
 def _long_identifiers(parsed: ParsedFile) -> None:
