@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner import loader
+from runner.directives import read_directives
 from runner.errors import LayoutError, Mismatch, UsageError
 from runner.goose import compare
 from runner.goose.export import write_all
@@ -64,8 +65,8 @@ def import_folder(goose_dir: Path | str, sql_dir: Path | str) -> Imported:
 def _with_directives(goose_file: GooseFile, text: str, *, empty: bool = False) -> str:
     """A section as a liftdb file: goose's NO TRANSACTION as ``-- transactional: false``
     and an Up that sends nothing as ``-- empty: true``, in its leading comments."""
-    said = loader.parse_directives(text)
-    said_transactional = said.get("transactional", "true").lower() != "false"
+    said = read_directives(text)
+    said_transactional = said.transactional
     if said_transactional != goose_file.transactional and goose_file.transactional:
         raise LayoutError(
             f"{goose_file.path}: says transactional: false but has no '-- +goose {NO_TRANSACTION}'"
@@ -73,6 +74,6 @@ def _with_directives(goose_file: GooseFile, text: str, *, empty: bool = False) -
     head = []
     if said_transactional != goose_file.transactional:
         head.append("-- transactional: false")
-    if empty and said.get("empty", "false").lower() != "true":
+    if empty and (said.get("empty") or "false").lower() != "true":
         head.append("-- empty: true")
     return "".join(line + "\n" for line in head) + ("\n" if head and text else "") + text

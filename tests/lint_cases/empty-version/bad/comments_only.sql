@@ -1,1 +1,3 @@
--- 00002: reserved for the reporting schema; nothing yet.
+-- 00002_case: say what this version changes, and why.
+--
+-- (a template from `liftdb new`, never filled in)
