@@ -100,7 +100,7 @@ def redo(
         if not len(down):
             raise UsageError("nothing to redo: no version is applied")
         [step] = down.steps
-        return plan.Plan((step, plan.Step(step.version, "up"))).parse()
+        return plan.Plan((step, plan.Step(step.version, "up"))).parse(state.server_version)
 
     return _run(url, sql_dir, make, dry_run, options, confirm)
 
@@ -118,11 +118,17 @@ def _run(
             return executor.dry_run(make_plan(state), options.timeouts)
         with lock.held(conn, options.timeouts.lock_ms, options.on_wait):
             setup = session.start(conn)
-            state = plan.read_state(conn, chain)
-            state.check(allow_drift=options.allow_drift)
-            work = make_plan(state)
-            if confirm is not None:
-                _ask_before_losing_data(conn, work, confirm, everything=everything)
+            _fence_yoyo(conn, options, recorder.locate(conn), create=False)
+            while True:
+                state = plan.read_state(conn, chain)  # where the bookkeeping is, decided
+                state.check(allow_drift=options.allow_drift)
+                work = make_plan(state)
+                if confirm is not None:
+                    _ask_before_losing_data(conn, work, confirm, everything=everything)
+                if not len(work):
+                    break
+                if not _fence_yoyo(conn, options, state.books, create=True):
+                    break  # else a yoyo that started before the fence ran: read again
             books = recorder.ensure_tables(conn, state.books) if len(work) else state.books
             resume = {
                 (i.number, i.direction): i.statements_done
@@ -139,6 +145,18 @@ def _run(
                 on_done=options.on_done,
                 on_notice=options.on_notice,
             )
+
+
+def _fence_yoyo(conn, options: Options, books, *, create: bool) -> bool:
+    """Shut yoyo out for the rest of the run (``runner.yoyo``), its lock table beside the
+    bookkeeping (``books``); True if a yoyo held its lock and was waited for."""
+    from runner import yoyo
+
+    if create:
+        books.require_schema()
+    return yoyo.fence(
+        conn, options.timeouts.lock_ms, options.on_wait, create=create, schema=books.schema
+    )
 
 
 def _ask_before_losing_data(conn, work, confirm: Confirm, *, everything: bool) -> None:
@@ -320,6 +338,8 @@ def repair(
             else lock.held(conn, options.timeouts.lock_ms, options.on_wait)
         )
         with held:
+            if not dry_run:
+                _fence_yoyo(conn, options, recorder.locate(conn), create=False)
             state = plan.read_state(conn, chain)
             drift = state.drift
             lost = [d for d in drift if d.kind != "changed"]
@@ -354,9 +374,9 @@ def baseline(
 ):
     """Record versions 1..``to`` as applied without running them (Flyway's ``baseline``),
     once the database's schema is checked to be the chain's at ``to`` (``runner.adopt``):
-    for a restored database, or one made from sql/schema.sql. Under the migration lock;
+    for a restored database, or one made from sql/schema/schema.sql. Under the migration lock;
     a dry run checks and records nothing. Returns an ``adopt.Adopted``."""
-    from runner import adopt, lock, plan
+    from runner import adopt, lock, plan, recorder
 
     chain = loader.load(sql_dir)
     plan.resolve(chain, to)
@@ -364,6 +384,7 @@ def baseline(
         database.connect(url) as conn,
         lock.held(conn, options.timeouts.lock_ms, options.on_wait),
     ):
+        _fence_yoyo(conn, options, recorder.locate(conn), create=not dry_run)
         state = plan.read_state(conn, chain)
         state.refuse_if_interrupted("baselining")
         ours = set(state.applied)
@@ -390,6 +411,7 @@ UP_TEMPLATE = """\
 --   -- transactional: false     run outside a transaction (CREATE INDEX CONCURRENTLY)
 --   -- lock_timeout: 5s         give up waiting for a table lock after this long
 --   -- statement_timeout: 1min  cancel any statement running longer
+--   -- empty: true              a version that runs no statement, on purpose
 
 """
 

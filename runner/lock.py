@@ -28,6 +28,7 @@ from runner.errors import LockTimeout
 # two chains applied to one database must not interleave either.
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"liftdb migration lock").digest()[:8], "big", signed=True)
 # pg_locks shows a bigint advisory key as two 32-bit halves, objsubid 1.
+# (runner.session's reset and runner.yoyo's guard on yoyo_lock look for them too.)
 CLASSID, OBJID = (LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF
 
 POLL_FIRST_S = 0.05

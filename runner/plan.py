@@ -149,6 +149,7 @@ class State:
     interrupted: tuple[Interrupted, ...] = ()
     invalid_indexes: tuple[str, ...] = ()
     applied_by_yoyo: tuple[str, ...] = ()  # migration ids yoyo applied, without checksums
+    server_version: int = 0  # the server's server_version_num (150008); 0: not known
 
     @property
     def pending(self) -> list[Version]:
@@ -260,8 +261,9 @@ class Plan:
     def __len__(self) -> int:
         return len(self.steps)
 
-    def parse(self) -> Plan:
-        """Parse every file the plan executes; a syntax error raises ``file:line:col``.
+    def parse(self, server_version: int = 0) -> Plan:
+        """Parse every file the plan executes; a syntax error raises ``file:line:col``, and so
+        does syntax that ``server_version`` (a server_version_num) lacks (``runner.features``).
 
         A version applied is parsed with its rollback file too: the rollback's checksum
         is recorded with the version, so a typo found only when rolling back could be
@@ -271,12 +273,13 @@ class Plan:
         one transaction with its bookkeeping, and a COMMIT inside would split the two.
         """
         for step in self.steps:
-            if step.direction == "up" and not step.file.statements:
-                raise LayoutError(f"{step.file.path}: holds no SQL statement")
+            if step.direction == "up":
+                empty_problem = empty_version_problem(step.file)
+                if empty_problem:
+                    raise LayoutError(empty_problem)
             needed = (step.file, step.version.rollback) if step.direction == "up" else (step.file,)
             for sql_file in needed:
-                sql_file.timeout_ms("lock_timeout")
-                sql_file.timeout_ms("statement_timeout")
+                sql_file.check_directives()
                 for statement in sql_file.statements:
                     control = TRANSACTION_CONTROL.match(statement.sql)
                     if control and sql_file.transactional:
@@ -288,6 +291,8 @@ class Plan:
                         )
                 if not sql_file.transactional:
                     _check_blocks_end(sql_file)
+                if server_version:
+                    _refuse_newer_syntax(sql_file, server_version)
         return self
 
     def dropped_tables(self) -> list[str]:
@@ -325,6 +330,41 @@ def _check_blocks_end(sql_file: SqlFile) -> None:
         )
 
 
+def empty_version_problem(up: SqlFile) -> str | None:
+    """Why migrate refuses an up file as to statements, or None: one without a statement
+    unless it says ``-- empty: true`` (a version empty on purpose, as goose allows), and
+    one that says so but holds statements. ``liftdb lint`` reports the same (``empty_problem``
+    on what it parsed)."""
+    return empty_problem(up.path, [s.line for s in up.statements], up.empty)
+
+
+def empty_problem(path, statement_lines: list[int], says_empty: bool) -> str | None:
+    """``empty_version_problem`` for a file whose statements start on ``statement_lines``."""
+    if not statement_lines and not says_empty:
+        return (
+            f"{path}: holds no SQL statement (if the version is empty on purpose,"
+            " say '-- empty: true' in its leading comments)"
+        )
+    if statement_lines and says_empty:
+        return (
+            f"{path}:{statement_lines[0]}: says '-- empty: true' but holds"
+            f" {len(statement_lines)} statement(s)"
+        )
+    return None
+
+
+def _refuse_newer_syntax(sql_file: SqlFile, server_version: int) -> None:
+    from runner import features
+    from runner.loader import line_col
+
+    major = server_version // 10000
+    found = features.uses_in_file(sql_file.text, major)
+    if found:
+        line, col = line_col(sql_file.text, found[0].offset)
+        server = f"the server is PostgreSQL {major}.{server_version % 10000}"
+        raise LayoutError(f"{sql_file.path}:{line}:{col}: {found[0].message(server)}")
+
+
 def read_state(conn, chain: Chain) -> State:
     """What the database recorded, beside the chain. Reads only; creates nothing. Where
     the bookkeeping is (``recorder.locate``) is decided here, before any version runs."""
@@ -343,6 +383,7 @@ def read_state(conn, chain: Chain) -> State:
         invalid_indexes=tuple(recorder.invalid_indexes(conn, books)),
         # Only the chain's own: a yoyo id no version bears belongs to some other chain.
         applied_by_yoyo=tuple(v.label for v in chain if v.label in yoyo_only),
+        server_version=conn.info.server_version,
     )
 
 
@@ -377,7 +418,7 @@ def migrate(state: State, to: int | None = None) -> Plan:
         if stop.number <= target and stop.problem:  # it would be resumed
             raise DriftError(stop.refusal())
     steps = [Step(v, "up") for v in state.pending if v.number <= target]
-    return Plan(tuple(steps)).parse()
+    return Plan(tuple(steps)).parse(state.server_version)
 
 
 def rollback(
@@ -420,4 +461,4 @@ def rollback(
         stop = state.interrupted_at(number, "down")
         if stop is not None and stop.problem:
             raise DriftError(stop.refusal())
-    return Plan(tuple(plan)).parse()
+    return Plan(tuple(plan)).parse(state.server_version)

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from runner import yoyo
 from runner.errors import BookkeepingError, UsageError
 from runner.loader import NUMBER_WIDTH, Statement, Version
 
@@ -135,6 +136,15 @@ class Bookkeeping:
     def has(self, table: str) -> bool:
         return table in self.existing
 
+    def require_schema(self) -> str:
+        """The schema to create bookkeeping in; ``BookkeepingError`` when there is none."""
+        if self.schema is None:
+            raise BookkeepingError(
+                "no schema to keep the bookkeeping in: the search_path"
+                f" ({self.search_path}) names no schema that exists; nothing was changed"
+            )
+        return self.schema
+
 
 LOCATE = """
 SELECT pg_catalog.current_schema(), pg_catalog.current_setting('search_path'),
@@ -199,7 +209,7 @@ class Progress:
 
 def migration_hash(version: Version) -> str:
     """yoyo's key for a migration: the SHA-256 of its id (the file name without .sql)."""
-    return hashlib.sha256(version.label.encode("utf-8")).hexdigest()
+    return yoyo.migration_hash(version.label)
 
 
 def ensure_tables(conn, books: Bookkeeping | None = None) -> Bookkeeping:
@@ -209,11 +219,7 @@ def ensure_tables(conn, books: Bookkeeping | None = None) -> Bookkeeping:
     books = books or locate(conn)
     if all(books.has(table) for table in TABLES):
         return books
-    if books.schema is None:
-        raise BookkeepingError(
-            "no schema to keep the bookkeeping in: the search_path"
-            f" ({books.search_path}) names no schema that exists; nothing was changed"
-        )
+    books.require_schema()
     conn.execute(CREATE_TABLES.format(t=books, yoyo_schema_version=YOYO_SCHEMA_VERSION))
     return Bookkeeping(books.schema, frozenset(TABLES), books.search_path)
 
@@ -230,10 +236,21 @@ def _read(
 
 
 def applied(conn, books: Bookkeeping | None = None) -> list[AppliedVersion]:
-    """Every applied version, oldest first; empty when nothing was ever applied."""
-    columns = "version, name, up_sha256, rollback_sha256, applied_at"
+    """Every applied version, oldest first; empty when nothing was ever applied.
+
+    yoyo's row is what says a version is applied (``yoyo rollback`` deletes it and leaves
+    ours): a ``liftdb_version`` row without its ``_yoyo_migration`` row is a version yoyo
+    rolled back, pending again."""
     books = books or locate(conn)
-    return [AppliedVersion(*row) for row in _read(conn, books, VERSION_TABLE, columns, "version")]
+    if not (books.has(VERSION_TABLE) and books.has(YOYO_MIGRATION_TABLE)):
+        return []
+    rows = conn.execute(
+        "SELECT v.version, v.name, v.up_sha256, v.rollback_sha256, v.applied_at"
+        f" FROM {books.liftdb_version} v WHERE EXISTS (SELECT 1 FROM {books._yoyo_migration} m"
+        f" WHERE m.migration_id = pg_catalog.lpad(v.version::text, {NUMBER_WIDTH}, '0')"
+        " || '_' || v.name) ORDER BY v.version"
+    ).fetchall()
+    return [AppliedVersion(*row) for row in rows]
 
 
 def applied_by_yoyo_only(conn, books: Bookkeeping | None = None) -> list[str]:
@@ -364,7 +381,11 @@ def finish_statements(
             f"INSERT INTO {books.liftdb_version}"
             " (version, name, up_sha256, rollback_sha256, duration_ms)"
             f" VALUES ({number}, {_literal(version.name)}, {_literal(version.up.checksum)},"
-            f" {_literal(version.rollback.checksum)}, {duration_ms_sql})",
+            f" {_literal(version.rollback.checksum)}, {duration_ms_sql})"
+            # The row of a version yoyo rolled back (it removes only its own) is replaced.
+            " ON CONFLICT (version) DO UPDATE SET name = excluded.name,"
+            " up_sha256 = excluded.up_sha256, rollback_sha256 = excluded.rollback_sha256,"
+            " applied_at = excluded.applied_at, duration_ms = excluded.duration_ms",
         ]
     else:
         statements = [

@@ -77,15 +77,14 @@ END
 $liftdb$"""
 
 
-# What liftdb sets on its session, whatever the connection asked for, so that the server
-# reads each file as liftdb did (pglast: UTF-8, standard_conforming_strings on, both
-# PostgreSQL's defaults): a database or role set to LATIN1 or to
-# standard_conforming_strings off would otherwise have the server read other bytes, or
-# other statement boundaries, than the ones liftdb split, checked and recorded.
+# What liftdb sets on its session, whatever the connection asked for: the server's check
+# for a vanished client (lock.held), and UTF-8, the files' encoding (the loader's
+# invariant), so that a database or role set to LATIN1 gets the bytes liftdb read, and
+# a character its encoding lacks is refused by the server, at its line, rather than
+# failing in liftdb before anything is sent.
 LIFTDB_SETTINGS = (
     lock.CLIENT_CHECK_SQL,
     "SET client_encoding = 'UTF8'",
-    "SET standard_conforming_strings = on",
 )
 
 

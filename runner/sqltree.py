@@ -170,3 +170,14 @@ def transaction_block(sql: str) -> str | None:
         if node.kind == Kind.TRANS_STMT_PREPARE:
             return "end"
     return None
+
+
+def created_schemas(sql: str) -> list[str]:
+    """The schemas a ``CREATE SCHEMA`` statement creates."""
+    from pglast import ast
+
+    return [
+        raw.stmt.schemaname
+        for raw in _tree(sql)
+        if isinstance(raw.stmt, ast.CreateSchemaStmt) and raw.stmt.schemaname
+    ]

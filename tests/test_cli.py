@@ -400,7 +400,7 @@ def run_files_by_hand(url: str, *files) -> None:
 
 
 def test_baseline_adopts_a_database_made_from_schema_sql(url):
-    run_files_by_hand(url, SQL_DIR / "schema.sql")
+    run_files_by_hand(url, SQL_DIR / "schema" / "schema.sql")
     head = loader.load(SQL_DIR).head
     result = liftdb(url, SQL_DIR, "baseline", "--to", str(head))
     assert result.exit_code == 0, result.output
@@ -740,7 +740,7 @@ def test_a_bad_directive_names_the_file(url, make_chain):
     sql_dir = make_chain(("bad", "-- lock_timeout: a while\nSELECT 1;\n", "SELECT 1;\n"))
     result = liftdb(url, sql_dir, "migrate")
     assert result.exit_code == 1
-    assert error_of(result).startswith(f"liftdb: error: {sql_dir}/00001_bad.sql: directive")
+    assert error_of(result).startswith(f"liftdb: error: {sql_dir}/00001_bad.sql:1:18: directive")
 
 
 # --- non-transactional versions ---------------------------------------------------------

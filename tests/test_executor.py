@@ -202,29 +202,37 @@ def test_a_character_the_database_encoding_lacks_is_named_at_its_line(
     assert recorded_versions(legacy_encoding_url) == []
 
 
-def test_the_server_reads_each_file_as_liftdb_split_it_whatever_the_database_says(
+def test_a_literal_the_database_reads_past_its_statement_is_named_at_its_line(
     database_url, make_chain
 ):
     name = database.database_name(database_url)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f'ALTER DATABASE "{name}" SET standard_conforming_strings = off')
-    # With standard_conforming_strings off the server would read the first literal as
-    # running on into the next statement: other statements than the ones liftdb split.
+    # With standard_conforming_strings off the server reads 'C:\' as running on into the
+    # statements after it: the whole string is refused before anything of it runs, and
+    # the statement that is refused on its own is the one named, on the server (18 or 15).
     sql_dir = make_chain(
         (
             "paths",
             "CREATE TABLE paths (path text);\n"
+            "INSERT INTO paths VALUES ('D:\\new');\n"
             "INSERT INTO paths VALUES ('C:\\');\n"
-            "INSERT INTO paths VALUES ('D:\\new');\n",
+            "INSERT INTO paths VALUES ('E:');\n",
             "DROP TABLE paths;\n",
         )
     )
     done = liftdb(database_url, sql_dir, "migrate")
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""  # no escape_string_warning either
+    line = assert_one_line_error(
+        done,
+        1,
+        f"{sql_dir}/00001_paths.sql:3: INSERT INTO paths VALUES ('C:\\'): unterminated quoted"
+        " string at or near",
+        "[42601]; 00001_paths was not applied",
+    )
+    assert "while recording" not in line
+    assert recorded_versions(database_url) == []
     with psycopg.connect(database_url, autocommit=True) as conn:
-        rows = conn.execute("SELECT path FROM paths ORDER BY 1").fetchall()
-    assert rows == [("C:\\",), ("D:\\new",)]
+        assert conn.execute("SELECT to_regclass('paths')").fetchone()[0] is None
 
 
 # --- a transaction of the file's own in a non-transactional version -----------------------

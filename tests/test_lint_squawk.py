@@ -85,8 +85,22 @@ def created_in_version(path: Path, node) -> bool:
     return bool(names) and names <= created or path.name.endswith(".rollback.sql")
 
 
+def waived(chain: Path) -> set[tuple[Path, int, str]]:
+    """(file, statement line, rule) of each waiver written in the chain: ours, said on
+    purpose, so a squawk finding there is matched by it."""
+    from runner.lint.source import parse_file
+
+    found = set()
+    for path in chain.glob("*.sql"):
+        for statement in parse_file(path, str(path)).statements:
+            for waiver in statement.waivers:
+                found |= {(path.resolve(), statement.where.line, r) for r in waiver.rules}
+    return found
+
+
 def unexplained(chain: Path) -> list[str]:
     ours = {(Path(f.path).resolve(), f.line, f.rule) for f in lint(chain).findings}
+    ours |= waived(chain)
     ours_by_file = {(p, r) for p, _, r in ours}
     problems = []
     for path, line, rule in squawk(chain):

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from processes import COMMAND_TIMEOUT, liftdb, liftdb_backend, start_liftdb, wait_for
 from psycopg import sql
 
-from runner import api, lock, recorder
+from runner import api, lock, recorder, yoyo
 
 
 def relations(url: str) -> dict[str, tuple[str, str]]:
@@ -98,9 +98,10 @@ def test_a_version_that_sets_search_path_is_applied_and_recorded_where_the_bookk
     invoices = "public" if (header and scope == "SET LOCAL") else "billing"
     assert tables["invoices"][0] == invoices
     assert tables["things"][0] == "public"
-    assert {tables[table][0] for table in recorder.TABLES} == {"public"}
+    bookkeeping = {*recorder.TABLES, yoyo.LOCK_TABLE}  # yoyo's lock, guarded, beside it
+    assert {tables[table][0] for table in bookkeeping} == {"public"}
     assert liftdb(database_url, sql_dir, "rollback", "--all", "--yes").returncode == 0
-    assert set(relations(database_url)) == set(recorder.TABLES)
+    assert set(relations(database_url)) == bookkeeping
 
 
 SET_AUDIT = (
@@ -235,6 +236,10 @@ def test_the_environment_cannot_move_the_bookkeeping_only_choose_among_several(
         conn.execute(
             "CREATE TABLE tenant_b.liftdb_version AS"
             " SELECT * FROM tenant_a.liftdb_version WHERE version = 1"
+        )
+        conn.execute(
+            "CREATE TABLE tenant_b._yoyo_migration AS SELECT * FROM tenant_a._yoyo_migration"
+            " WHERE migration_id = '00001_create_things'"
         )
     ambiguous = liftdb(database_url, sql_dir, "status")
     assert ambiguous.returncode == 2
