@@ -145,14 +145,13 @@ def test_a_syntax_the_server_lacks_is_named_at_its_line_and_nothing_runs(databas
         assert done.returncode == 0, done.stderr
         assert recorded_versions(database_url) == [1]
         return
-    assert_one_line_error(
-        done,
-        1,
-        f"{sql_dir}/00001_virtual_total.sql:5: ALTER TABLE items:",
-        'syntax error at or near "VIRTUAL" [42601]; 00001_virtual_total was not applied',
-    )
-    assert "while recording" not in done.stderr
+    # Refused before anything runs: by the plan's check of what the server lacks when it
+    # knows the syntax (runner.features), else by the server, at the statement's line.
+    line = assert_one_line_error(done, 1, f"{sql_dir}/00001_virtual_total.sql:", "VIRTUAL")
+    assert "while recording" not in line
     assert recorded_versions(database_url) == []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('items')").fetchone()[0] is None
 
 
 @pytest.fixture
