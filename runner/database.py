@@ -204,3 +204,32 @@ def scratch_database(url: str, purpose: str = "scratch") -> Iterator[str]:
     finally:
         with connect(url) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- one database among many (runner/fleet.py) ------------------------------------------------
+
+
+def address(url: str) -> tuple[str, str, str]:
+    """``(host, port, database)`` as libpq reads ``url``, its environment (``PGHOST``,
+    ``PGPORT``, ``PGDATABASE``, ``PGUSER``) and defaults filling what the URL leaves out:
+    two URLs with one address name one database."""
+    import getpass
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise UsageError(f"malformed database URL {mask(url)}: {_reason(exc, url)}") from None
+    host = str(params.get("host") or os.environ.get("PGHOST") or "local socket")
+    port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
+    user = params.get("user") or os.environ.get("PGUSER") or getpass.getuser()
+    name = str(params.get("dbname") or os.environ.get("PGDATABASE") or user)
+    return host, port, name
+
+
+def server_label(url: str) -> str:
+    """``host:port`` of the server ``url`` names, to tell its databases from another's."""
+    host, port, _ = address(url)
+    return f"{host}:{port}"
