@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -25,6 +26,8 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from conftest import PG15_BIN, REPO, ScratchServer, free_port
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from processes import (
     COMMAND_TIMEOUT,
     environment,
@@ -35,6 +38,7 @@ from processes import (
 )
 
 from runner import cli, database, lock
+from runner import fleet as library
 
 HEAD = 8
 CHAIN = tuple(
@@ -860,3 +864,76 @@ def test_a_broken_chain_is_refused_before_any_target_starts(make_chain, tmp_path
     before = fleet(sql_dir, "migrate", "--targets", str(targets), "--to", "2")
     assert before.returncode == 1
     assert "a  failed: cannot connect to " in before.stdout
+
+
+# --- the scheduler's rules, over generated fleets ----------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    outcomes=st.lists(st.sampled_from(["ok", "fail", "lock"]), min_size=1, max_size=12),
+    jobs=st.integers(1, 4),
+    canary=st.integers(0, 3),
+    budget=st.integers(0, 3),
+)
+def test_the_scheduler_keeps_the_canary_the_budget_and_the_jobs(outcomes, jobs, canary, budget):
+    """The scheduler alone, its work a stand-in that ends as told (no database: what is
+    checked is the order of starts): at most ``jobs`` at once; the canaries alone, one
+    after another, before any other; nothing after a failed canary; with one job, exactly
+    the targets up to the failure that spent the budget; lock timeouts never halt."""
+    from runner.errors import EXIT_LOCK_TIMEOUT
+
+    targets = [library.Target(f"{i:02d}", f"postgresql://h/db{i}") for i in range(len(outcomes))]
+    events: list[tuple[str, int]] = []
+    guard = threading.Lock()
+    now = {"running": 0, "peak": 0}
+
+    def work(target, is_canary):
+        index = int(target.name)
+        with guard:
+            events.append(("start", index))
+            now["running"] += 1
+            now["peak"] = max(now["peak"], now["running"])
+        time.sleep(0.001)  # long enough for others to start beside it
+        outcome = outcomes[index]
+        record = library.Record(
+            target,
+            library.SUCCEEDED if outcome == "ok" else library.FAILED,
+            exit_code={"ok": 0, "fail": 1, "lock": EXIT_LOCK_TIMEOUT}[outcome],
+            canary=is_canary,
+        )
+        with guard:
+            events.append(("end", index))
+            now["running"] -= 1
+        return record
+
+    records, halted, _ = library.schedule(
+        targets, work, jobs=jobs, canary=canary, max_failures=budget, tick_s=0.01
+    )
+    started = [index for kind, index in events if kind == "start"]
+    assert [r.target for r in records] == targets
+    assert sorted(started) == [i for i, r in enumerate(records) if r.outcome != library.SKIPPED]
+    assert len(set(started)) == len(started)
+    assert now["peak"] <= jobs
+    # The canaries: in order, each alone from its start to its end, before any other.
+    canaries = [i for i in started if i < canary]
+    assert canaries == list(range(len(canaries)))
+    for position, (kind, index) in enumerate(events):
+        if kind == "start" and index < canary:
+            assert events[position + 1] == ("end", index)
+    if any(i >= canary for i in started):
+        first_other = events.index(("start", min(i for i in started if i >= canary)))
+        assert all(("end", c) in events[:first_other] for c in range(min(canary, len(targets))))
+    failed_canary = next((i for i in canaries if outcomes[i] != "ok"), None)
+    if failed_canary is not None:
+        assert started == canaries[: canaries.index(failed_canary) + 1]
+    spending = [i for i in started if i >= canary and outcomes[i] == "fail"]
+    assert len(spending) <= budget + jobs
+    if jobs == 1 and failed_canary is None:
+        stops = [i for i in range(canary, len(targets)) if outcomes[i] == "fail"]
+        last = stops[budget] if len(stops) > budget else len(targets) - 1
+        assert started == list(range(last + 1))
+    if failed_canary is None and "fail" not in outcomes[canary:]:
+        assert len(started) == len(targets)  # lock timeouts do not stop the fleet
+    if len(started) < len(targets):
+        assert halted is not None
