@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -86,19 +87,23 @@ def like(prefix: str) -> str:
 
 @contextmanager
 def databases(admin_url: str, prefix: str, count: int) -> Iterator[list[str]]:
-    """URLs of ``count`` new, empty databases ``prefix_00``..., dropped on exit."""
-    created: list[str] = []
+    """URLs of ``count`` new, empty databases ``prefix_00``..., dropped on exit; made and
+    dropped four at a time (CREATE DATABASE is most of a small fleet test's time)."""
+    names = [f"{prefix}_{index:02d}" for index in range(count)]
+
+    def run(statement: str) -> None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(statement)
+
     try:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            for index in range(count):
-                name = f"{prefix}_{index:02d}"
-                conn.execute(f'CREATE DATABASE "{name}"')
-                created.append(name)
-        yield [database.with_database(admin_url, name) for name in created]
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(run, [f'CREATE DATABASE "{name}"' for name in names]))
+        yield [database.with_database(admin_url, name) for name in names]
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            for name in created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with ThreadPoolExecutor(4) as pool:
+            list(
+                pool.map(run, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names])
+            )
 
 
 def run_sql(url: str, sql: str) -> list[tuple]:
