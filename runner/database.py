@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from runner.errors import ConnectionFailed, UsageError
 
@@ -122,13 +122,16 @@ def _without_passwords(text: str, url: str) -> str:
 
 
 def with_database(url: str, dbname: str) -> str:
-    """The same server and credentials, another database."""
+    """The same server and credentials, another database. The name is percent-encoded, as
+    a URL's path must be (libpq decodes it): a database may be named ``a b``, ``50%`` or
+    ``q?``, which written as they are would be refused, misread or cut short."""
     parts = _split(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+    path = "/" + quote(dbname, safe="")
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
 def database_name(url: str) -> str:
-    path = _split(url).path.lstrip("/")
+    path = unquote(_split(url).path.lstrip("/"))
     return path or os.environ.get("PGDATABASE") or "postgres"
 
 

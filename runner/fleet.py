@@ -244,7 +244,9 @@ def discover(servers: Sequence[str], pattern: str) -> list[Target]:
             names = [name for (name,) in conn.execute(LIST_DATABASES, (pattern,))]
         label = database.server_label(server) if qualify else ""
         for name in names:
-            shown = f"{label}/{name}" if qualify else name
+            # A database name may hold a newline; a target's name is shown on one line.
+            shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+            shown = f"{label}/{shown}" if qualify else shown
             url = database.with_database(server, name)
             targets.append(Target(shown, url, (), database.mask(server)))
     return targets

@@ -37,6 +37,7 @@ from processes import (
     recorded_versions,
     wait_for,
 )
+from psycopg import sql
 
 from runner import cli, database, lock
 from runner import fleet as library
@@ -439,6 +440,13 @@ def test_shards_cover_the_fleet_exactly_once(server_url, make_chain):
             assert run.returncode == 0, run.stderr
             slices.append([t["name"] for t in documented(run)["targets"]])
         assert [len(s) for s in slices] == [2, 2, 3]
+        # More shards than databases: some slices are empty, and that is no error.
+        empty = fleet(
+            sql_dir, "status", "--server", server_url, "--databases", like(prefix),
+            "--shard", "1/8",
+        )  # fmt: skip
+        assert empty.returncode == 0, empty.stderr
+        assert empty.stdout.splitlines()[-1].startswith("fleet status: 0 target(s) in ")
         # Contiguous slices of the ordered fleet: together, every database once.
         assert [name for s in slices for name in s] == [f"{prefix}_{i:02d}" for i in range(7)]
         for url in urls:
@@ -448,6 +456,32 @@ def test_shards_cover_the_fleet_exactly_once(server_url, make_chain):
                 " GROUP BY 1 ORDER BY 1",
             )
             assert applied == [(f"0000{n}_create_t{n}", 1) for n in (1, 2, 3)]
+
+
+ODD_NAMES = ("sp ace", "per%cent", "q?mark", "ha#sh", "sl/ash", "new\nline", "Ünï", 'dq"uote')
+
+
+def test_databases_of_any_name_are_listed_reached_and_shown_on_one_line(server_url, make_chain):
+    sql_dir = make_chain(*CHAIN[:1])
+    prefix = unique()
+    names = [f"{prefix}_{odd}" for odd in ODD_NAMES]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for name in names:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        run = fleet(sql_dir, "migrate", "--server", server_url, "--databases", like(prefix))
+        assert run.returncode == 0, run.stdout + run.stderr
+        shown = [line.split("  ")[0] for line in run.stdout.splitlines()[: len(names)]]
+        assert sorted(shown) == sorted(n.replace("\n", "\\n") for n in names)
+        for name in names:  # each database, asked by name, says it was migrated
+            with psycopg.connect(server_url, dbname=name, autocommit=True) as conn:
+                assert conn.execute("SELECT current_database()").fetchone()[0] == name
+                assert conn.execute("SELECT version FROM liftdb_version").fetchall() == [(1,)]
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            for name in names:
+                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                conn.execute(drop.format(sql.Identifier(name)))
 
 
 # --- dry run, rollback --------------------------------------------------------------------------
