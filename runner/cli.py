@@ -719,6 +719,18 @@ class _FleetConsole:
             sys.exit(code)
 
 
+def _fleet_command(settings: Settings, command: str, which: dict, json_output: bool, run, **gate):
+    """Plan the targets, call ``run(targets, stop=..., events=...)`` (one call into
+    ``runner.fleet``) with the first Ctrl-C stopping it, then report and exit."""
+    from runner import fleet
+
+    targets = _fleet_targets(settings, **which)
+    console = _FleetConsole(settings, command, targets, json_output)
+    with fleet.stop_on_sigint() as stop:
+        report = run(targets, stop=stop, events=console.events())
+    console.finish(report, report.exit_code(**gate))
+
+
 @fleet_group.command("migrate")
 @_fleet_selection
 @_fleet_budget
@@ -730,22 +742,13 @@ def fleet_migrate(
     """Apply pending versions on every target, up to --to."""
     from runner import fleet
 
-    targets = _fleet_targets(settings, **which)
-    console = _FleetConsole(settings, "migrate", targets, json_output)
-    with fleet.stop_on_sigint() as stop:
-        report = fleet.migrate(
-            targets,
-            settings.sql_dir,
-            to=to,
-            dry_run=dry_run,
-            jobs=jobs,
-            canary=canary,
-            max_failures=max_failures,
-            options=settings.options(),
-            stop=stop,
-            events=console.events(),
-        )
-    console.finish(report, report.exit_code())
+    def run(targets, **events):
+        return fleet.migrate(
+            targets, settings.sql_dir, to=to, dry_run=dry_run, jobs=jobs, canary=canary,
+            max_failures=max_failures, options=settings.options(), **events,
+        )  # fmt: skip
+
+    _fleet_command(settings, "migrate", which, json_output, run)
 
 
 @fleet_group.command("rollback")
@@ -763,23 +766,13 @@ def fleet_rollback(
     rollback would drop tables holding rows fails, changing nothing there."""
     from runner import fleet
 
-    targets = _fleet_targets(settings, **which)
-    console = _FleetConsole(settings, "rollback", targets, json_output)
-    with fleet.stop_on_sigint() as stop:
-        report = fleet.rollback(
-            targets,
-            settings.sql_dir,
-            to=to,
-            yes=yes,
-            dry_run=dry_run,
-            jobs=jobs,
-            canary=canary,
-            max_failures=max_failures,
-            options=settings.options(),
-            stop=stop,
-            events=console.events(),
-        )
-    console.finish(report, report.exit_code())
+    def run(targets, **events):
+        return fleet.rollback(
+            targets, settings.sql_dir, to=to, yes=yes, dry_run=dry_run, jobs=jobs,
+            canary=canary, max_failures=max_failures, options=settings.options(), **events,
+        )  # fmt: skip
+
+    _fleet_command(settings, "rollback", which, json_output, run)
 
 
 @fleet_group.command("status")
@@ -791,15 +784,13 @@ def fleet_status(settings: Settings, exit_code: bool, jobs, json_output, **which
     interrupted, applied by yoyo, or cannot be read. Reads only."""
     from runner import fleet
 
-    targets = _fleet_targets(settings, **which)
-    console = _FleetConsole(settings, "status", targets, json_output)
-    with fleet.stop_on_sigint() as stop:
-        report = fleet.status(
-            targets, settings.sql_dir, jobs=jobs, stop=stop, events=console.events()
-        )
-    console.finish(
-        report, report.exit_code(gate_pending=exit_code, allow_drift=settings.allow_drift)
-    )
+    def run(targets, **events):
+        return fleet.status(targets, settings.sql_dir, jobs=jobs, **events)
+
+    _fleet_command(
+        settings, "status", which, json_output, run,
+        gate_pending=exit_code, allow_drift=settings.allow_drift,
+    )  # fmt: skip
 
 
 @fleet_group.command("verify")
@@ -809,10 +800,7 @@ def fleet_verify(settings: Settings, jobs, json_output, **which):
     """Check every target's applied versions against their files; change nothing."""
     from runner import fleet
 
-    targets = _fleet_targets(settings, **which)
-    console = _FleetConsole(settings, "verify", targets, json_output)
-    with fleet.stop_on_sigint() as stop:
-        report = fleet.verify(
-            targets, settings.sql_dir, jobs=jobs, stop=stop, events=console.events()
-        )
-    console.finish(report, report.exit_code())
+    def run(targets, **events):
+        return fleet.verify(targets, settings.sql_dir, jobs=jobs, **events)
+
+    _fleet_command(settings, "verify", which, json_output, run)

@@ -105,9 +105,6 @@ class Shard:
         end = self.index * total // self.count
         return list(targets[start:end])
 
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
-
 
 def plan_targets(
     *,
@@ -176,14 +173,10 @@ def read_targets_file(path: Path, environ: Mapping[str, str] = os.environ) -> li
     lines = [n for n, line in enumerate(text.splitlines(), 1) if TABLE_HEADER.match(line)]
     if len(lines) != len(entries):  # written as an inline array: no line per target
         lines = []
-    targets, seen = [], {}
+    targets = []
     for number, entry in enumerate(entries, start=1):
         where = f"{path}:{lines[number - 1]}" if lines else f"{path}: target {number}"
-        target = replace(_target(entry, where, environ), origin=where)
-        if target.name in seen:
-            raise UsageError(f"{where}: target name {target.name!r} is also at {seen[target.name]}")
-        seen[target.name] = where
-        targets.append(target)
+        targets.append(replace(_target(entry, where, environ), origin=where))
     return targets
 
 
@@ -218,7 +211,7 @@ def _target(entry: dict, where: str, environ: Mapping[str, str]) -> Target:
     if "url" in entry:
         url = entry["url"]
         if not isinstance(url, str) or not url:
-            raise UsageError(f"{where}: url must be a string")
+            raise UsageError(f"{where}: url must be a URL (a string)")
     else:
         variable = entry["url_env"]
         if not isinstance(variable, str) or not variable:
@@ -259,10 +252,8 @@ def _refuse_duplicates(targets: Sequence[Target]) -> None:
     places: dict[tuple[str, str, str], Target] = {}
     for target in targets:
         if target.name in names:
-            raise UsageError(
-                f"target name {target.name!r} given twice ({names[target.name].origin},"
-                f" {target.origin})"
-            )
+            first = names[target.name].origin
+            raise UsageError(f"{target.origin}: target name {target.name!r} is also at {first}")
         names[target.name] = target
         place = database.address(target.url)
         if place in places:

@@ -693,7 +693,7 @@ def held_advisory_locks(urls) -> Iterator[list[psycopg.Connection]]:
 
 
 class Lines:
-    """A process's stderr, read line by line as it comes."""
+    """A stream of a process (stdout, stderr), read line by line as it comes."""
 
     def __init__(self, stream) -> None:
         self.lines: list[str] = []
@@ -707,6 +707,29 @@ class Lines:
     def saying(self, text: str) -> bool:
         return any(text in line for line in self.lines)
 
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def start_fleet(sql_dir: Path, *args: str) -> tuple[subprocess.Popen, Lines, Lines]:
+    """``liftdb fleet ARGS`` started, its stdout and stderr read as they come."""
+    runner = subprocess.Popen(
+        command(sql_dir, *args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=environment(),
+    )
+    return runner, Lines(runner.stdout), Lines(runner.stderr)
+
+
+def finish(runner: subprocess.Popen, *streams: Lines) -> None:
+    runner.wait(timeout=COMMAND_TIMEOUT)
+    for stream in streams:
+        stream.thread.join(timeout=COMMAND_TIMEOUT)
+
 
 def test_ctrl_c_lets_running_versions_end_starts_nothing_new_and_prints_the_summary(
     server_url, make_chain
@@ -716,17 +739,8 @@ def test_ctrl_c_lets_running_versions_end_starts_nothing_new_and_prints_the_summ
     with databases(server_url, prefix, 6) as urls:
         args = ("migrate", "--server", server_url, "--databases", like(prefix), "--jobs", "2")
         with held_advisory_locks(urls[:2]) as holders:
-            runner = subprocess.Popen(
-                command(sql_dir, *args),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                cwd=REPO,
-                env=environment(),
-            )
+            runner, stdout, stderr = start_fleet(sql_dir, *args)
             try:
-                stderr = Lines(runner.stderr)
                 for url in urls[:2]:  # both jobs are in version 2, waiting for the test
                     wait_for(
                         lambda url=url: liftdb_backend(url, "4242", waiting_on_lock=True),
@@ -736,13 +750,12 @@ def test_ctrl_c_lets_running_versions_end_starts_nothing_new_and_prints_the_summ
                 wait_for(lambda: stderr.saying("interrupted: nothing new starts"), "the notice")
                 for holder in holders:
                     holder.execute("SELECT pg_advisory_unlock(4242)")
-                stdout = runner.stdout.read()
-                runner.wait(timeout=COMMAND_TIMEOUT)
-                stderr.thread.join(timeout=10)
+                finish(runner, stdout, stderr)
             finally:
                 runner.kill()
                 runner.wait()
         assert runner.returncode == 1
+        stdout = stdout.text()
         lines = target_lines(stdout, [f"{prefix}_00", f"{prefix}_01"])
         for name, line in lines.items():
             assert line.startswith(f"{name}  00000 -> 00002  interrupted after applying 2 of 3 in ")
@@ -766,17 +779,8 @@ def test_a_second_ctrl_c_abandons_the_running_versions_and_the_server_rolls_them
     with databases(server_url, prefix, 2) as urls:
         args = ("migrate", "--server", server_url, "--databases", like(prefix), "--jobs", "1")
         with held_advisory_locks(urls[:1]):
-            runner = subprocess.Popen(
-                command(sql_dir, *args),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                cwd=REPO,
-                env=environment(),
-            )
+            runner, stdout, stderr = start_fleet(sql_dir, *args)
             try:
-                stderr = Lines(runner.stderr)
                 wait_for(
                     lambda: liftdb_backend(urls[0], "4242", waiting_on_lock=True),
                     "version 2 to wait for the test's lock",
@@ -784,9 +788,7 @@ def test_a_second_ctrl_c_abandons_the_running_versions_and_the_server_rolls_them
                 runner.send_signal(signal.SIGINT)
                 wait_for(lambda: stderr.saying("interrupted: nothing new starts"), "the notice")
                 runner.send_signal(signal.SIGINT)
-                stdout = runner.stdout.read()  # the process ends though the lock is still held
-                runner.wait(timeout=COMMAND_TIMEOUT)
-                stderr.thread.join(timeout=10)
+                finish(runner, stdout, stderr)  # it ends though the lock is still held
             finally:
                 runner.kill()
                 runner.wait()
@@ -794,6 +796,7 @@ def test_a_second_ctrl_c_abandons_the_running_versions_and_the_server_rolls_them
             # The server notices the vanished client (client_connection_check_interval).
             wait_for(lambda: migration_lock_holder(urls[0]) is None, "the lock to be free")
             wait_for(lambda: liftdb_backend(urls[0], "4242") is None, "version 2 to end")
+        stdout = stdout.text()
         assert (
             f"{prefix}_00  00000 -> 00001  abandoned while running: what it had not"
             " committed is rolled back by the server; `liftdb fleet status` shows where it stands"
