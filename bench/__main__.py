@@ -45,7 +45,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", default=",".join(BENCHMARKS), help=f"comma-separated: {','.join(BENCHMARKS)}"
     )
-    parser.add_argument("--runs", type=int, help="runs per tool and N (default 3; quick 1)")
+    parser.add_argument(
+        "--runs", type=int, help="runs per tool and N (default 3; quick 1; fleet 1)"
+    )
     parser.add_argument("--scale", type=float, help="data volume (default 1.0; quick 0.1)")
     parser.add_argument("--pg15", action="store_true", help="also measure the runners on PG15")
     parser.add_argument("--output", type=Path, help="results file (quick runs: bench/out/)")
@@ -56,6 +58,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     unknown = sorted(set(args.only) - set(BENCHMARKS))
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {BENCHMARKS}")
+    args.fleet_runs = args.runs or 1  # each fleet figure already spans hundreds of databases
     args.runs = args.runs or (1 if args.quick else 3)
     args.scale = args.scale or (0.1 if args.quick else 1.0)
     args.repeats = 3 if args.quick else 10
@@ -116,7 +119,7 @@ def _fleet_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
     started = time.perf_counter()
     load_at_start = report.load_average()
     sections = []
-    runs = 1 if args.quick else max(1, args.runs // 3)
+    runs = args.fleet_runs
     for srv in servers:
         log(f"fleet: {args.databases} databases ({srv.label}, PostgreSQL {srv.version})")
         measured = fleet.measure(srv, args.databases, runs, log)
