@@ -14,10 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner import database, loader
 from runner.errors import DataLossRefused, DriftError, LayoutError, UsageError, and_more
 from runner.executor import Done, Timeouts
+
+if TYPE_CHECKING:  # for annotations only: this module imports plan where it uses it
+    from runner.plan import Plan, State
 
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 CLIENT_CHECK_MS = 1000
@@ -35,7 +39,7 @@ class Options:
     on_done: Callable[[Done], None] | None = None
     # Called once the plan is made (under the lock; in a dry run too) with the ``State`` it
     # was made from and the ``Plan``: where the database stood and what the run will do.
-    on_plan: Callable[[object, object], None] | None = None
+    on_plan: Callable[[State, Plan], None] | None = None
     # Asked before each version starts: True ends the run there, what was done kept and
     # the lock released (``fleet`` on Ctrl-C). The version running when it turns runs on.
     stop: Callable[[], bool] | None = None
