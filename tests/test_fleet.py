@@ -403,6 +403,11 @@ def test_an_unreachable_server_is_one_line_per_target_and_the_others_are_migrate
             "liftdb: error: fleet migrate: 2 of 5 target(s) failed (gone_0, gone_1)\n"
         )
 
+        quiet = fleet(sql_dir, "migrate", "--targets", str(targets), "--max-failures", "2",
+                      options=("--quiet",))  # fmt: skip
+        assert (quiet.returncode, quiet.stdout) == (1, "")
+        assert quiet.stderr == run.stderr  # the one error line, and nothing else
+
         status = fleet(sql_dir, "status", "--targets", str(targets))
         assert status.returncode == 1
         assert "version spread: 3 at 00002" in status.stdout
@@ -601,7 +606,9 @@ def test_status_shows_the_spread_and_each_database_that_needs_attention(
         assert fleet(sql_dir, "status", *live).returncode == 4
         allowed = fleet(sql_dir, "status", *live, "--exit-code", options=("--allow-drift",))
         assert allowed.returncode == 3
-        assert fleet(sql_dir, "verify", *live).stderr == (
+        verified = fleet(sql_dir, "verify", *live)
+        assert verified.returncode == 4
+        assert verified.stderr == (
             "liftdb: error: fleet verify: drift on 1 of 5 target(s) (drifted)\n"
         )
         document = documented(fleet(sql_dir, "status", *live, "--json"))
