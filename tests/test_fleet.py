@@ -489,6 +489,27 @@ def test_databases_of_any_name_are_listed_reached_and_shown_on_one_line(server_u
                 conn.execute(drop.format(sql.Identifier(name)))
 
 
+def test_templates_and_invalid_databases_are_never_targets(server_url, make_chain):
+    sql_dir = make_chain(*CHAIN[:1])
+    prefix = unique()
+    with databases(server_url, prefix, 3) as urls:
+        template, invalid, plain = (f"{prefix}_{i:02d}" for i in range(3))
+        run_sql(server_url, f'ALTER DATABASE "{template}" WITH IS_TEMPLATE true')
+        # What an interrupted DROP DATABASE leaves (PostgreSQL 15.4 and later): the server
+        # refuses connections to it.
+        run_sql(server_url, f"UPDATE pg_database SET datconnlimit = -2 WHERE datname = '{invalid}'")
+        with pytest.raises(psycopg.OperationalError, match="invalid database"):
+            psycopg.connect(urls[1]).close()
+        try:
+            run = fleet(
+                sql_dir, "migrate", "--json", "--server", server_url, "--databases", like(prefix)
+            )
+            assert run.returncode == 0, run.stderr
+            assert [t["name"] for t in documented(run)["targets"]] == [plain]
+        finally:
+            run_sql(server_url, f'ALTER DATABASE "{template}" WITH IS_TEMPLATE false')
+
+
 # --- dry run, rollback --------------------------------------------------------------------------
 
 
