@@ -370,6 +370,7 @@ def fleet_summary(report) -> list[str]:
 
 def _fleet_status_summary(report, took: str) -> list[str]:
     from runner import fleet
+    from runner.errors import EXIT_DRIFT
 
     read = [r for r in report.records if r.status is not None]
     spread = report.versions("after")
@@ -377,13 +378,20 @@ def _fleet_status_summary(report, took: str) -> list[str]:
     lines = [f"version spread: {_spread(spread)}"]
     groups = [
         ("behind", [r for r in read if r.status.pending]),
-        ("drift", [r for r in report.records if r.status and r.status.drifted or r.exit_code == 4]),
+        (
+            "drift",
+            [
+                r
+                for r in report.records
+                if r.exit_code == EXIT_DRIFT or r.status and r.status.drifted
+            ],
+        ),
         ("interrupted", [r for r in read if _interrupted(r.status)]),
         ("applied by yoyo", [r for r in read if r.status.applied_by_yoyo]),
         ("invalid indexes", [r for r in read if r.status.invalid_indexes]),
         (
             "cannot be read",
-            [r for r in report.records if r.outcome == fleet.FAILED and r.exit_code != 4],
+            [r for r in report.records if r.outcome == fleet.FAILED and r.exit_code != EXIT_DRIFT],
         ),
         ("not read", [r for r in report.records if r.outcome == fleet.SKIPPED]),
     ]
