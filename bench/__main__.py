@@ -19,6 +19,7 @@ from bench import (
     concurrency,
     datagen,
     fleet,
+    large_file,
     lint_speed,
     overhead,
     queries,
@@ -29,7 +30,9 @@ from bench import (
 )
 from runner import api
 
-BENCHMARKS = ("overhead", "rollback", "status", "lint", "queries", "concurrency", "fleet")
+BENCHMARKS = (
+    "overhead", "rollback", "status", "large", "lint", "queries", "concurrency", "fleet"
+)  # fmt: skip
 FLEET_DATABASES = 500
 NS = [50, 100, 200, 400]
 ROLLBACK_N = 100
@@ -162,6 +165,16 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
         times, notes, imports = startup.measure(srv, args.repeats, log)
         body = startup.section(times, notes, imports, args.repeats)
         found.append(report.Section("Start-up: status" + suffix, body))
+    if "large" in args.only:
+        count = large_file.STATEMENTS // (10 if args.quick else 1)
+        log(f"a large data version of {count:,} statements{suffix}")
+        measured = large_file.measure(srv, count=count, runs=args.runs, log=log)
+        staged = large_file.stages(
+            srv, tuple(n * count // large_file.STATEMENTS for n in large_file.STAGE_COUNTS), log
+        )
+        profiled = large_file.profile(srv, count)
+        body = large_file.section(measured, args.runs, staged, profiled, count)
+        found.append(report.Section("A large data version" + suffix, body))
     return found
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
-from conftest import PG15_BIN, REPO, ScratchServer, free_port
+from conftest import PG15_BIN, REPO, ScratchServer, free_port, started
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from processes import (
@@ -63,13 +63,8 @@ def other_server(server_url: str) -> Iterator[ScratchServer]:
     installs it before the first test pass), with a password, for the whole module."""
     major = server_major(server_url)
     bin_dir = PG15_BIN if major != 15 and (PG15_BIN / "pg_ctl").exists() else None
-    server = ScratchServer(bin_dir)
-    try:
-        server.initdb()
-        server.start()
+    with started(ScratchServer(bin_dir)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def server_major(url: str) -> int:
