@@ -82,24 +82,25 @@ def like(prefix: str) -> str:
 
 
 @contextmanager
-def databases(admin_url: str, prefix: str, count: int) -> Iterator[list[str]]:
-    """URLs of ``count`` new, empty databases ``prefix_00``..., dropped on exit; made and
-    dropped four at a time (CREATE DATABASE is most of a small fleet test's time)."""
-    names = [f"{prefix}_{index:02d}" for index in range(count)]
+def databases(admin_url: str, prefix: str, count: int = 0, names=()) -> Iterator[list[str]]:
+    """URLs of new, empty databases, ``prefix_00``... (``count`` of them) or ``prefix_NAME``
+    for each of ``names``; dropped on exit. Made and dropped four at a time (CREATE
+    DATABASE is most of a small fleet test's time)."""
+    made = [f"{prefix}_{index:02d}" for index in range(count)] + [f"{prefix}_{n}" for n in names]
 
-    def run(statement: str) -> None:
+    def run(statement: str, name: str) -> None:
         with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(statement)
+            conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
+
+    def each(statement: str) -> None:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda name: run(statement, name), made))
 
     try:
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(run, [f'CREATE DATABASE "{name}"' for name in names]))
-        yield [database.with_database(admin_url, name) for name in names]
+        each("CREATE DATABASE {}")
+        yield [database.with_database(admin_url, name) for name in made]
     finally:
-        with ThreadPoolExecutor(4) as pool:
-            list(
-                pool.map(run, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names])
-            )
+        each("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 
 
 def run_sql(url: str, sql: str) -> list[tuple]:
@@ -464,11 +465,8 @@ ODD_NAMES = ("sp ace", "per%cent", "q?mark", "ha#sh", "sl/ash", "new\nline", "Ü
 def test_databases_of_any_name_are_listed_reached_and_shown_on_one_line(server_url, make_chain):
     sql_dir = make_chain(*CHAIN[:1])
     prefix = unique()
-    names = [f"{prefix}_{odd}" for odd in ODD_NAMES]
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        for name in names:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
+    with databases(server_url, prefix, names=ODD_NAMES):
+        names = [f"{prefix}_{odd}" for odd in ODD_NAMES]
         run = fleet(sql_dir, "migrate", "--server", server_url, "--databases", like(prefix))
         assert run.returncode == 0, run.stdout + run.stderr
         shown = [line.split("  ")[0] for line in run.stdout.splitlines()[: len(names)]]
@@ -477,11 +475,6 @@ def test_databases_of_any_name_are_listed_reached_and_shown_on_one_line(server_u
             with psycopg.connect(server_url, dbname=name, autocommit=True) as conn:
                 assert conn.execute("SELECT current_database()").fetchone()[0] == name
                 assert conn.execute("SELECT version FROM liftdb_version").fetchall() == [(1,)]
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            for name in names:
-                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                conn.execute(drop.format(sql.Identifier(name)))
 
 
 def test_templates_and_invalid_databases_are_never_targets(server_url, make_chain):
