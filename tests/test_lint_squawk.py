@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pglast
 import pytest
+from processes import COMMAND_TIMEOUT
 from test_lint import MUTATIONS, copy_chain
 from test_lint_cases import CASES, build_chain, cases
 
@@ -42,6 +43,7 @@ def squawk(chain: Path) -> list[tuple[Path, int, str]]:
         [SQUAWK, "--reporter", "json", "--pg-version", "15", *files],
         capture_output=True,
         text=True,
+        timeout=COMMAND_TIMEOUT,
     )
     assert result.returncode in (0, 1), result.stderr
     return [(Path(f["file"]), f["line"] + 1, f["rule_name"]) for f in json.loads(result.stdout)]
@@ -83,8 +85,22 @@ def created_in_version(path: Path, node) -> bool:
     return bool(names) and names <= created or path.name.endswith(".rollback.sql")
 
 
+def waived(chain: Path) -> set[tuple[Path, int, str]]:
+    """(file, statement line, rule) of each waiver written in the chain: ours, said on
+    purpose, so a squawk finding there is matched by it."""
+    from runner.lint.source import parse_file
+
+    found = set()
+    for path in chain.glob("*.sql"):
+        for statement in parse_file(path, str(path)).statements:
+            for waiver in statement.waivers:
+                found |= {(path.resolve(), statement.where.line, r) for r in waiver.rules}
+    return found
+
+
 def unexplained(chain: Path) -> list[str]:
     ours = {(Path(f.path).resolve(), f.line, f.rule) for f in lint(chain).findings}
+    ours |= waived(chain)
     ours_by_file = {(p, r) for p, _, r in ours}
     problems = []
     for path, line, rule in squawk(chain):

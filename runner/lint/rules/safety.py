@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from pglast import ast
 from pglast.enums import AlterTableType as At
-from pglast.enums import ConstrType, ObjectType
+from pglast.enums import ConstrType, DropBehavior, ObjectType
 
 from runner.lint.findings import Finding
 from runner.lint.model import qualified, relation_name, type_name, walk
@@ -32,6 +32,8 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
         yield from _create_index(ctx, node)
     elif isinstance(node, ast.DropStmt):
         yield from _drop(ctx, node)
+    elif isinstance(node, ast.TruncateStmt) and ctx.direction == "up":
+        yield from _truncate(ctx, node)
     elif isinstance(node, ast.DropdbStmt):
         yield _at(ctx, "ban-drop-database", f"DROP DATABASE {node.dbname} in a migration")
     elif isinstance(node, ast.TransactionStmt):
@@ -67,11 +69,21 @@ def _needs_lock_timeout(ctx: StatementContext, table: str) -> Iterator[Finding]:
 def _create_index(ctx: StatementContext, node) -> Iterator[Finding]:
     table = relation_name(node.relation)
     yield from _concurrently_in_transaction(ctx, node, "CREATE")
+    known = ctx.model.tables.get(table)
+    partitioned = known is not None and known.partition_key is not None
+    if partitioned and not node.relation.inh:
+        return  # ON ONLY a partitioned table: the parent's index alone, which builds nothing
     if not node.concurrent and ctx.holds_data(table):
+        instead = (
+            "CONCURRENTLY is not supported on a partitioned table: CREATE INDEX ... ON ONLY"
+            f" {table}, CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX ..."
+            " ATTACH PARTITION each"
+            if partitioned
+            else "use CREATE INDEX CONCURRENTLY in a non-transactional version"
+        )
         yield _at(
             ctx, "require-concurrent-index",
-            f"CREATE INDEX on {table}, which holds data, blocks writes while it builds:"
-            " use CREATE INDEX CONCURRENTLY in a non-transactional version",
+            f"CREATE INDEX on {table}, which holds data, blocks writes while it builds: {instead}",
         )  # fmt: skip
         yield from _needs_lock_timeout(ctx, table)
 
@@ -87,11 +99,16 @@ def _concurrently_in_transaction(ctx: StatementContext, node, verb: str) -> Iter
 
 def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
     kind = node.removeType
+    cascade = node.behavior == DropBehavior.DROP_CASCADE
     for obj in node.objects or ():
         if kind == ObjectType.OBJECT_INDEX:
             index = ctx.model.indexes.get(qualified(obj))
             yield from _concurrently_in_transaction(ctx, node, "DROP")
-            if index is not None and not node.concurrent and ctx.holds_data(index.table):
+            table = ctx.model.tables.get(index.table) if index is not None else None
+            if table is not None and table.partition_key is not None:
+                # A partitioned table's index has no CONCURRENTLY: only the lock matters.
+                yield from _needs_lock_timeout(ctx, table.name)
+            elif index is not None and not node.concurrent and ctx.holds_data(index.table):
                 yield _at(
                     ctx, "require-concurrent-index",
                     f"DROP INDEX {index.name} locks {index.table}, which holds data, against"
@@ -99,13 +116,36 @@ def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
                 )  # fmt: skip
         elif kind == ObjectType.OBJECT_TABLE and ctx.direction == "up":
             table = qualified(obj)
-            if ctx.holds_data(table):
-                yield _at(
-                    ctx, "ban-drop-table",
-                    f"DROP TABLE {table} in an up file destroys its rows, and running code that"
-                    " still reads it fails: stop using it first, drop it in a later release",
-                )  # fmt: skip
-                yield from _needs_lock_timeout(ctx, table)
+            yield from _drops_table(ctx, table, f"DROP TABLE {table}")
+        elif kind == ObjectType.OBJECT_SCHEMA and ctx.direction == "up" and cascade:
+            for table in ctx.model.tables_in_schema(obj.sval):
+                yield from _drops_table(ctx, table, f"DROP SCHEMA {obj.sval} CASCADE ({table})")
+
+
+def _drops_table(ctx: StatementContext, table: str, what: str) -> Iterator[Finding]:
+    if ctx.holds_data(table):
+        yield _at(
+            ctx, "ban-drop-table",
+            f"{what} in an up file destroys its rows, and running code that still reads it"
+            " fails: stop using it first, drop it in a later release",
+        )  # fmt: skip
+        yield from _needs_lock_timeout(ctx, table)
+
+
+def _truncate(ctx: StatementContext, node) -> Iterator[Finding]:
+    cascade = node.behavior == DropBehavior.DROP_CASCADE
+    for relation in node.relations or ():
+        table = relation_name(relation)
+        if not ctx.holds_data(table):
+            continue
+        also = ctx.model.referencing(table) if cascade else []
+        more = f" (and, CASCADE, every row of {', '.join(also)})" if also else ""
+        yield _at(
+            ctx, "ban-truncate",
+            f"TRUNCATE {table} in an up file destroys every row it holds{more}: delete what"
+            " you mean to, in batches, or waive it saying why the rows can go",
+        )  # fmt: skip
+        yield from _needs_lock_timeout(ctx, table)
 
 
 def _rename(ctx: StatementContext, node) -> Iterator[Finding]:
