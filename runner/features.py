@@ -11,7 +11,9 @@ servers: PostgreSQL 15 refuses it, 18 accepts it.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -140,11 +142,22 @@ def uses(node, text: str, start: int, end: int) -> list[Use]:
     return sorted(set(found), key=lambda use: use.offset)
 
 
-def uses_in_file(text: str, newer_than: int) -> list[Use]:
+def uses_in_file(text: str, newer_than: int) -> tuple[Use, ...]:
     """Uses, in a whole file, of features newer than PostgreSQL ``newer_than`` (the
-    runner's pre-flight: nothing is parsed when the text holds none of their words)."""
+    runner's pre-flight: nothing is parsed when the text holds none of their words).
+    Remembered per text and version, and worked out by one thread at a time: ``liftdb
+    fleet`` plans every database from one chain, in threads, and parses it once."""
+    with _USES_LOCK:
+        return _uses_in_file(text, newer_than)
+
+
+_USES_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1024)
+def _uses_in_file(text: str, newer_than: int) -> tuple[Use, ...]:
     if newer_than >= NEWEST or not may_use(text):
-        return []
+        return ()
     from runner import sqltree
 
     found = []
@@ -152,7 +165,7 @@ def uses_in_file(text: str, newer_than: int) -> list[Use]:
         start = raw.stmt_location or 0
         end = start + raw.stmt_len if raw.stmt_len else len(text)
         found += [u for u in uses(raw.stmt, text, start, end) if u.feature.since > newer_than]
-    return found
+    return tuple(found)
 
 
 def _walk(node):

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -26,7 +27,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
-from conftest import PG15_BIN, REPO, ScratchServer, free_port, started
+from conftest import PG15_BIN, REPO, SQL_DIR, ScratchServer, free_port, started
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from processes import (
@@ -257,6 +258,46 @@ def test_forty_databases_on_two_servers_one_failing_at_version_7_then_a_rerun_fi
             line.endswith("00008  8 applied version(s) match their files")
             for line in lines.values()
         )
+
+
+def test_the_chain_is_parsed_once_however_many_databases(
+    server_url, other_server, monkeypatch, tmp_path
+):
+    """Counted, not timed: PostgreSQL's parser runs as often for six databases as for two
+    (on PostgreSQL 15 too, where the pre-flight looks for syntax the server lacks)."""
+    import pglast.parser
+
+    from runner import sqltree
+
+    calls: Counter = Counter()
+
+    def counting(name, real):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(sqltree, "parse", counting("parse", sqltree.parse))
+    monkeypatch.setattr(pglast.parser, "split", counting("split", pglast.parser.split))
+    on_15 = [url for url in (server_url, other_server.url()) if server_major(url) == 15]
+    admin = (on_15 or [server_url])[0]
+    seen = {}
+    for count in (2, 6):
+        # The real chain, each fleet its own copy (a comment added): nothing parsed for
+        # one fleet is reused by the next.
+        sql_dir = tmp_path / f"sql{count}"
+        sql_dir.mkdir()
+        for path in SQL_DIR.glob("0*.sql"):
+            (sql_dir / path.name).write_text(f"{path.read_text()}\n-- copy {count}\n")
+        calls.clear()
+        with databases(admin, unique(), count) as urls:
+            targets = [library.Target(f"t{i}", url) for i, url in enumerate(urls)]
+            report = library.migrate(targets, sql_dir, jobs=2)
+            assert report.exit_code() == 0, [r.error for r in report.records]
+        seen[count] = dict(calls)
+    assert seen[2] == seen[6]
+    assert seen[2]["split"] > 0
 
 
 # --- the canary and the failure budget -------------------------------------------------------
