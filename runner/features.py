@@ -11,11 +11,11 @@ servers: PostgreSQL 15 refuses it, 18 accepts it.
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from runner import sqltree  # its own imports are lazy: pglast loads when a tree is built
 
 OLDEST = 15  # the oldest server version liftdb knows the features of (and CI runs)
 NEWEST = 18  # the parser's (pglast's) version: nothing newer can be parsed
@@ -142,24 +142,13 @@ def uses(node, text: str, start: int, end: int) -> list[Use]:
     return sorted(set(found), key=lambda use: use.offset)
 
 
+@sqltree.remembered
 def uses_in_file(text: str, newer_than: int) -> tuple[Use, ...]:
     """Uses, in a whole file, of features newer than PostgreSQL ``newer_than`` (the
-    runner's pre-flight: nothing is parsed when the text holds none of their words).
-    Remembered per text and version, and worked out by one thread at a time: ``liftdb
-    fleet`` plans every database from one chain, in threads, and parses it once."""
-    with _USES_LOCK:
-        return _uses_in_file(text, newer_than)
-
-
-_USES_LOCK = threading.Lock()
-
-
-@functools.lru_cache(maxsize=1024)
-def _uses_in_file(text: str, newer_than: int) -> tuple[Use, ...]:
+    runner's pre-flight: nothing is parsed when the text holds none of their words);
+    remembered per text and version."""
     if newer_than >= NEWEST or not may_use(text):
         return ()
-    from runner import sqltree
-
     found = []
     for raw in sqltree.parse(text):
         start = raw.stmt_location or 0
