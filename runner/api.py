@@ -37,8 +37,9 @@ class Options:
     on_wait: Callable[[object], None] | None = None
     # Called after each version, as it completes: output streams during a long run.
     on_done: Callable[[Done], None] | None = None
-    # Called once the plan is made (under the lock; in a dry run too) with the ``State`` it
-    # was made from and the ``Plan``: where the database stood and what the run will do.
+    # Called once the plan is made (under the lock; in a dry run too; again should a yoyo's
+    # run make liftdb read the bookkeeping again) with the ``State`` it was made from and
+    # the ``Plan``: where the database stood and what the run will do.
     on_plan: Callable[[State, Plan], None] | None = None
     # Asked before each version starts: True ends the run there, what was done kept and
     # the lock released (``fleet`` on Ctrl-C). The version running when it turns runs on.
@@ -135,13 +136,19 @@ def _run(
         # vanished client every second, even while a statement runs.
         conn.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'")
         lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
-        state = plan.read_state(conn, chain)
-        state.check(allow_drift=options.allow_drift)
-        work = make_plan(state)
-        if options.on_plan is not None:
-            options.on_plan(state, work)
-        if confirm is not None:
-            _ask_before_losing_data(conn, work, confirm, everything=everything)
+        _fence_yoyo(conn, options, create=False)
+        while True:
+            state = plan.read_state(conn, chain)
+            state.check(allow_drift=options.allow_drift)
+            work = make_plan(state)
+            if options.on_plan is not None:
+                options.on_plan(state, work)
+            if confirm is not None:
+                _ask_before_losing_data(conn, work, confirm, everything=everything)
+            if not len(work):
+                break
+            if not _fence_yoyo(conn, options, create=True):
+                break  # else a yoyo that started before the fence ran: read again
         if len(work):
             recorder.ensure_tables(conn)
         resume = {(i.version.number, i.direction): i.statements_done for i in state.interrupted}
@@ -153,6 +160,14 @@ def _run(
 def _chain(source: Path | str | loader.Chain) -> loader.Chain:
     """The chain to work with: read from its folder, or one already read."""
     return source if isinstance(source, loader.Chain) else loader.load(source)
+
+
+def _fence_yoyo(conn, options: Options, *, create: bool) -> bool:
+    """Shut yoyo out for the rest of the run (``runner.yoyo``); True if a yoyo held its
+    lock and was waited for."""
+    from runner import yoyo
+
+    return yoyo.fence(conn, options.timeouts.lock_ms, options.on_wait, create=create)
 
 
 def _ask_before_losing_data(conn, work, confirm: Confirm, *, everything: bool) -> None:
@@ -341,6 +356,7 @@ def repair(
     with database.connect(url) as conn:
         if not dry_run:
             lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+            _fence_yoyo(conn, options, create=False)
         drift = plan.read_state(conn, chain).drift
         lost = [d for d in drift if d.kind != "changed"]
         if lost:
@@ -372,7 +388,7 @@ def baseline(
 ):
     """Record versions 1..``to`` as applied without running them (Flyway's ``baseline``),
     once the database's schema is checked to be the chain's at ``to`` (``runner.adopt``):
-    for a restored database, or one made from sql/schema.sql. Under the migration lock;
+    for a restored database, or one made from sql/schema/schema.sql. Under the migration lock;
     a dry run checks and records nothing. Returns an ``adopt.Adopted``."""
     from runner import adopt, lock, plan, recorder
 
@@ -380,6 +396,7 @@ def baseline(
     plan.resolve(chain, to)
     with database.connect(url) as conn:
         lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+        _fence_yoyo(conn, options, create=not dry_run)
         ours = {row.number for row in recorder.applied(conn)}
         past = max(ours, default=0)
         if past > to:
@@ -405,6 +422,7 @@ UP_TEMPLATE = """\
 --   -- transactional: false     run outside a transaction (CREATE INDEX CONCURRENTLY)
 --   -- lock_timeout: 5s         give up waiting for a table lock after this long
 --   -- statement_timeout: 1min  cancel any statement running longer
+--   -- empty: true              a version that runs no statement, on purpose
 
 """
 
