@@ -148,7 +148,7 @@ def stages(server: Server, counts: tuple[int, ...], log) -> dict[int, dict[str, 
 
 
 def _stages_at(server: Server, count: int, root: Path) -> dict[str, float]:
-    from runner import executor, plan
+    from runner import executor, plan, recorder, session
 
     data = write_chain(root / "sql", count)
     took: dict[str, float] = {}
@@ -166,9 +166,10 @@ def _stages_at(server: Server, count: int, root: Path) -> dict[str, float]:
     with scratch(server, "bench_stages") as url:
         api.migrate(url, root / "sql", to=1)
         with database.connect(url) as conn:
+            setup, books = session.start(conn), recorder.locate(conn)
             cpu = time.process_time()
             took["apply: send, server, results"] = _timed(
-                lambda: executor.run(conn, steps, timeouts)
+                lambda: executor.run(conn, steps, timeouts, books=books, session=setup)
             )
             took["apply: liftdb's own CPU in it"] = time.process_time() - cpu
     failing = root / "failing"

@@ -254,13 +254,15 @@ def run(
     resume: dict[tuple[int, str], int] | None = None,
     on_done: Callable[[Done], None] | None = None,
     on_notice: Callable[[Notice], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> list[Done]:
     """Apply ``plan`` in order; stop at the first failure (raised as ``MigrationFailed``).
 
     ``books`` is where the bookkeeping is (it must exist), ``session`` what liftdb set up
     on ``conn``. ``resume`` maps (version, direction) of interrupted non-transactional
     versions to the number of their statements already done (checked by the plan to be
-    the file's first ones).
+    the file's first ones). ``stop`` is asked before each version: True returns what was
+    done so far, made durable.
     """
     notices = _NoticeRouter(on_notice)
     conn.add_notice_handler(notices)
@@ -268,6 +270,10 @@ def run(
         done = []
         last = len(plan) - 1
         for index, step in enumerate(plan):
+            if stop is not None and stop():
+                if index and plan.steps[index - 1].file.transactional:
+                    _flush(conn)
+                break
             notices.step = step
             started = time.perf_counter()
             version = _Version(conn, step, timeouts.for_file(step.file), books, session, notices)
@@ -291,6 +297,14 @@ def run(
         return done
     finally:
         conn.remove_notice_handler(notices)
+
+
+def _flush(conn) -> None:
+    """Make the run's commits so far durable. Every commit but a run's last skips the WAL
+    flush; a run stopped early never sends that last one, so send a transaction that must
+    flush: one with a transaction id commits synchronously, and PostgreSQL's flush of its
+    commit record writes out everything logged before it."""
+    conn.execute("SELECT pg_catalog.pg_current_xact_id()")
 
 
 @dataclass
