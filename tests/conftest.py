@@ -45,6 +45,25 @@ def scratch_database(server_url: str, template: str | None = None) -> Iterator[s
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def scratch_role(server_url: str, name: str | None = None, *, member: bool = False):
+    """A role (cluster-wide, so named afresh unless ``name`` is given) that cannot log in,
+    dropped on exit; with ``member``, the connecting role is granted it (may SET ROLE to
+    it). Drop what it owns in a database before the database outlives it."""
+    from psycopg import sql
+
+    role = name or f"liftdb_role_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        if member:
+            conn.execute(sql.SQL("GRANT {} TO current_user").format(sql.Identifier(role)))
+    try:
+        yield role
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """A URL on the server under test, with rights to create databases."""

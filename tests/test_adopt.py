@@ -15,7 +15,7 @@ import uuid
 
 import psycopg
 import pytest
-from conftest import write_chain
+from conftest import scratch_role, write_chain
 from psycopg import sql
 
 from runner import api, database
@@ -187,13 +187,8 @@ KINDS = {
 
 @pytest.fixture(scope="module")
 def owner_role(server_url):
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(OWNER)))
-    try:
-        yield OWNER
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(OWNER)))
+    with scratch_role(server_url, OWNER) as role:
+        yield role
 
 
 @pytest.fixture

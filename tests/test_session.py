@@ -15,12 +15,11 @@ import contextlib
 import json
 import os
 import tempfile
-import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import scratch_database, write_chain
+from conftest import scratch_database, scratch_role, write_chain
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from processes import COMMAND_TIMEOUT, liftdb, liftdb_backend, start_liftdb, wait_for
@@ -52,20 +51,17 @@ def connected_user(url: str) -> str:
 
 @pytest.fixture
 def app_owner(database_url):
-    """A role (cluster-wide, so named afresh) that may create tables in ``public`` of the
-    test's database, and that the connecting role may SET ROLE to."""
-    role = f"liftdb_owner_{uuid.uuid4().hex[:8]}"
-    ident = sql.Identifier(role)
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(ident))
-        conn.execute(sql.SQL("GRANT {} TO current_user").format(ident))
-        conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(ident))
-    try:
-        yield role
-    finally:
+    """A role that may create tables in ``public`` of the test's database, and that the
+    connecting role may SET ROLE to."""
+    with scratch_role(database_url, member=True) as role:
+        ident = sql.Identifier(role)
         with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(ident))
-            conn.execute(sql.SQL("DROP ROLE {}").format(ident))
+            conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(ident))
+        try:
+            yield role
+        finally:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(ident))
 
 
 CREATE_BILLING = ("create_billing", "CREATE SCHEMA billing;\n", "DROP SCHEMA billing;\n")
@@ -461,15 +457,8 @@ def database_state(url: str) -> dict:
 @pytest.fixture(scope="module")
 def split_owner(server_url):
     """A role the tests' connection may become, for every database of the property."""
-    role = f"liftdb_split_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("GRANT {} TO current_user").format(sql.Identifier(role)))
-    try:
+    with scratch_role(server_url, member=True) as role:
         yield role
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 @contextlib.contextmanager
