@@ -39,6 +39,11 @@ class Drift:
         return f"{self.label}: {self.reason}"
 
 
+# Where a person finds an interrupted version's progress (liftdb_progress, in the schema
+# the bookkeeping is in).
+PROGRESS_NOTE = f"{recorder.PROGRESS_TABLE} (version, direction)"
+
+
 @dataclass(frozen=True)
 class Interrupted:
     """A non-transactional version a run started and did not finish, as its progress
@@ -109,7 +114,7 @@ class Interrupted:
         if self.file is None:
             return f"{self.label}: interrupted under that name, but disk has {self.version.label}"
         done, recorded = self.statements_done, self.record.statement_sha256
-        if len(recorded) < done:
+        if self.unchecked:
             return (
                 f"{self.path}: {done} statement(s) ran, recorded by a liftdb that kept no"
                 " checksum of them, so a resume cannot be checked"
@@ -127,15 +132,28 @@ class Interrupted:
                 )
         return None
 
+    @property
+    def unchecked(self) -> bool:
+        """Progress a liftdb that kept no statement checksums recorded: never resumable."""
+        return len(self.record.statement_sha256) < self.statements_done
+
     def refusal(self) -> str:
         """The one line that refuses to resume it, and says what to do."""
         command = "migrate" if self.direction == "up" else "rollback"
+        if self.unchecked:
+            todo = (
+                f"run its statements after the first {self.statements_done} by hand, then"
+                f" delete its row from {PROGRESS_NOTE}"
+            )
+        else:
+            todo = (
+                f"restore what ran (the file and its name as they were), finish it with"
+                f" `liftdb {command}`, then make the change in a new version"
+            )
         return (
             f"refused: {self.label} stopped after {self.statements_done} of"
             f" {self.statement_count} statements, and a resume runs only those not done:"
-            f" {self.problem}; restore what ran (the file and its name as they were), finish"
-            f" it with `liftdb {command}`, then make the change in a new version;"
-            " nothing was changed"
+            f" {self.problem}; {todo}; nothing was changed"
         )
 
 
