@@ -34,8 +34,8 @@ from processes import (
     wait_for,
 )
 
-from runner import database, lock
-from runner.errors import EXIT_ERROR
+from runner import database, lock, target
+from runner.errors import EXIT_ERROR, TargetRefused
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 REFUSAL = "shares server sessions between clients (PgBouncer with pool_mode = transaction"
@@ -281,3 +281,28 @@ def _sleeping(url: str) -> bool:
                 " AND state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()"
             ).fetchone()
         )
+
+
+def test_a_client_taking_our_server_session_while_the_witness_asks_cannot_let_a_runner_through(
+    database_url, transaction_pool, monkeypatch
+):
+    # What six concurrent runners do to each other now and then, made to happen every
+    # time: while the witness asks for its server, another client holds ours in a
+    # transaction, so the witness gets another; then it gives ours back, and our next
+    # statement lands on it again. Nothing a client sees tells the pool's mode here.
+    url = transaction_pool.url(database_url)
+    reconnect = database.reconnect
+
+    @contextmanager
+    def witness_while_another_client_holds_ours(conn):
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("BEGIN")
+            other.execute("SELECT pg_backend_pid()")
+            with reconnect(conn) as witness:
+                yield witness
+            other.execute("COMMIT")
+
+    monkeypatch.setattr(database, "reconnect", witness_while_another_client_holds_ours)
+    with database.connect(url) as conn, pytest.raises(TargetRefused) as refused:
+        target.check(conn)
+    assert REFUSAL in refused.value.message
