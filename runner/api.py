@@ -33,6 +33,8 @@ class Options:
     on_wait: Callable[[object], None] | None = None
     # Called after each version, as it completes: output streams during a long run.
     on_done: Callable[[Done], None] | None = None
+    # What the user says of a pooler in the URL's path: "session", or None (refused).
+    pool_mode: str | None = None
 
 
 DEFAULT_OPTIONS = Options()
@@ -117,7 +119,7 @@ def _run(
         # lock and its table locks) until the statement ends: have the server check for a
         # vanished client every second, even while a statement runs.
         conn.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'")
-        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode)
         state = plan.read_state(conn, chain)
         state.check(allow_drift=options.allow_drift)
         work = make_plan(state)
@@ -316,7 +318,7 @@ def repair(
     chain = loader.load(sql_dir)
     with database.connect(url) as conn:
         if not dry_run:
-            lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+            lock.acquire(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode)
         drift = plan.read_state(conn, chain).drift
         lost = [d for d in drift if d.kind != "changed"]
         if lost:
@@ -355,7 +357,7 @@ def baseline(
     chain = loader.load(sql_dir)
     plan.resolve(chain, to)
     with database.connect(url) as conn:
-        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode)
         ours = {row.number for row in recorder.applied(conn)}
         past = max(ours, default=0)
         if past > to:
