@@ -33,7 +33,8 @@ class Options:
     on_wait: Callable[[object], None] | None = None
     # Called after each version, as it completes: output streams during a long run.
     on_done: Callable[[Done], None] | None = None
-    # What the user says of a pooler in the URL's path: "session", or None (refused).
+    # What the user says of a pooler between liftdb and the server: "session", or None
+    # (then a pooler is refused; see runner.target).
     pool_mode: str | None = None
 
 

@@ -158,8 +158,8 @@ class Liftdb(click.Group):
     type=click.Choice(["session"]),
     envvar="LIFTDB_POOL_MODE",
     show_envvar=True,
-    help="The URL is a pooler (PgBouncer) in session pooling: let changing commands run"
-    " through it. Without it, any pooler is refused: none tells its mode.",
+    help="The URL is a pooler (PgBouncer) in session mode: let changing commands run"
+    " through it. Otherwise they refuse any pooler: no client can tell its mode.",
 )
 @click.pass_context
 def cli(ctx: click.Context, database_url, sql_dir, json_output, **values) -> None:

@@ -18,7 +18,7 @@ the process id the connection was given is not the server's
 start-up messages in every mode, its admin console is closed to ordinary
 users, and whether another connection is handed our server session depends on
 what other clients are doing at that moment (measured with six clients at once:
-one check in nine let transaction pooling through). So a pooler is refused
+about one check in nine let transaction pooling through). So a pooler is refused
 unless the user says it pools sessions (``pool_mode="session"``, the CLI's
 ``--pool-mode session``). Then two checks can still catch a wrong claim:
 statement pooling refuses a transaction block, always; and in transaction
