@@ -74,11 +74,7 @@ def lint(
         ]
     for version, up, rollback in parsed_versions:
         files += [f for f in (up, rollback) if f is not None]
-        if up.error is None and not up.statements:  # the runner refuses to record it
-            findings.append(
-                Finding(up.display, 1, 1, "empty-version", "holds no SQL statement: write the"
-                        " change, or remove the version (liftdb refuses to record it as applied)")
-            )  # fmt: skip
+        findings += _empty_version(up)  # what the runner refuses to record
         findings += _fold_version(
             model, referrers, version.number, up, rollback, min_server_version
         )
@@ -99,6 +95,22 @@ def lint(
     if only is not None:
         findings = [f for f in findings if f.path in only]
     return Result(findings=sorted(set(findings)), model=model)
+
+
+def _empty_version(up: ParsedFile) -> list[Finding]:
+    """What migrate refuses as to an up file's statements (``plan.empty_version_problem``):
+    none without ``-- empty: true``, some with it."""
+    from runner.plan import empty_problem
+
+    if up.error is not None:
+        return []
+    says_empty = (up.directives.get("empty") or "false").lower() == "true"
+    problem = empty_problem(up.path, [s.where.line for s in up.statements], says_empty)
+    if problem is None:
+        return []
+    where, _, message = problem.partition(": ")
+    line = int(where.rsplit(":", 1)[1]) if where != str(up.path) else 1
+    return [Finding(up.display, line, 1, "empty-version", message)]
 
 
 def display(path: Path) -> str:
