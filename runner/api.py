@@ -47,6 +47,9 @@ class Options:
     # Asked before each version starts: True ends the run there, what was done kept and
     # the lock released (``fleet`` on Ctrl-C). The version running when it turns runs on.
     stop: Callable[[], bool] | None = None
+    # What the user says of a pooler between liftdb and the server: "session", or None
+    # (then a pooler is refused; see runner.target).
+    pool_mode: str | None = None
 
 
 DEFAULT_OPTIONS = Options()
@@ -134,7 +137,7 @@ def _run(
             if options.on_plan is not None:
                 options.on_plan(state, work)
             return executor.dry_run(work, options.timeouts)
-        with lock.held(conn, options.timeouts.lock_ms, options.on_wait):
+        with lock.held(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode):
             setup = session.start(conn)
             _fence_yoyo(conn, options, recorder.locate(conn), create=False)
             while True:
@@ -361,7 +364,7 @@ def repair(
         held = (
             contextlib.nullcontext()
             if dry_run
-            else lock.held(conn, options.timeouts.lock_ms, options.on_wait)
+            else lock.held(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode)
         )
         with held:
             if not dry_run:
@@ -408,7 +411,7 @@ def baseline(
     plan.resolve(chain, to)
     with (
         database.connect(url) as conn,
-        lock.held(conn, options.timeouts.lock_ms, options.on_wait),
+        lock.held(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode),
     ):
         _fence_yoyo(conn, options, recorder.locate(conn), create=not dry_run)
         state = plan.read_state(conn, chain)

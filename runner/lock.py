@@ -82,16 +82,18 @@ def acquire(
     conn,
     timeout_ms: int,
     on_wait: Callable[[Holder | None], None] | None = None,
+    pool_mode: str | None = None,
 ) -> None:
     """Take the lock on ``conn`` or raise ``LockTimeout`` naming the holder.
 
     ``timeout_ms`` 0 means wait for ever. ``on_wait`` is called once, when the lock is
     first found taken, with who holds it. First, ``target.check`` refuses a server that
-    cannot take a migration (a standby, read-only sessions, transaction pooling).
+    cannot take a migration (a standby, read-only sessions, a pooler not said to be in
+    session mode by ``pool_mode``).
     """
     from runner import target
 
-    target.check(conn)
+    target.check(conn, pool_mode)
     deadline = None if timeout_ms == 0 else time.monotonic() + timeout_ms / 1000
     pause = POLL_FIRST_S
     told = False
@@ -135,12 +137,14 @@ def held(
     conn,
     timeout_ms: int,
     on_wait: Callable[[Holder | None], None] | None = None,
+    pool_mode: str | None = None,
 ) -> Iterator[None]:
     """The lock taken on ``conn`` for the block, as every command that changes a database
-    takes it: the server told to check for a vanished client every ``CLIENT_CHECK_MS``,
-    ``acquire``'s wait (``on_wait``, ``LockTimeout``), and the lock given back when the
-    block ends, however it ends (unless the connection is gone, which gave it back)."""
-    acquire(conn, timeout_ms, on_wait)  # first: it asks target.check before anything else
+    takes it: ``acquire``'s checks and wait (``on_wait``, ``pool_mode``, ``LockTimeout``),
+    the server told to check for a vanished client every ``CLIENT_CHECK_MS``, and the lock
+    given back when the block ends, however it ends (unless the connection is gone, which
+    gave it back)."""
+    acquire(conn, timeout_ms, on_wait, pool_mode)  # first: target.check before anything else
     conn.execute(CLIENT_CHECK_SQL)
     try:
         yield

@@ -34,10 +34,12 @@ def adopt(
     url: str,
     sql_dir: Path | str,
     lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+    pool_mode: str | None = None,
     on_wait: Callable[[object], None] | None = None,
 ) -> adoption.Adopted:
     """Record as applied every version goose applied, once the live schema is checked
-    (``runner.adopt``), under the migration lock (``on_wait`` as ``lock.held`` says)."""
+    (``runner.adopt``), under the migration lock (``pool_mode`` and ``on_wait`` as
+    ``lock.held`` takes them)."""
     from runner import database, lock, plan, recorder, yoyo
 
     chain = loader.load(sql_dir)
@@ -45,7 +47,7 @@ def adopt(
         exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (GOOSE_TABLE,)).fetchone()[0]
         if not exists:
             raise UsageError(f"{database.mask(url)} has no {GOOSE_TABLE} table: nothing to adopt")
-        with lock.held(conn, lock_ms, on_wait):
+        with lock.held(conn, lock_ms, on_wait, pool_mode):
             books = recorder.locate(conn)
             yoyo.fence(conn, lock_ms, on_wait, create=True, schema=books.require_schema())
             by_goose = set(goose_applied(conn))
