@@ -30,6 +30,7 @@ CONTRACT_FILE = "contract.toml"
 class Result:
     findings: list[Finding]
     model: Model = field(default_factory=Model)
+    waived: list[Finding] = field(default_factory=list)  # removed by a waiver on their statement
 
     @property
     def clean(self) -> bool:
@@ -67,10 +68,10 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
         if parsed.error is not None:
             findings.append(parsed.error)
         findings += parsed.text_findings
-    findings = _apply_waivers(findings, files)
+    findings, waived = _apply_waivers(findings, files)
     if only is not None:
         findings = [f for f in findings if f.path in only]
-    return Result(findings=sorted(set(findings)), model=model)
+    return Result(findings=sorted(set(findings)), model=model, waived=sorted(set(waived)))
 
 
 def display(path: Path) -> str:
@@ -233,8 +234,11 @@ def _clone(table: Table) -> Table:
     return clone
 
 
-def _apply_waivers(findings: list[Finding], files: list[ParsedFile]) -> list[Finding]:
-    """Drop each finding waived on its statement; a waiver that waives nothing is a finding."""
+def _apply_waivers(
+    findings: list[Finding], files: list[ParsedFile]
+) -> tuple[list[Finding], list[Finding]]:
+    """(the findings kept, those waived on their statement); a waiver that waives nothing
+    is a finding."""
     waivers = {
         (s.where.path, s.where.line, s.where.col, rule): waiver
         for parsed in files
@@ -243,13 +247,14 @@ def _apply_waivers(findings: list[Finding], files: list[ParsedFile]) -> list[Fin
         for rule in waiver.rules
     }
     if not waivers:
-        return findings
+        return findings, []
     used = set()
-    kept = []
+    kept, waived = [], []
     for finding in findings:
         key = (finding.path, finding.line, finding.col, finding.rule)
         if key in waivers and RULES.get(finding.rule) != "layout":
             used.add(key)
+            waived.append(finding)
         else:
             kept.append(finding)
     for key, waiver in waivers.items():
@@ -260,7 +265,7 @@ def _apply_waivers(findings: list[Finding], files: list[ParsedFile]) -> list[Fin
                     f"waiver of {key[3]} matches no finding on its statement: remove it",
                 )
             )  # fmt: skip
-    return kept
+    return kept, waived
 
 
 def targets(paths) -> list[tuple[Path, set[str] | None]]:

@@ -18,6 +18,7 @@ from pglast.enums import ConstrType, ObjectType
 from runner.lint.findings import Finding
 from runner.lint.model import qualified, relation_name, type_name, walk
 from runner.lint.rules import StatementContext
+from runner.observe import BLOCKS, FAILS, REWRITE, SCAN
 
 # Defaults PostgreSQL must evaluate per row, so ADD COLUMN rewrites the whole table.
 VOLATILE_FUNCTIONS = {
@@ -48,8 +49,8 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
         yield from _needs_lock_timeout(ctx, relation_name(node.relation))
 
 
-def _at(ctx: StatementContext, rule: str, message: str) -> Finding:
-    return Finding.at(ctx.statement.where, rule, message)
+def _at(ctx: StatementContext, rule: str, message: str, effect: str | None = None) -> Finding:
+    return Finding.at(ctx.statement.where, rule, message, effect)
 
 
 def _needs_lock_timeout(ctx: StatementContext, table: str) -> Iterator[Finding]:
@@ -61,6 +62,7 @@ def _needs_lock_timeout(ctx: StatementContext, table: str) -> Iterator[Finding]:
         ctx, "require-lock-timeout",
         f"locks {table}, which holds data, without '-- lock_timeout: <duration>' at the top of"
         " the file: waiting behind a long query, the lock queues every other query on the table",
+        BLOCKS,
     )  # fmt: skip
 
 
@@ -72,6 +74,7 @@ def _create_index(ctx: StatementContext, node) -> Iterator[Finding]:
             ctx, "require-concurrent-index",
             f"CREATE INDEX on {table}, which holds data, blocks writes while it builds:"
             " use CREATE INDEX CONCURRENTLY in a non-transactional version",
+            SCAN,
         )  # fmt: skip
         yield from _needs_lock_timeout(ctx, table)
 
@@ -82,6 +85,7 @@ def _concurrently_in_transaction(ctx: StatementContext, node, verb: str) -> Iter
             ctx, "concurrent-in-transaction",
             f"{verb} INDEX CONCURRENTLY cannot run inside a transaction: put it in a version"
             " of its own whose file starts with '-- transactional: false'",
+            FAILS,
         )  # fmt: skip
 
 
@@ -96,6 +100,7 @@ def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
                     ctx, "require-concurrent-index",
                     f"DROP INDEX {index.name} locks {index.table}, which holds data, against"
                     " reads and writes: use DROP INDEX CONCURRENTLY in a non-transactional version",
+                    BLOCKS,
                 )  # fmt: skip
         elif kind == ObjectType.OBJECT_TABLE and ctx.direction == "up":
             table = qualified(obj)
@@ -150,6 +155,7 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
                 ctx, "changing-column-type",
                 f"changing the type of {table}.{cmd.name} rewrites the table (and its indexes)"
                 " under an ACCESS EXCLUSIVE lock: add a new column, backfill, switch over",
+                REWRITE,
             )  # fmt: skip
         elif sub == At.AT_SetNotNull and not _proven_not_null(model_table, cmd.name):
             yield _at(
@@ -157,6 +163,7 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
                 f"SET NOT NULL on {table}.{cmd.name} scans the table under an ACCESS EXCLUSIVE"
                 f" lock: first add CHECK ({cmd.name} IS NOT NULL) NOT VALID and VALIDATE it"
                 " (in a later version), then SET NOT NULL skips the scan",
+                SCAN,
             )  # fmt: skip
         elif sub == At.AT_AddConstraint:
             constraint = cmd.def_
@@ -174,6 +181,7 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
                         f"adding {kind} {constraint.conname or ''} to {table} scans every row"
                         " under a lock that blocks writes: add it NOT VALID, then VALIDATE"
                         " CONSTRAINT in a later version",
+                        SCAN,
                     )  # fmt: skip
             elif (
                 constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY)
@@ -184,6 +192,7 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
                         f"adding a unique or primary key constraint to {table} builds its index"
                         " under an ACCESS EXCLUSIVE lock: CREATE UNIQUE INDEX CONCURRENTLY,"
                         " then ADD CONSTRAINT ... USING INDEX",
+                        SCAN,
                     )  # fmt: skip
         elif (
             sub == At.AT_ValidateConstraint
@@ -195,6 +204,7 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
                     f"VALIDATE CONSTRAINT {cmd.name} in the version that added it NOT VALID:"
                     " the transaction still holds the lock taken by ADD CONSTRAINT, so the"
                     " scan blocks writes; validate in a later version",
+                    SCAN,
                 )  # fmt: skip
 
 
@@ -221,12 +231,14 @@ def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
             ctx, "volatile-default",
             f"adding {table}.{coldef.colname} with {rewrite} rewrites every row under an ACCESS"
             " EXCLUSIVE lock: add it without the default, set the default, backfill in batches",
+            REWRITE,
         )  # fmt: skip
     elif not_null and default is None:
         yield _at(
             ctx, "adding-required-field",
             f"adding {table}.{coldef.colname} NOT NULL without a default fails on a table"
             " with rows: give it a default, or add it nullable, backfill, then make it NOT NULL",
+            FAILS,
         )  # fmt: skip
 
 
