@@ -1,0 +1,144 @@
+"""Every safety verdict of the lint, observed on a real server (issue 12, part 2).
+
+Each ``ok`` and ``bad`` case of a safety rule (tests/lint_cases/) runs on a database
+holding base.sql with ``LIFTDB_ORACLE_ROWS`` rows in each table (50,000 by default;
+one populated database per module, rows generated server-side by runner.samples),
+through the same machinery as ``liftdb lint --trace`` (runner.trace): every
+statement's effect is observed (rewrite by pg_relation_filenode, locks by pg_locks
+of the session, full scans by pg_stat_xact_user_tables deltas) and must agree with
+the effect the lint's findings on it claim; the file's locks must agree with
+require-lock-timeout. A case of one transactional version runs in a transaction
+rolled back; a case of several versions, or a non-transactional one, runs on a copy
+of the populated database. Cases no server can judge, and cases that need a newer
+server, are listed with the reason in tests/lint_cases/oracle.toml.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import scratch_database
+from test_lint_cases import CASES, build_chain, cases
+
+from runner import api, database, loader, samples
+from runner.lint import lint
+from runner.lint.rules import RULES
+from runner.trace import AGREES, trace_versions
+
+ROWS = int(os.environ.get("LIFTDB_ORACLE_ROWS", "50000"))
+ORACLE = tomllib.loads((CASES / "oracle.toml").read_text())
+SYNTAX_ERROR = "42601"
+
+SAFETY_CASES = [
+    (rule, kind, name)
+    for kind in ("bad", "ok")
+    for rule, name in cases(kind)
+    if RULES.get(rule) == "safety"
+]
+
+
+def case_id(rule: str, kind: str, name: str) -> str:
+    return f"{rule}/{kind}/{name}"
+
+
+@pytest.fixture(scope="module")
+def populated(server_url, tmp_path_factory):
+    """A database holding version 1 of every case (base.sql), ROWS rows in each table."""
+    chain = tmp_path_factory.mktemp("base")
+    (chain / "00001_base.sql").write_text((CASES / "base.sql").read_text())
+    (chain / "00001_base.rollback.sql").write_text((CASES / "base.rollback.sql").read_text())
+    with scratch_database(server_url) as url:
+        api.migrate(url, chain)
+        with psycopg.connect(url, autocommit=True) as conn:
+            filled = samples.fill(conn, ["accounts", "orders"], ROWS)
+        assert [(f.table, f.rows, f.error) for f in filled] == [
+            ("accounts", ROWS, None),
+            ("orders", ROWS, None),
+        ]
+        yield url
+
+
+@contextmanager
+def copy_of(url: str):
+    """A copy of the database at ``url`` (a file copy), dropped on exit."""
+    name = f"liftdb_oracle_{uuid.uuid4().hex[:12]}"
+    admin = database.with_database(url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE "{database.database_name(url)}" STRATEGY FILE_COPY'
+        )
+    try:
+        yield database.with_database(url, name)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def observe_chain(populated: str, chain: Path):
+    """Trace every version after base.sql; (lint result, version traces)."""
+    versions = loader.load(chain)
+    result = lint(chain)
+    numbers = [v.number for v in versions if v.number > 1]
+    alone = len(numbers) == 1 and versions.get(numbers[0]).transactional
+    if alone:  # observed in a transaction rolled back, on the shared database
+        with database.connect(populated) as conn:
+            traced, stopped = trace_versions(
+                conn, populated, versions, result, numbers, ROWS, keep=False
+            )
+    else:
+        with copy_of(populated) as url, database.connect(url) as conn:
+            traced, stopped = trace_versions(conn, url, versions, result, numbers, ROWS)
+    assert stopped is None
+    return result, traced
+
+
+def server_version(url: str) -> int:
+    with database.connect(url) as conn:
+        return conn.info.server_version // 10000
+
+
+@pytest.mark.parametrize(
+    "rule,kind,name",
+    [c for c in SAFETY_CASES if case_id(*c) not in ORACLE["not_observed"]],
+    ids=[case_id(*c) for c in SAFETY_CASES if case_id(*c) not in ORACLE["not_observed"]],
+)
+def test_verdict_agrees_with_what_the_server_does(populated, tmp_path, rule, kind, name):
+    chain = build_chain(rule, kind, name, tmp_path)
+    result, traced = observe_chain(populated, chain)
+    needs = ORACLE["min_server"].get(case_id(rule, kind, name))
+    if needs and server_version(populated) < needs:
+        # The case needs a newer server: this one must refuse its syntax outright.
+        refused = [s.effects.sqlstate for v in traced for s in v.statements if s.effects.failed]
+        assert refused and set(refused) == {SYNTAX_ERROR}
+        return
+    verdicts = [
+        f"{s.path}:{s.line}: {s.sql.splitlines()[0]}: {s.verdict.verdict}: {s.verdict.why}"
+        for v in traced
+        for s in v.statements
+    ] + [f"{v.path}: lock_timeout: {v.lock_timeout.verdict}: {v.lock_timeout.why}" for v in traced]
+    assert [line for line in verdicts if f": {AGREES}: " not in line] == []
+    # Not vacuous: the rule's own finding in a bad case claims an effect the server showed.
+    claimed = {f.effect for v in traced for s in v.statements for f in s.findings if f.rule == rule}
+    if kind == "bad" and rule in ORACLE["effect_of"]:
+        assert ORACLE["effect_of"][rule] in claimed | _file_claims(result, rule)
+
+
+def _file_claims(result, rule: str) -> set[str]:
+    return {f.effect for f in [*result.findings, *result.waived] if f.rule == rule and f.effect}
+
+
+def test_every_safety_rule_is_observed_or_says_why_not():
+    """A safety rule either claims an effect the server shows, or oracle.toml says why
+    its verdict is not about the server (compatibility, the runner's own rules)."""
+    safety = {rule for rule, group in RULES.items() if group == "safety"}
+    assert safety == set(ORACLE["effect_of"]) | set(ORACLE["not_a_server_effect"])
+    assert not set(ORACLE["effect_of"]) & set(ORACLE["not_a_server_effect"])
+    every = {case_id(*c) for c in SAFETY_CASES}
+    assert set(ORACLE["not_observed"]) <= every
+    assert set(ORACLE["min_server"]) <= every
