@@ -112,11 +112,16 @@ class Lock:
 
 # What a statement does to tables holding rows, least first: the words of ``Effects.level``
 # and of the effect a lint finding claims (``Finding.effect``). FAILS: the server refuses
-# the statement on a table with rows; REWRITE_UNLESS_UTC: a timestamp <-> timestamptz
-# change, which PostgreSQL rewrites unless the session's TimeZone is UTC.
+# the statement on a table with rows. A timestamp <-> timestamptz change is rewritten
+# unless the session's TimeZone is UTC: its claim is ``rewrite_unless_utc(otherwise)``.
 NONE, BLOCKS, SCAN, REWRITE, FAILS = "none", "blocks", "scan", "rewrite", "fails"
-REWRITE_UNLESS_UTC = "rewrite unless TimeZone is UTC"
 LEVELS = (NONE, BLOCKS, SCAN, REWRITE)
+UNLESS_UTC = "rewrite unless TimeZone is UTC, else "
+
+
+def rewrite_unless_utc(otherwise: str) -> str:
+    """The claim "rewrites, unless the session's TimeZone is UTC; then ``otherwise``"."""
+    return UNLESS_UTC + otherwise
 
 
 @dataclass(frozen=True)

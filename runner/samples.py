@@ -78,7 +78,14 @@ def fill(conn, tables, rows: int) -> list[Filled]:
     each table in a transaction of its own. Returns one ``Filled`` per table."""
     wanted = [name if isinstance(name, int) else _oid(conn, name) for name in tables]
     order = _with_parents(conn, [oid for oid in wanted if oid is not None])
-    return [_fill_one(conn, _read(conn, oid), rows) for oid in order]
+    filled = []
+    for oid in order:
+        name = conn.execute("SELECT %s::regclass::text", (oid,)).fetchone()[0]
+        held = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        filled.append(
+            Filled(name, held) if held >= rows else _fill_one(conn, _read(conn, oid), rows)
+        )
+    return filled
 
 
 def _oid(conn, name: str) -> int | None:

@@ -21,15 +21,7 @@ from pathlib import Path
 
 from runner import observe
 from runner.lint.findings import Finding
-from runner.observe import (
-    BLOCKS,
-    FAILS,
-    NONE,
-    REWRITE,
-    REWRITE_UNLESS_UTC,
-    SCAN,
-    Effects,
-)
+from runner.observe import BLOCKS, FAILS, NONE, REWRITE, SCAN, UNLESS_UTC, Effects
 from runner.samples import Filled
 
 DEFAULT_ROWS = 10_000
@@ -37,7 +29,11 @@ AGREES, DIFFERS, NOT_JUDGED = "agrees", "differs", "not judged"
 LOCK_TIMEOUT_RULE = "require-lock-timeout"
 ACTIVE_SQL_TRANSACTION = "25001"  # e.g. CREATE INDEX CONCURRENTLY inside a transaction
 # The strongest claim of a statement's findings is its claim; FAILS outranks the rest.
-CLAIM_ORDER = (NONE, BLOCKS, SCAN, REWRITE_UNLESS_UTC, REWRITE, FAILS)
+CLAIM_ORDER = (NONE, BLOCKS, SCAN, UNLESS_UTC, REWRITE, FAILS)
+
+
+def _rank(claim: str) -> int:
+    return CLAIM_ORDER.index(UNLESS_UTC if claim.startswith(UNLESS_UTC) else claim)
 
 
 @dataclass(frozen=True)
@@ -221,7 +217,7 @@ def _version(conn, url, version, claims, lock_timeout_files, rows, keep) -> Vers
     for (statement, sql), effects in zip(statements, seen, strict=True):
         where = statement.where
         found = tuple(claims.get((where.path, where.line, where.col), ()))
-        claim = max((f.effect or NONE for f in found), key=CLAIM_ORDER.index, default=NONE)
+        claim = max((f.effect or NONE for f in found), key=_rank, default=NONE)
         traces.append(
             StatementTrace(
                 where.path, where.line, where.col, sql, effects, found, claim,
@@ -285,12 +281,13 @@ def judge(effects: Effects, claim: str, *, utc: bool) -> Verdict:
     seen = effects.level
     if claim == FAILS:
         return Verdict(DIFFERS, f"the lint says it fails on a table with rows; it ran ({seen})")
-    if claim == REWRITE_UNLESS_UTC:
-        if seen == REWRITE:
-            return Verdict(AGREES, "rewrites, as the lint says (the session's TimeZone is not UTC)")
-        if utc and seen in (NONE, BLOCKS):
-            return Verdict(AGREES, "no rewrite: the session's TimeZone is UTC, as the lint allows")
-        return Verdict(DIFFERS, f"the lint says {claim}; the server: {describe(seen)}")
+    if claim.startswith(UNLESS_UTC):
+        if seen == REWRITE and not utc:
+            return Verdict(AGREES, "the server rewrote it, the session's TimeZone not being UTC")
+        if utc:
+            claim = claim.removeprefix(UNLESS_UTC)  # what the lint says happens in UTC
+        else:
+            return Verdict(DIFFERS, f"the lint says {claim}; the server {describe(seen)}")
     costly = {REWRITE, SCAN}
     expected = claim if claim in costly else NONE
     observed = seen if seen in costly else NONE

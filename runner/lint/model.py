@@ -28,6 +28,7 @@ TYPE_NAMES = {
     "bool": "boolean",
     "varchar": "character varying",
     "bpchar": "character",
+    "varbit": "bit varying",
     "timestamptz": "timestamp with time zone",
     "timestamp": "timestamp without time zone",
     "timetz": "time with time zone",
@@ -246,7 +247,7 @@ def type_name(type_node) -> tuple[str, bool]:
         value = getattr(getattr(mod, "val", None), "ival", None)
         mods.append(str(value) if value is not None else deparse(mod))
     if base == "interval" and mods:
-        mods = []  # interval fields (YEAR TO MONTH) are an encoded typmod; keep the base
+        base, mods = _interval(mods)
     if mods:
         if base.startswith("timestamp ") or base.startswith("time "):
             word, _, rest = base.partition(" ")
@@ -258,6 +259,25 @@ def type_name(type_node) -> tuple[str, bool]:
     if type_node.arrayBounds:
         base += "[]" * len(type_node.arrayBounds)
     return base, serial
+
+
+# The fields of an interval typmod (PostgreSQL's datetime.h bits), as format_type names them.
+_YEAR, _MONTH, _DAY, _HOUR, _MINUTE, _SECOND = 1 << 2, 1 << 1, 1 << 3, 1 << 10, 1 << 11, 1 << 12
+INTERVAL_FIELDS = {
+    _YEAR: "year", _MONTH: "month", _DAY: "day", _HOUR: "hour", _MINUTE: "minute",
+    _SECOND: "second", _YEAR | _MONTH: "year to month", _DAY | _HOUR: "day to hour",
+    _DAY | _HOUR | _MINUTE: "day to minute", _DAY | _HOUR | _MINUTE | _SECOND: "day to second",
+    _HOUR | _MINUTE: "hour to minute", _HOUR | _MINUTE | _SECOND: "hour to second",
+    _MINUTE | _SECOND: "minute to second",
+}  # fmt: skip
+
+
+def _interval(mods: list[str]) -> tuple[str, list[str]]:
+    """``interval`` with its typmod (fields mask, precision) spelled as format_type does:
+    ``interval day to second``, precision as the type's modifier: ``interval(3)``."""
+    fields = INTERVAL_FIELDS.get(int(mods[0])) if mods[0].isdigit() else None
+    base = f"interval {fields}" if fields else "interval"
+    return base, mods[1:]
 
 
 def walk(node):

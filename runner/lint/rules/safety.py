@@ -13,12 +13,12 @@ from collections.abc import Iterator
 
 from pglast import ast
 from pglast.enums import AlterTableType as At
-from pglast.enums import ConstrType, ObjectType
+from pglast.enums import ConstrType, ObjectType, VariableSetKind
 
 from runner.lint.findings import Finding
 from runner.lint.model import qualified, relation_name, type_name, walk
-from runner.lint.rules import StatementContext
-from runner.observe import BLOCKS, FAILS, REWRITE, SCAN
+from runner.lint.rules import StatementContext, column_type
+from runner.observe import BLOCKS, FAILS, NONE, REWRITE, SCAN
 
 # Defaults PostgreSQL must evaluate per row, so ADD COLUMN rewrites the whole table.
 VOLATILE_FUNCTIONS = {
@@ -151,12 +151,7 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
                 " reads it: stop using it first, drop it in a later release",
             )  # fmt: skip
         elif sub == At.AT_AlterColumnType:
-            yield _at(
-                ctx, "changing-column-type",
-                f"changing the type of {table}.{cmd.name} rewrites the table (and its indexes)"
-                " under an ACCESS EXCLUSIVE lock: add a new column, backfill, switch over",
-                REWRITE,
-            )  # fmt: skip
+            yield from _change_type(ctx, table, cmd)
         elif sub == At.AT_SetNotNull and not _proven_not_null(model_table, cmd.name):
             yield _at(
                 ctx, "set-not-null",
@@ -206,6 +201,102 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
                     " scan blocks writes; validate in a later version",
                     SCAN,
                 )  # fmt: skip
+
+
+def _change_type(ctx: StatementContext, table: str, cmd) -> Iterator[Finding]:
+    """What ALTER COLUMN TYPE costs, decided as the server decides it (``column_type``)."""
+    model_table = ctx.model.tables[table]
+    column = model_table.columns.get(cmd.name)
+    new, _ = type_name(cmd.def_.typeName)
+    collation = cmd.def_.collClause
+    if collation is not None:
+        new += f' COLLATE "{collation.collname[-1].sval}"'
+    old = column.type if column is not None else "its type"
+    cost = column_type.cost(
+        old if column is not None else "",
+        type_name(cmd.def_.typeName)[0],
+        plain_using=_is_the_column(cmd.def_.raw_default, cmd.name, cmd.def_.typeName),
+        collation=collation is not None,
+        indexes=_indexes_on(ctx, table, cmd.name),
+        checks=tuple(
+            c.name
+            for c in model_table.constraints.values()
+            if c.kind == "check" and cmd.name in c.columns
+        ),
+        timezone=_file_timezone(ctx),
+    )
+    change = f"changing {table}.{cmd.name} from {old} to {new}"
+    if cost.timezone and cost.effect not in (NONE, SCAN):
+        even = f" (and even then it {' and '.join(cost.reads)}, reading every row)"
+        yield _at(
+            ctx, "changing-column-type",
+            f"{change} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock unless"
+            f" the session's TimeZone is UTC{even if cost.reads else ''}: put"
+            " SET LOCAL TimeZone = 'UTC' before it in the file",
+            cost.effect,
+        )  # fmt: skip
+    elif cost.effect == REWRITE:
+        yield _at(
+            ctx, "changing-column-type",
+            f"{change} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock:"
+            " add a new column, backfill, switch over",
+            REWRITE,
+        )  # fmt: skip
+    elif cost.effect == SCAN:
+        yield _at(
+            ctx, "changing-column-type",
+            f"{change} does not rewrite the table, but {' and '.join(cost.reads)}, reading every"
+            " row under an ACCESS EXCLUSIVE lock: add a new column, backfill, switch over",
+            SCAN,
+        )  # fmt: skip
+
+
+def _is_the_column(using, column: str, type_node) -> bool:
+    """No USING, ``USING column``, or ``USING column::new_type``: the server's own cast."""
+    if using is None:
+        return True
+    if isinstance(using, ast.TypeCast) and type_name(using.typeName) == type_name(type_node):
+        using = using.arg
+    return isinstance(using, ast.ColumnRef) and [getattr(f, "sval", None) for f in using.fields][
+        -1:
+    ] == [column]
+
+
+def _indexes_on(ctx: StatementContext, table: str, column: str) -> tuple[str, ...]:
+    """The indexes (a key's or a unique constraint's included) that read the column."""
+    names = [
+        c.name
+        for c in ctx.model.tables[table].constraints.values()
+        if c.kind in ("primary key", "unique") and column in c.columns
+    ]
+    for index in ctx.model.table_indexes(table):
+        texts = [key for key, _ in index.elements] + ([index.where] if index.where else [])
+        if any(text == column or column in _columns_read(text) for text in texts):
+            names.append(index.name)
+    return tuple(names)
+
+
+def _columns_read(expression: str) -> set[str]:
+    from runner import sqltree
+    from runner.lint.fold import referenced_columns
+
+    try:
+        return referenced_columns(sqltree.parse(f"SELECT {expression}"))
+    except Exception:  # an expression the model wrote: it parsed once already
+        return set()
+
+
+def _file_timezone(ctx: StatementContext) -> str | None:
+    """The TimeZone the file sets before the statement: "utc", "other", or None."""
+    zone = None
+    for statement in ctx.file.statements:
+        if statement is ctx.statement:
+            break
+        node = statement.node
+        if isinstance(node, ast.VariableSetStmt) and node.name == "timezone":
+            value = node.args[0] if node.kind == VariableSetKind.VAR_SET_VALUE else None
+            zone = column_type.timezone_set(value) if value is not None else None
+    return zone
 
 
 def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
