@@ -246,3 +246,19 @@ def test_binary_coercible_casts_are_the_servers(module_conn):
         " ON p.oid = c.castfunc WHERE c.castsource = c.casttarget AND p.prosupport <> 0"
     ).fetchall()
     assert {t for (t,) in widening} == set(column_type.WIDENS)
+
+
+def test_volatile_builtins_are_the_servers(module_conn):
+    """Every pg_catalog function VOLATILE in all its overloads is in the list, and every
+    name of the list that this server has is such a function (the rest are other versions')."""
+    from runner.lint.rules.volatility import VOLATILE_BUILTINS
+
+    rows = module_conn.execute(
+        "SELECT proname, bool_and(provolatile = 'v') FROM pg_proc"
+        " WHERE pronamespace = 'pg_catalog'::regnamespace AND prokind = 'f'"
+        " AND prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype,"
+        " 'internal'::regtype, 'void'::regtype) GROUP BY proname"
+    ).fetchall()
+    volatile = {name for name, every in rows if every}
+    assert volatile <= VOLATILE_BUILTINS
+    assert (VOLATILE_BUILTINS - volatile) & {name for name, _ in rows} == set()

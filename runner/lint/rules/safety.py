@@ -16,15 +16,9 @@ from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, ObjectType, VariableSetKind
 
 from runner.lint.findings import Finding
-from runner.lint.model import qualified, relation_name, type_name, walk
-from runner.lint.rules import StatementContext, column_type
+from runner.lint.model import qualified, relation_name, type_name
+from runner.lint.rules import StatementContext, column_type, volatility
 from runner.observe import BLOCKS, FAILS, NONE, REWRITE, SCAN
-
-# Defaults PostgreSQL must evaluate per row, so ADD COLUMN rewrites the whole table.
-VOLATILE_FUNCTIONS = {
-    "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
-    "uuidv4", "uuidv7", "clock_timestamp", "timeofday", "nextval", "setseed", "random_normal",
-}  # fmt: skip
 
 
 def check_statement(ctx: StatementContext) -> Iterator[Finding]:
@@ -178,6 +172,10 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
                         " CONSTRAINT in a later version",
                         SCAN,
                     )  # fmt: skip
+            elif constraint.contype == ConstrType.CONSTR_NOTNULL and constraint.keys:
+                yield from _add_not_null(ctx, table, model_table, constraint)
+            elif constraint.contype == ConstrType.CONSTR_PRIMARY and constraint.indexname:
+                yield from _primary_key_using_index(ctx, table, model_table, constraint)
             elif (
                 constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY)
                 and not constraint.indexname
@@ -300,48 +298,116 @@ def _file_timezone(ctx: StatementContext) -> str | None:
 
 
 def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
-    default = None
+    """ADD COLUMN: a rewrite (volatile default, identity, serial, stored generated), a
+    failure (NOT NULL without a default), or a full scan for what it checks or indexes."""
+    column = f"{table}.{coldef.colname}"
+    default, generated = None, None
     not_null = bool(coldef.is_not_null)
-    rewrite = None
-    if type_name(coldef.typeName)[1]:
-        rewrite = "a serial column (its nextval() default)"
+    rewrite = "a serial column (its nextval() default)" if type_name(coldef.typeName)[1] else None
+    scans: list[tuple[str, str]] = []  # (rule, message)
     for constraint in coldef.constraints or ():
-        if constraint.contype == ConstrType.CONSTR_DEFAULT:
+        kind = constraint.contype
+        if kind == ConstrType.CONSTR_DEFAULT:
             default = constraint.raw_expr
-            volatile = _volatile_call(default)
+            volatile = volatility.volatile_call(default, ctx.model.functions)
             if volatile:
                 rewrite = f"a volatile default ({volatile}())"
-        elif constraint.contype in (ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY):
+        elif kind in (ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY):
             not_null = True
-        elif constraint.contype == ConstrType.CONSTR_IDENTITY:
+        elif kind == ConstrType.CONSTR_IDENTITY:
             rewrite, default = "an identity column", True
-        elif constraint.contype == ConstrType.CONSTR_GENERATED:
-            rewrite, default = "a stored generated column", True
+        elif kind == ConstrType.CONSTR_GENERATED:
+            generated = "virtual" if constraint.generated_kind == "v" else "stored"
+            if generated == "stored":
+                rewrite = "a stored generated column"
+            default = True
+        if kind == ConstrType.CONSTR_CHECK:
+            name = constraint.conname or f"{table}_{coldef.colname}_check"
+            scans.append((
+                "constraint-missing-not-valid",
+                f"adding {column} with CHECK {name} checks every row under an ACCESS EXCLUSIVE"
+                " lock: add the column, then ADD CONSTRAINT ... NOT VALID, then VALIDATE"
+                " CONSTRAINT in a later version",
+            ))  # fmt: skip
+        elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
+            what = "UNIQUE" if kind == ConstrType.CONSTR_UNIQUE else "PRIMARY KEY"
+            scans.append((
+                "disallowed-unique-constraint",
+                f"adding {column} {what} builds its index under an ACCESS EXCLUSIVE lock: add the"
+                " column, CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... USING INDEX",
+            ))  # fmt: skip
+        elif kind == ConstrType.CONSTR_FOREIGN and default is not None:
+            scans.append((
+                "constraint-missing-not-valid",
+                f"adding {column} with a default and REFERENCES {relation_name(constraint.pktable)}"
+                " checks every row under a lock that blocks writes: add the column, then the"
+                " foreign key NOT VALID, then VALIDATE CONSTRAINT in a later version",
+            ))  # fmt: skip
     if rewrite:
         yield _at(
             ctx, "volatile-default",
-            f"adding {table}.{coldef.colname} with {rewrite} rewrites every row under an ACCESS"
+            f"adding {column} with {rewrite} rewrites every row under an ACCESS"
             " EXCLUSIVE lock: add it without the default, set the default, backfill in batches",
             REWRITE,
         )  # fmt: skip
     elif not_null and default is None:
         yield _at(
             ctx, "adding-required-field",
-            f"adding {table}.{coldef.colname} NOT NULL without a default fails on a table"
+            f"adding {column} NOT NULL without a default fails on a table"
             " with rows: give it a default, or add it nullable, backfill, then make it NOT NULL",
             FAILS,
         )  # fmt: skip
+    elif not_null and generated == "virtual":
+        scans.append((
+            "set-not-null",
+            f"adding {column} NOT NULL computes the virtual generated column for every row"
+            " under an ACCESS EXCLUSIVE lock: add it without NOT NULL",
+        ))  # fmt: skip
+    for rule, message in scans:
+        yield _at(ctx, rule, message, SCAN)
 
 
-def _volatile_call(expression) -> str | None:
-    return next(
-        (
-            item.funcname[-1].sval
-            for item in walk(expression)
-            if isinstance(item, ast.FuncCall) and item.funcname[-1].sval in VOLATILE_FUNCTIONS
-        ),
-        None,
-    )
+def _add_not_null(ctx: StatementContext, table: str, model_table, constraint) -> Iterator[Finding]:
+    """PostgreSQL 18's ADD CONSTRAINT ... NOT NULL: a scan, unless NOT VALID or proven."""
+    if constraint.skip_validation:
+        ctx.not_valid_here.add((table, constraint.conname))
+        return
+    for key in constraint.keys:
+        column = model_table.columns.get(key.sval)
+        if column is None or column.not_null or _proven_not_null(model_table, key.sval):
+            continue
+        yield _at(
+            ctx, "set-not-null",
+            f"adding NOT NULL {constraint.conname or ''} on {table}.{key.sval} scans the table"
+            " under an ACCESS EXCLUSIVE lock: add it NOT VALID, then VALIDATE CONSTRAINT in a"
+            " later version",
+            SCAN,
+        )  # fmt: skip
+
+
+def _primary_key_using_index(
+    ctx: StatementContext, table: str, model_table, constraint
+) -> Iterator[Finding]:
+    """A primary key makes its columns NOT NULL: a scan for each one not already so."""
+    index = ctx.model.indexes.get(constraint.indexname)
+    keys = [key for key, _ in index.elements] if index is not None else []
+    nullable = [
+        key
+        for key in keys
+        if key in model_table.columns
+        and not model_table.columns[key].not_null
+        and not _proven_not_null(model_table, key)
+    ]
+    if nullable:
+        columns = ", ".join(f"{table}.{key}" for key in nullable)
+        checks = ", ".join(f"CHECK ({key} IS NOT NULL)" for key in nullable)
+        yield _at(
+            ctx, "set-not-null",
+            f"ADD PRIMARY KEY USING INDEX {constraint.indexname} makes {columns} NOT NULL, which"
+            f" scans the table under an ACCESS EXCLUSIVE lock: first add {checks} NOT VALID and"
+            " VALIDATE it (in a later version), then the primary key skips the scan",
+            SCAN,
+        )  # fmt: skip
 
 
 def _proven_not_null(table, column: str) -> bool:
