@@ -168,13 +168,13 @@ def trace_versions(conn, url: str, chain, result, numbers, rows: int, *, keep: b
     for number in numbers:
         version = chain.get(number)
         try:
-            traced.append(_version(conn, url, version, claims, lock_timeout, rows, keep))
+            traced.append(_version(conn, url, version, result, claims, lock_timeout, rows, keep))
         except Stopped as exc:
             return traced, str(exc)
     return traced, None
 
 
-def _version(conn, url, version, claims, lock_timeout_files, rows, keep) -> VersionTrace:
+def _version(conn, url, version, result, claims, lock_timeout_files, rows, keep) -> VersionTrace:
     from runner import samples
     from runner.lint.check import display
     from runner.lint.source import parse_file
@@ -213,22 +213,27 @@ def _version(conn, url, version, claims, lock_timeout_files, rows, keep) -> Vers
                 effects = observer.run_autocommit(sql, url)
             seen.append(effects)
         outcome = "applied statement by statement"
+    skipped = None
+    if version.number <= result.safety_after:
+        skipped = Verdict(
+            NOT_JUDGED,
+            f"the lint's safety rules judge versions after {result.safety_after}"
+            " ([tool.liftdb] lint_safety_after)",
+        )
     traces = []
     for (statement, sql), effects in zip(statements, seen, strict=True):
-        where = statement.where
-        found = tuple(claims.get((where.path, where.line, where.col), ()))
+        key = (statement.where.path, statement.where.line, statement.where.col)
+        found = tuple(claims.get(key, ()))
         claim = max((f.effect or NONE for f in found), key=_rank, default=NONE)
-        traces.append(
-            StatementTrace(
-                where.path, where.line, where.col, sql, effects, found, claim,
-                judge(effects, claim, utc=utc),
-            )
-        )  # fmt: skip
+        verdict = skipped or judge(effects, claim, utc=utc)
+        if verdict.verdict == AGREES:
+            verdict = judge_locks(effects, result.locks.get(key, ())) or verdict
+        traces.append(StatementTrace(*key, sql, effects, found, claim, verdict))
     return VersionTrace(
         number=version.number, label=version.label, path=shown,
         transactional=version.transactional, rows=counts, filled=filled,
         statements=tuple(traces),
-        lock_timeout=judge_lock_timeout(
+        lock_timeout=skipped or judge_lock_timeout(
             seen, claimed=shown in lock_timeout_files,
             directive="lock_timeout" in version.up.directives,
         ),
@@ -306,6 +311,36 @@ def describe(level: str) -> str:
         BLOCKS: "took a lock that blocks writes, without reading the table",
         NONE: "took nothing that blocks writes",
     }[level]
+
+
+def judge_locks(effects: Effects, predicted) -> Verdict | None:
+    """The locks the lint says a statement takes (``rules.locks``) against the server's: a
+    lock that blocks writes must be foreseen, at its strength, and a foreseen one held.
+    None when they agree (or the statement failed, its locks released)."""
+    from runner.lint.rules.locks import blocking
+
+    if effects.failed:
+        return None
+    order = ("writes", "reads and writes")
+    expected, taken, held = (
+        blocking(list(predicted)),
+        blocking(effects.locks),
+        blocking(effects.held),
+    )
+    for table, what in sorted(taken.items()):
+        if order.index(what) > order.index(expected.get(table, "writes")) or table not in expected:
+            foreseen = f"against {expected[table]}" if table in expected else "nothing that blocks"
+            return Verdict(
+                DIFFERS, f"the server locked {table} against {what}; the lint foresees {foreseen}"
+            )
+    for table, what in sorted(expected.items()):
+        if table not in held or order.index(held[table]) < order.index(what):
+            seen = f"against {held[table]}" if table in held else "without blocking writes"
+            return Verdict(
+                DIFFERS,
+                f"the lint foresees {table} locked against {what}; the server held it {seen}",
+            )
+    return None
 
 
 def judge_lock_timeout(seen: list[Effects], *, claimed: bool, directive: bool) -> Verdict:

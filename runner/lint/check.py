@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pglast import ast
 
-from runner import sqltree
+from runner import settings, sqltree
 from runner.lint import fold
 from runner.lint.findings import Finding
 from runner.lint.model import Model, Table, relation_name
@@ -31,6 +31,10 @@ class Result:
     findings: list[Finding]
     model: Model = field(default_factory=Model)
     waived: list[Finding] = field(default_factory=list)  # removed by a waiver on their statement
+    # The locks each statement takes on tables holding data (rules.locks), by place:
+    # the lint's claim that runner.trace compares with pg_locks.
+    locks: dict[tuple[str, int, int], tuple] = field(default_factory=dict)
+    safety_after: int = 0  # [tool.liftdb] lint_safety_after: versions the safety rules skip
 
     @property
     def clean(self) -> bool:
@@ -41,6 +45,10 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
     """Every finding for the chain in ``directory``; ``only``: report just these files."""
     directory = Path(directory)
     versions, findings = layout.scan(directory, display)
+    project = settings.for_chain(directory)
+    if project.problem:
+        findings.append(Finding(display(project.source), 1, 1, "unreadable-file", project.problem))
+    judged = Judged(project.lint_safety_after)
     files: list[ParsedFile] = []
     model = Model()
     referrers = Referrers()
@@ -57,7 +65,7 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
         ]
     for version, up, rollback in parsed_versions:
         files += [f for f in (up, rollback) if f is not None]
-        findings += _fold_version(model, referrers, version.number, up, rollback)
+        findings += _fold_version(model, referrers, version.number, up, rollback, judged)
     findings += conventions.check_model(model)
     contract_path = directory / CONTRACT_FILE
     if contract_path.is_file():
@@ -71,7 +79,18 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
     findings, waived = _apply_waivers(findings, files)
     if only is not None:
         findings = [f for f in findings if f.path in only]
-    return Result(findings=sorted(set(findings)), model=model, waived=sorted(set(waived)))
+    return Result(
+        findings=sorted(set(findings)), model=model, waived=sorted(set(waived)),
+        locks=judged.locks, safety_after=judged.after,
+    )  # fmt: skip
+
+
+@dataclass
+class Judged:
+    """What the safety rules judge: versions after ``after``; and the locks they saw."""
+
+    after: int = 0
+    locks: dict[tuple[str, int, int], tuple] = field(default_factory=dict)
 
 
 def display(path: Path) -> str:
@@ -91,18 +110,23 @@ def _shown_folder(folder: str, cwd: str) -> str:
 
 
 def _fold_version(
-    model: Model, referrers: Referrers, number: int, up: ParsedFile, rollback: ParsedFile | None
+    model: Model,
+    referrers: Referrers,
+    number: int,
+    up: ParsedFile,
+    rollback: ParsedFile | None,
+    judged: Judged,
 ) -> list[Finding]:
     findings: list[Finding] = []
     readable = up.error is None and rollback is not None and rollback.error is None
     touched = _touched(model, referrers, up, rollback)
     before = _snapshot(model, touched) if readable else None
-    findings += _fold_file(model, up, number, "up")
+    findings += _fold_file(model, up, number, "up", judged)
     referrers.refresh(model, touched)
     if not readable:
         return findings
     after = _snapshot(model, touched)
-    findings += _fold_file(after, rollback, number, "rollback")
+    findings += _fold_file(after, rollback, number, "rollback", judged)
     if after != before:
         # "added": left behind by the rollback; "missing": the rollback does not restore it.
         differences = before.differences(after)
@@ -117,13 +141,18 @@ def _fold_version(
     return findings
 
 
-def _fold_file(model: Model, parsed: ParsedFile, number: int, direction: str) -> list[Finding]:
+def _fold_file(
+    model: Model, parsed: ParsedFile, number: int, direction: str, judged: Judged
+) -> list[Finding]:
     findings: list[Finding] = []
     not_valid_here: set[tuple[str, str]] = set()
     for statement in parsed.statements:
         ctx = StatementContext(parsed, statement, number, direction, model, not_valid_here)
         findings += conventions.check_statement(ctx)
-        findings += safety.check_statement(ctx)
+        if number > judged.after:
+            findings += safety.check_statement(ctx)
+            where = statement.where
+            judged.locks[(where.path, where.line, where.col)] = tuple(ctx.locks)
         try:
             source = parsed.text[statement.start : statement.end]
             fold.apply(model, statement.node, statement.where, number, source)

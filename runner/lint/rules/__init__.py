@@ -8,6 +8,7 @@ README documents exactly these (a test compares the two).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from runner.lint.model import Model
 from runner.lint.source import ParsedFile, ParsedStatement
@@ -67,3 +68,13 @@ class StatementContext:
         """True for a table an earlier version created: production has rows in it."""
         found = self.model.tables.get(table)
         return found is not None and found.created_in < self.version
+
+    @cached_property
+    def locks(self) -> list:
+        """The locks the statement takes on tables holding data (``rules.locks``)."""
+        from runner.lint.rules import locks
+
+        return [
+            lock for lock in locks.taken(self.model, self.statement.node)
+            if self.holds_data(lock.table)
+        ]  # fmt: skip

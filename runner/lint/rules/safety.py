@@ -17,12 +17,13 @@ from pglast.enums import ConstrType, ObjectType, VariableSetKind
 
 from runner.lint.findings import Finding
 from runner.lint.model import qualified, relation_name, type_name
-from runner.lint.rules import StatementContext, column_type, volatility
+from runner.lint.rules import StatementContext, column_type, locks, volatility
 from runner.observe import BLOCKS, FAILS, NONE, REWRITE, SCAN
 
 
 def check_statement(ctx: StatementContext) -> Iterator[Finding]:
     node = ctx.statement.node
+    yield from _needs_lock_timeout(ctx)
     if isinstance(node, ast.IndexStmt):
         yield from _create_index(ctx, node)
     elif isinstance(node, ast.DropStmt):
@@ -39,23 +40,30 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
         yield from _rename(ctx, node)
     elif isinstance(node, ast.AlterTableStmt) and node.relation is not None:
         yield from _alter_table(ctx, node)
-    elif isinstance(node, ast.CreateTrigStmt) and ctx.holds_data(relation_name(node.relation)):
-        yield from _needs_lock_timeout(ctx, relation_name(node.relation))
+    elif isinstance(node, ast.ReindexStmt) and node.relation is not None:
+        yield from _reindex(ctx, node)
 
 
 def _at(ctx: StatementContext, rule: str, message: str, effect: str | None = None) -> Finding:
     return Finding.at(ctx.statement.where, rule, message, effect)
 
 
-def _needs_lock_timeout(ctx: StatementContext, table: str) -> Iterator[Finding]:
-    """One finding per file that locks a table with data and sets no lock_timeout."""
+def _needs_lock_timeout(ctx: StatementContext) -> Iterator[Finding]:
+    """One finding per file whose statement locks a table with data against writes (its
+    foreign keys' targets included: ``rules.locks``) and that sets no lock_timeout."""
     if "lock_timeout" in ctx.file.directives or ctx.file.lock_timeout_reported:
         return
+    blocked = locks.blocking(ctx.locks)
+    if not blocked:
+        return
     ctx.file.lock_timeout_reported = True
+    table, what = next(iter(blocked.items()))
+    queued = "query" if what == "reads and writes" else "write"
     yield _at(
         ctx, "require-lock-timeout",
-        f"locks {table}, which holds data, without '-- lock_timeout: <duration>' at the top of"
-        " the file: waiting behind a long query, the lock queues every other query on the table",
+        f"locks {table}, which holds data, against {what} without '-- lock_timeout: <duration>'"
+        " at the top of the file: waiting behind a long transaction, the lock queues every"
+        f" {queued} on the table",
         BLOCKS,
     )  # fmt: skip
 
@@ -70,14 +78,38 @@ def _create_index(ctx: StatementContext, node) -> Iterator[Finding]:
             " use CREATE INDEX CONCURRENTLY in a non-transactional version",
             SCAN,
         )  # fmt: skip
-        yield from _needs_lock_timeout(ctx, table)
 
 
-def _concurrently_in_transaction(ctx: StatementContext, node, verb: str) -> Iterator[Finding]:
-    if node.concurrent and ctx.file.transactional:
+def _reindex(ctx: StatementContext, node) -> Iterator[Finding]:
+    """REINDEX builds every index again: a scan that blocks writes, and the indexes' exclusive
+    locks block the reads that plan with them."""
+    concurrently = any(p.defname == "concurrently" for p in node.params or ())
+    if concurrently:
+        yield from _concurrently_in_transaction(ctx, node, "REINDEX", concurrently=True)
+        return
+    name = relation_name(node.relation)
+    index = ctx.model.indexes.get(name) if node.kind.name.endswith("INDEX") else None
+    table = index.table if index is not None else name
+    if ctx.holds_data(table):
+        kind = "INDEX" if index is not None else "TABLE"
+        yield _at(
+            ctx, "require-concurrent-index",
+            f"REINDEX {kind} {name} rebuilds its indexes, reading every row, while blocking"
+            " writes (and the reads that use them): use REINDEX ... CONCURRENTLY in a"
+            " non-transactional version",
+            SCAN,
+        )  # fmt: skip
+
+
+def _concurrently_in_transaction(
+    ctx: StatementContext, node, verb: str, concurrently: bool | None = None
+) -> Iterator[Finding]:
+    concurrent = node.concurrent if concurrently is None else concurrently
+    if concurrent and ctx.file.transactional:
         yield _at(
             ctx, "concurrent-in-transaction",
-            f"{verb} INDEX CONCURRENTLY cannot run inside a transaction: put it in a version"
+            f"{verb}{'' if verb == 'REINDEX' else ' INDEX'} CONCURRENTLY cannot run inside a"
+            " transaction: put it in a version"
             " of its own whose file starts with '-- transactional: false'",
             FAILS,
         )  # fmt: skip
@@ -104,7 +136,6 @@ def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
                     f"DROP TABLE {table} in an up file destroys its rows, and running code that"
                     " still reads it fails: stop using it first, drop it in a later release",
                 )  # fmt: skip
-                yield from _needs_lock_timeout(ctx, table)
 
 
 def _rename(ctx: StatementContext, node) -> Iterator[Finding]:
@@ -122,7 +153,6 @@ def _rename(ctx: StatementContext, node) -> Iterator[Finding]:
         f"renaming {what} breaks the running application, which still uses the old name:"
         " add the new one, write both, move readers, then drop the old one",
     )  # fmt: skip
-    yield from _needs_lock_timeout(ctx, table)
 
 
 def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
@@ -132,7 +162,6 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
             if cmd.subtype == At.AT_AddConstraint and cmd.def_.skip_validation:
                 ctx.not_valid_here.add((table, cmd.def_.conname))
         return
-    yield from _needs_lock_timeout(ctx, table)
     model_table = ctx.model.tables[table]
     for cmd in node.cmds or ():
         sub = cmd.subtype

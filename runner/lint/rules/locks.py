@@ -1,0 +1,212 @@
+"""The table locks a statement takes, read from its syntax tree as PostgreSQL takes them.
+
+Invariant: ``taken`` gives, for each table the statement locks, the mode PostgreSQL
+takes (its documentation's "Explicit Locking" and ``AlterTableGetLockLevel`` for
+ALTER TABLE), the tables a foreign key points at included, without a server.
+``runner.trace`` compares it with ``pg_locks`` for every statement it observes
+(tests/test_lint_oracle.py: every case, and the lock corpus of oracle.toml).
+"""
+
+from __future__ import annotations
+
+from pglast import ast
+from pglast.enums import AlterTableType as At
+from pglast.enums import ConstrType, DropBehavior, ObjectType
+
+from runner.lint.model import Model, qualified, relation_name
+from runner.observe import STRENGTH, Lock
+
+ACCESS_EXCLUSIVE, EXCLUSIVE = "ACCESS EXCLUSIVE", "EXCLUSIVE"
+SHARE_ROW_EXCLUSIVE, SHARE = "SHARE ROW EXCLUSIVE", "SHARE"
+SHARE_UPDATE_EXCLUSIVE, ROW_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE", "ROW EXCLUSIVE"
+EVERY_INDEX = "its indexes"  # Lock.index for a lock on each of a table's indexes
+
+# ALTER TABLE subcommands that take less than ACCESS EXCLUSIVE (AlterTableGetLockLevel).
+ALTER_TABLE_LEVEL = {
+    At.AT_SetStatistics: SHARE_UPDATE_EXCLUSIVE,
+    At.AT_SetOptions: SHARE_UPDATE_EXCLUSIVE,
+    At.AT_ResetOptions: SHARE_UPDATE_EXCLUSIVE,
+    At.AT_ClusterOn: SHARE_UPDATE_EXCLUSIVE,
+    At.AT_DropCluster: SHARE_UPDATE_EXCLUSIVE,
+    At.AT_ValidateConstraint: SHARE_UPDATE_EXCLUSIVE,
+    At.AT_AttachPartition: SHARE_UPDATE_EXCLUSIVE,
+    At.AT_DetachPartitionFinalize: SHARE_UPDATE_EXCLUSIVE,
+    At.AT_EnableTrig: SHARE_ROW_EXCLUSIVE,
+    At.AT_EnableAlwaysTrig: SHARE_ROW_EXCLUSIVE,
+    At.AT_EnableReplicaTrig: SHARE_ROW_EXCLUSIVE,
+    At.AT_DisableTrig: SHARE_ROW_EXCLUSIVE,
+    At.AT_EnableTrigAll: SHARE_ROW_EXCLUSIVE,
+    At.AT_DisableTrigAll: SHARE_ROW_EXCLUSIVE,
+    At.AT_EnableTrigUser: SHARE_ROW_EXCLUSIVE,
+    At.AT_DisableTrigUser: SHARE_ROW_EXCLUSIVE,
+    At.AT_AlterConstraint: SHARE_ROW_EXCLUSIVE,
+}
+# Storage parameters SET (...) changes under SHARE UPDATE EXCLUSIVE; any other takes more.
+LIGHT_RELOPTIONS = {"fillfactor", "parallel_workers", "toast_tuple_target"}
+LIGHT_RELOPTION_PREFIXES = ("autovacuum_", "toast.autovacuum_", "vacuum_", "log_autovacuum_")
+LOCK_STATEMENT_MODES = {
+    1: "ACCESS SHARE", 2: "ROW SHARE", 3: ROW_EXCLUSIVE, 4: SHARE_UPDATE_EXCLUSIVE, 5: SHARE,
+    6: SHARE_ROW_EXCLUSIVE, 7: EXCLUSIVE, 8: ACCESS_EXCLUSIVE,
+}  # fmt: skip
+
+
+def taken(model: Model, node) -> list[Lock]:
+    """The locks ``node`` takes on the model's tables (strongest per table and index)."""
+    found: dict[tuple[str, str | None], str] = {}
+
+    def lock(table: str | None, mode: str, index: str | None = None) -> None:
+        if table is None or table not in model.tables:
+            return
+        held = found.get((table, index))
+        if held is None or STRENGTH[mode] > STRENGTH[held]:
+            found[(table, index)] = mode
+
+    _visit(model, node, lock)
+    return [Lock(table, mode, index) for (table, index), mode in found.items()]
+
+
+def _visit(model: Model, node, lock) -> None:
+    if isinstance(node, ast.AlterTableStmt):
+        if node.objtype == ObjectType.OBJECT_TABLE and node.relation is not None:
+            _alter_table(model, relation_name(node.relation), node.cmds or (), lock)
+    elif isinstance(node, ast.IndexStmt):
+        mode = SHARE_UPDATE_EXCLUSIVE if node.concurrent else SHARE
+        lock(relation_name(node.relation), mode)
+    elif isinstance(node, ast.DropStmt):
+        _drop(model, node, lock)
+    elif isinstance(node, ast.CreateStmt):
+        for parent in _references(node.tableElts):
+            lock(parent, SHARE_ROW_EXCLUSIVE)
+    elif isinstance(node, ast.CreateTrigStmt):
+        lock(relation_name(node.relation), SHARE_ROW_EXCLUSIVE)
+    elif isinstance(node, ast.RenameStmt) and node.relation is not None:
+        if node.renameType in (
+            ObjectType.OBJECT_TABLE, ObjectType.OBJECT_COLUMN, ObjectType.OBJECT_TABCONSTRAINT,
+            ObjectType.OBJECT_TRIGGER,
+        ):  # fmt: skip
+            lock(relation_name(node.relation), ACCESS_EXCLUSIVE)
+    elif isinstance(node, ast.ReindexStmt) and node.relation is not None:
+        _reindex(model, node, lock)
+    elif isinstance(node, ast.ClusterStmt) and node.relation is not None:
+        lock(relation_name(node.relation), ACCESS_EXCLUSIVE)
+    elif isinstance(node, ast.VacuumStmt):
+        options = {o.defname for o in node.options or ()}
+        mode = ACCESS_EXCLUSIVE if "full" in options else SHARE_UPDATE_EXCLUSIVE
+        for relation in node.rels or ():
+            lock(relation_name(relation.relation), mode)
+    elif isinstance(node, ast.TruncateStmt):
+        for relation in node.relations or ():
+            lock(relation_name(relation), ACCESS_EXCLUSIVE)
+    elif isinstance(node, ast.LockStmt):
+        for relation in node.relations or ():
+            lock(relation_name(relation), LOCK_STATEMENT_MODES.get(node.mode, ACCESS_EXCLUSIVE))
+    elif isinstance(node, ast.AlterObjectSchemaStmt) and node.relation is not None:
+        if node.objectType == ObjectType.OBJECT_TABLE:
+            lock(relation_name(node.relation), ACCESS_EXCLUSIVE)
+    elif isinstance(node, ast.AlterDomainStmt) and node.subtype in ("C", "O"):
+        if node.subtype == "O" or not node.def_.skip_validation:
+            for table in using_domain(model, qualified(node.typeName)):
+                lock(table, SHARE)
+    elif isinstance(node, ast.CommentStmt) and node.objtype == ObjectType.OBJECT_TABLE:
+        lock(qualified(node.object), SHARE_UPDATE_EXCLUSIVE)
+
+
+def _alter_table(model: Model, table: str, cmds, lock) -> None:
+    for cmd in cmds:
+        sub = cmd.subtype
+        if sub == At.AT_AddConstraint and cmd.def_.contype == ConstrType.CONSTR_FOREIGN:
+            lock(table, SHARE_ROW_EXCLUSIVE)
+            lock(relation_name(cmd.def_.pktable), SHARE_ROW_EXCLUSIVE)
+            continue
+        if sub in (At.AT_SetRelOptions, At.AT_ResetRelOptions):
+            names = [o.defname if not o.defnamespace else f"{o.defnamespace}.{o.defname}"
+                     for o in cmd.def_ or ()]  # fmt: skip
+            light = all(n in LIGHT_RELOPTIONS or n.startswith(LIGHT_RELOPTION_PREFIXES)
+                        for n in names)  # fmt: skip
+            lock(table, SHARE_UPDATE_EXCLUSIVE if light else ACCESS_EXCLUSIVE)
+            continue
+        if sub == At.AT_DetachPartition and getattr(cmd.def_, "concurrent", False):
+            lock(table, SHARE_UPDATE_EXCLUSIVE)
+            continue
+        lock(table, ALTER_TABLE_LEVEL.get(sub, ACCESS_EXCLUSIVE))
+        if sub == At.AT_AddColumn:
+            for parent in _references(cmd.def_.constraints):
+                lock(parent, SHARE_ROW_EXCLUSIVE)
+        elif sub == At.AT_DropConstraint:
+            found = model.tables[table].constraints.get(cmd.name) if table in model.tables else None
+            if found is not None and found.references:
+                lock(found.references, ACCESS_EXCLUSIVE)  # its triggers on the referenced table
+        elif sub == At.AT_DropColumn and table in model.tables:
+            for constraint in model.tables[table].constraints.values():
+                if constraint.references and cmd.name in constraint.columns:
+                    lock(constraint.references, ACCESS_EXCLUSIVE)
+
+
+def _drop(model: Model, node, lock) -> None:
+    kind = node.removeType
+    for obj in node.objects or ():
+        if kind == ObjectType.OBJECT_INDEX:
+            index = model.indexes.get(qualified(obj))
+            if index is not None:
+                mode = SHARE_UPDATE_EXCLUSIVE if node.concurrent else ACCESS_EXCLUSIVE
+                lock(index.table, mode)
+        elif kind == ObjectType.OBJECT_TABLE:
+            name = qualified(obj)
+            table = model.tables.get(name)
+            if table is None:
+                continue
+            lock(name, ACCESS_EXCLUSIVE)
+            for constraint in table.constraints.values():
+                if constraint.references:  # its foreign keys' triggers on the referenced table
+                    lock(constraint.references, ACCESS_EXCLUSIVE)
+            if node.behavior == DropBehavior.DROP_CASCADE:
+                for other in model.tables.values():
+                    if any(c.references == name for c in other.constraints.values()):
+                        lock(other.name, ACCESS_EXCLUSIVE)
+
+
+def _reindex(model: Model, node, lock) -> None:
+    concurrently = any(p.defname == "concurrently" for p in node.params or ())
+    name = relation_name(node.relation)
+    if node.kind.name.endswith("INDEX"):
+        index = model.indexes.get(name)
+        table, indexes = (index.table, index.name) if index is not None else (None, None)
+    else:
+        table, indexes = name, EVERY_INDEX
+    if concurrently:
+        lock(table, SHARE_UPDATE_EXCLUSIVE)
+    else:
+        lock(table, SHARE)
+        lock(table, ACCESS_EXCLUSIVE, indexes)  # every query plans with the table's indexes
+
+
+def _references(elements) -> list[str]:
+    """The tables the foreign keys among ``elements`` (table and column constraints) point at."""
+    found = []
+    for element in elements or ():
+        constraints = element.constraints if isinstance(element, ast.ColumnDef) else [element]
+        for constraint in constraints or ():
+            if (
+                isinstance(constraint, ast.Constraint)
+                and constraint.contype == ConstrType.CONSTR_FOREIGN
+            ):
+                found.append(relation_name(constraint.pktable))
+    return found
+
+
+def using_domain(model: Model, domain: str) -> list[str]:
+    """The tables with a column of type ``domain`` (as the model spells types)."""
+    return [
+        table.name
+        for table in model.tables.values()
+        if any(column.type.removesuffix("[]") == domain for column in table.columns.values())
+    ]
+
+
+def blocking(locks: list[Lock]) -> dict[str, str]:
+    """Table -> what its strongest lock blocks, for the locks that block writes."""
+    found: dict[str, str] = {}
+    for lock in locks:
+        if lock.blocks_writes and found.get(lock.table) != "reads and writes":
+            found[lock.table] = lock.blocks
+    return found
