@@ -44,6 +44,7 @@ RULES: dict[str, str] = {
     "ban-drop-column": "safety",
     "ban-drop-table": "safety",
     "volatile-default": "safety",
+    "table-rewrite": "safety",
     "require-lock-timeout": "safety",
     "ban-transaction-control": "safety",
     "ban-drop-database": "safety",

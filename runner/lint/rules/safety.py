@@ -42,6 +42,10 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
         yield from _alter_table(ctx, node)
     elif isinstance(node, ast.ReindexStmt) and node.relation is not None:
         yield from _reindex(ctx, node)
+    elif isinstance(node, ast.ClusterStmt) and node.relation is not None:
+        yield from _rewrites_table(ctx, relation_name(node.relation), "CLUSTER")
+    elif isinstance(node, ast.VacuumStmt):
+        yield from _vacuum(ctx, node)
 
 
 def _at(ctx: StatementContext, rule: str, message: str, effect: str | None = None) -> Finding:
@@ -99,6 +103,31 @@ def _reindex(ctx: StatementContext, node) -> Iterator[Finding]:
             " non-transactional version",
             SCAN,
         )  # fmt: skip
+
+
+def _rewrites_table(ctx: StatementContext, table: str, what: str) -> Iterator[Finding]:
+    if ctx.holds_data(table):
+        yield _at(
+            ctx, "table-rewrite",
+            f"{what} rewrites {table} and its indexes under an ACCESS EXCLUSIVE lock, reads"
+            " and writes waiting the whole time: not in a migration; in a maintenance window,"
+            " or online with pg_repack",
+            REWRITE,
+        )  # fmt: skip
+
+
+def _vacuum(ctx: StatementContext, node) -> Iterator[Finding]:
+    verb = "VACUUM" if node.is_vacuumcmd else "ANALYZE"
+    if ctx.file.transactional and node.is_vacuumcmd:
+        yield _at(
+            ctx, "concurrent-in-transaction",
+            "VACUUM cannot run inside a transaction: put it in a version of its own whose file"
+            " starts with '-- transactional: false'",
+            FAILS,
+        )  # fmt: skip
+    if any(option.defname == "full" for option in node.options or ()):
+        for relation in node.rels or ():
+            yield from _rewrites_table(ctx, relation_name(relation.relation), f"{verb} FULL")
 
 
 def _concurrently_in_transaction(
@@ -175,6 +204,8 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
             )  # fmt: skip
         elif sub == At.AT_AlterColumnType:
             yield from _change_type(ctx, table, cmd)
+        elif sub == At.AT_SetAccessMethod and (cmd.name or "heap") != "heap":
+            yield from _rewrites_table(ctx, table, f"SET ACCESS METHOD {cmd.name}")
         elif sub == At.AT_SetNotNull and not _proven_not_null(model_table, cmd.name):
             yield _at(
                 ctx, "set-not-null",
