@@ -262,3 +262,19 @@ def test_volatile_builtins_are_the_servers(module_conn):
     volatile = {name for name, every in rows if every}
     assert volatile <= VOLATILE_BUILTINS
     assert (VOLATILE_BUILTINS - volatile) & {name for name, _ in rows} == set()
+
+
+@pytest.mark.parametrize("statement", ORACLE["corpus"]["statements"])
+def test_corpus(populated, tmp_path, statement):
+    """Any statement: the effect the lint claims (none, for most) and the locks it foresees
+    are what the server does."""
+    chain = tmp_path / "chain"
+    chain.mkdir()
+    (chain / "00001_base.sql").write_text((CASES / "base.sql").read_text())
+    (chain / "00001_base.rollback.sql").write_text((CASES / "base.rollback.sql").read_text())
+    (chain / "00002_case.sql").write_text(f"-- lock_timeout: 5s\n{statement};\n")
+    (chain / "00002_case.rollback.sql").write_text("")
+    _, traced = observe_chain(populated, chain)
+    [observed] = traced[0].statements
+    assert not observed.effects.failed, observed.effects.error
+    assert observed.verdict.verdict == AGREES, observed.verdict.why

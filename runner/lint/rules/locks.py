@@ -39,7 +39,6 @@ ALTER_TABLE_LEVEL = {
     At.AT_DisableTrigAll: SHARE_ROW_EXCLUSIVE,
     At.AT_EnableTrigUser: SHARE_ROW_EXCLUSIVE,
     At.AT_DisableTrigUser: SHARE_ROW_EXCLUSIVE,
-    At.AT_AlterConstraint: SHARE_ROW_EXCLUSIVE,
 }
 # Storage parameters SET (...) changes under SHARE UPDATE EXCLUSIVE; any other takes more.
 LIGHT_RELOPTIONS = {"fillfactor", "parallel_workers", "toast_tuple_target"}
