@@ -245,7 +245,14 @@ def _snapshot(model: Model, tables: set[str]) -> Model:
         functions=dict(model.functions),
         function_comments=dict(model.function_comments),
         triggers={k: v for k, v in model.triggers.items() if k[0] in tables},
+        domains={name: _copy_domain(d) for name, d in model.domains.items()},
     )
+
+
+def _copy_domain(domain):
+    clone = _copy(domain)
+    clone.checks = dict(domain.checks)
+    return clone
 
 
 def _copy(obj):

@@ -20,6 +20,7 @@ from runner.lint.model import (
     ON_DELETE,
     Column,
     Constraint,
+    Domain,
     Expr,
     Index,
     Model,
@@ -294,6 +295,8 @@ def _drop(model: Model, node, where: Location, version: int, source: str) -> Non
                 for key in _matching_functions(model, obj):
                     model.functions.pop(key, None)
                     model.function_comments.pop(key, None)
+        elif kind == ObjectType.OBJECT_DOMAIN and isinstance(obj, ast.TypeName):
+            model.domains.pop(qualified(obj.names), None)
         elif kind == ObjectType.OBJECT_TRIGGER:
             parts = [s.sval for s in obj]
             table = ".".join(p for p in parts[:-1] if p != "public")
@@ -448,6 +451,37 @@ def _set(mapping: dict, key, value) -> None:
         mapping[key] = value
 
 
+# --- domains ----------------------------------------------------------------------------
+
+
+def _create_domain(model: Model, node, where: Location, version: int, source: str) -> None:
+    name = qualified(node.domainname)
+    domain = Domain(name=name, base=type_name(node.typeName)[0])
+    for constraint in node.constraints or ():
+        if constraint.contype == ConstrType.CONSTR_NOTNULL:
+            domain.not_null = True
+        elif constraint.contype == ConstrType.CONSTR_CHECK:
+            domain.checks[constraint.conname or f"{name.split('.')[-1]}_check"] = True
+    model.domains.setdefault(name, domain)
+
+
+def _alter_domain(model: Model, node, where: Location, version: int, source: str) -> None:
+    domain = model.domains.get(qualified(node.typeName))
+    if domain is None:
+        return
+    if node.subtype == "O":
+        domain.not_null = True
+    elif node.subtype == "N":
+        domain.not_null = False
+    elif node.subtype == "C" and node.def_.contype == ConstrType.CONSTR_CHECK:
+        name = node.def_.conname or f"{domain.name.split('.')[-1]}_check"
+        domain.checks[name] = not node.def_.skip_validation
+    elif node.subtype == "X":
+        domain.checks.pop(node.name, None)
+    elif node.subtype == "V" and node.name in domain.checks:
+        domain.checks[node.name] = True
+
+
 # --- helpers --------------------------------------------------------------------------
 
 
@@ -484,4 +518,6 @@ _HANDLERS = {
     "CreateFunctionStmt": _create_function,
     "CreateTrigStmt": _create_trigger,
     "CommentStmt": _comment,
+    "CreateDomainStmt": _create_domain,
+    "AlterDomainStmt": _alter_domain,
 }

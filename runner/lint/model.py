@@ -138,12 +138,27 @@ class Table:
 
 
 @dataclass
+class Domain:
+    """A domain: its base type and what it checks (which is what makes ADD COLUMN rewrite)."""
+
+    name: str
+    base: str  # format_type spelling
+    not_null: bool = False
+    checks: dict[str, bool] = field(default_factory=dict)  # constraint name -> validated
+
+    @property
+    def constrained(self) -> bool:
+        return self.not_null or bool(self.checks)
+
+
+@dataclass
 class Model:
     tables: dict[str, Table] = field(default_factory=dict)
     indexes: dict[str, Index] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # signature -> definition
     function_comments: dict[str, str] = field(default_factory=dict)
     triggers: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, name) -> def
+    domains: dict[str, Domain] = field(default_factory=dict)  # name as columns' types spell it
 
     def copy(self) -> Model:
         return copy.deepcopy(self)

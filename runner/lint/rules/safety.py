@@ -46,6 +46,8 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
         yield from _rewrites_table(ctx, relation_name(node.relation), "CLUSTER")
     elif isinstance(node, ast.VacuumStmt):
         yield from _vacuum(ctx, node)
+    elif isinstance(node, ast.AlterDomainStmt):
+        yield from _alter_domain(ctx, node)
 
 
 def _at(ctx: StatementContext, rule: str, message: str, effect: str | None = None) -> Finding:
@@ -113,6 +115,32 @@ def _rewrites_table(ctx: StatementContext, table: str, what: str) -> Iterator[Fi
             " and writes waiting the whole time: not in a migration; in a maintenance window,"
             " or online with pg_repack",
             REWRITE,
+        )  # fmt: skip
+
+
+def _alter_domain(ctx: StatementContext, node) -> Iterator[Finding]:
+    """A constraint added to a domain is checked against every column of that type: a scan
+    of each table using it, under a SHARE lock."""
+    name = qualified(node.typeName)
+    tables = [t for t in locks.using_domain(ctx.model, name) if ctx.holds_data(t)]
+    if not tables:
+        return
+    shown = ", ".join(tables)
+    if node.subtype == "C" and not node.def_.skip_validation:
+        yield _at(
+            ctx, "constraint-missing-not-valid",
+            f"adding CHECK {node.def_.conname or ''} to domain {name} checks every row of"
+            f" {shown} under a SHARE lock that blocks writes: add it NOT VALID, then VALIDATE"
+            " CONSTRAINT in a later version",
+            SCAN,
+        )  # fmt: skip
+    elif node.subtype == "O":
+        yield _at(
+            ctx, "set-not-null",
+            f"SET NOT NULL on domain {name} checks every row of {shown} under a SHARE lock that"
+            " blocks writes: add CHECK (VALUE IS NOT NULL) NOT VALID to the domain instead, and"
+            " VALIDATE it in a later version",
+            SCAN,
         )  # fmt: skip
 
 
@@ -270,9 +298,16 @@ def _change_type(ctx: StatementContext, table: str, cmd) -> Iterator[Finding]:
     if collation is not None:
         new += f' COLLATE "{collation.collname[-1].sval}"'
     old = column.type if column is not None else "its type"
+    target = type_name(cmd.def_.typeName)[0]
+    domain = ctx.model.domains.get(target)
+    if domain is not None and domain.constrained:
+        target = ""  # every row is checked against the domain: a rewrite
+    elif domain is not None:
+        target = domain.base  # an unconstrained domain is its base type, relabelled
+    source = ctx.model.domains.get(old)
     cost = column_type.cost(
-        old if column is not None else "",
-        type_name(cmd.def_.typeName)[0],
+        (source.base if source is not None else old) if column is not None else "",
+        target,
         plain_using=_is_the_column(cmd.def_.raw_default, cmd.name, cmd.def_.typeName),
         collation=collation is not None,
         indexes=_indexes_on(ctx, table, cmd.name),
@@ -363,7 +398,11 @@ def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
     column = f"{table}.{coldef.colname}"
     default, generated = None, None
     not_null = bool(coldef.is_not_null)
-    rewrite = "a serial column (its nextval() default)" if type_name(coldef.typeName)[1] else None
+    spelled, serial = type_name(coldef.typeName)
+    rewrite = "a serial column (its nextval() default)" if serial else None
+    domain = ctx.model.domains.get(spelled)
+    if domain is not None and domain.constrained:
+        rewrite = f"the domain {domain.name}, whose constraints check every row,"
     scans: list[tuple[str, str]] = []  # (rule, message)
     for constraint in coldef.constraints or ():
         kind = constraint.contype
@@ -403,7 +442,15 @@ def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
                 " checks every row under a lock that blocks writes: add the column, then the"
                 " foreign key NOT VALID, then VALIDATE CONSTRAINT in a later version",
             ))  # fmt: skip
-    if rewrite:
+    if rewrite and domain is not None and domain.constrained:
+        yield _at(
+            ctx, "volatile-default",
+            f"adding {column} of {rewrite} rewrites every row under an ACCESS EXCLUSIVE lock:"
+            f" add it as {domain.base}, with the domain's checks as a CHECK added NOT VALID and"
+            " validated in a later version",
+            REWRITE,
+        )  # fmt: skip
+    elif rewrite:
         yield _at(
             ctx, "volatile-default",
             f"adding {column} with {rewrite} rewrites every row under an ACCESS"
