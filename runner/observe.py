@@ -202,7 +202,7 @@ class Observer:
     def __init__(self, conn, rows: dict[str, int]) -> None:
         self.conn = conn
         relations = self._relations()
-        self.tables = {r.oid: r.name for r in relations.values() if r.kind == "table"}
+        self.tables = existing_tables(conn)
         self.indexes = {
             r.oid: r for r in relations.values() if r.kind == "index" and r.table in self.tables
         }
@@ -345,8 +345,18 @@ class Observer:
 
 
 def existing_tables(conn) -> dict[int, str]:
-    """Every table of the database's own schemas: oid -> name as the model names it."""
-    return {row[0]: row[1] for row in conn.execute(_RELATIONS).fetchall() if row[2] == "table"}
+    """Every table of the database's own schemas, the runner's bookkeeping aside: oid ->
+    name as the model names it."""
+    import re
+
+    from runner.catalog import BOOKKEEPING_PATTERN
+
+    bookkeeping = re.compile(BOOKKEEPING_PATTERN)
+    return {
+        oid: name
+        for oid, name, kind, *_ in conn.execute(_RELATIONS).fetchall()
+        if kind == "table" and not bookkeeping.match(name.rpartition(".")[2])
+    }
 
 
 def count_rows(conn) -> dict[str, int]:

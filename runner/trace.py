@@ -165,16 +165,21 @@ def trace_versions(conn, url: str, chain, result, numbers, rows: int, *, keep: b
         elif RULES.get(finding.rule) == "safety":
             claims.setdefault((finding.path, finding.line, finding.col), []).append(finding)
     traced = []
+    refusing: set[str] = set()  # tables that took no sample row: not tried again
     for number in numbers:
         version = chain.get(number)
         try:
-            traced.append(_version(conn, url, version, result, claims, lock_timeout, rows, keep))
+            traced.append(
+                _version(conn, url, version, result, claims, lock_timeout, rows, keep, refusing)
+            )
         except Stopped as exc:
             return traced, str(exc)
     return traced, None
 
 
-def _version(conn, url, version, result, claims, lock_timeout_files, rows, keep) -> VersionTrace:
+def _version(
+    conn, url, version, result, claims, lock_timeout_files, rows, keep, refusing
+) -> VersionTrace:
     from runner import samples
     from runner.lint.check import display
     from runner.lint.source import parse_file
@@ -184,9 +189,9 @@ def _version(conn, url, version, result, claims, lock_timeout_files, rows, keep)
     if parsed.error is not None:
         raise Stopped(f"{parsed.error.as_text()}: version {version.label} cannot run")
     tables = observe.existing_tables(conn)
-    filled = tuple(
-        f for f in samples.fill(conn, list(tables), rows) if f.added or f.refused or f.error
-    )
+    wanted = [oid for oid, name in tables.items() if name not in refusing]
+    filled = tuple(f for f in samples.fill(conn, wanted, rows) if f.added or f.refused or f.error)
+    refusing.update(f.table for f in filled if not f.added and f.rows < rows)
     counts = observe.count_rows(conn)
     observer = observe.Observer(conn, counts)
     utc = _session_is_utc(conn)
