@@ -89,7 +89,12 @@ class Trace:
 
 
 class Stopped(Exception):
-    """A version could not be applied to the scratch database at all: later ones cannot run."""
+    """A version could not be applied to the scratch database at all: later ones cannot run.
+    ``trace``: what was observed of that version, when it ran."""
+
+    def __init__(self, reason: str, trace: VersionTrace | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.trace = reason, trace
 
 
 def trace(url: str, sql_dir: Path | str, files: Iterable[Path] = (), rows: int = DEFAULT_ROWS):
@@ -173,7 +178,9 @@ def trace_versions(conn, url: str, chain, result, numbers, rows: int, *, keep: b
                 _version(conn, url, version, result, claims, lock_timeout, rows, keep, refusing)
             )
         except Stopped as exc:
-            return traced, str(exc)
+            if exc.trace is not None:
+                traced.append(exc.trace)
+            return traced, exc.reason
     return traced, None
 
 
@@ -196,6 +203,7 @@ def _version(
     observer = observe.Observer(conn, counts)
     utc = _session_is_utc(conn)
     statements = [(s, parsed.text[s.start : s.end]) for s in parsed.statements]
+    stopped = None
     timeout = version.up.timeout_ms("statement_timeout")
     if version.transactional:
         conn.execute("BEGIN")
@@ -206,8 +214,10 @@ def _version(
         conn.execute("COMMIT" if keep and not failed else "ROLLBACK")
         outcome = "committed" if keep and not failed else "rolled back"
         if keep and failed:
-            _apply_without_rows(conn, version, [sql for _, sql in statements], list(tables))
             outcome = "rolled back (a statement failed), then applied to emptied tables to go on"
+            stopped = _apply_without_rows(conn, version, [sql for _, sql in statements], tables)
+            if stopped is not None:
+                outcome = f"rolled back: {stopped}"
     else:
         seen = []
         for _, sql in statements:
@@ -234,7 +244,7 @@ def _version(
         if verdict.verdict == AGREES:
             verdict = judge_locks(effects, result.locks.get(key, ())) or verdict
         traces.append(StatementTrace(*key, sql, effects, found, claim, verdict))
-    return VersionTrace(
+    traced = VersionTrace(
         number=version.number, label=version.label, path=shown,
         transactional=version.transactional, rows=counts, filled=filled,
         statements=tuple(traces),
@@ -244,11 +254,15 @@ def _version(
         ),
         outcome=outcome,
     )  # fmt: skip
+    if stopped is not None:
+        raise Stopped(f"{stopped}; later versions were not traced", traced)
+    return traced
 
 
-def _apply_without_rows(conn, version, statements: list[str], tables: list[int]) -> None:
+def _apply_without_rows(conn, version, statements: list[str], tables) -> str | None:
     """Empty every table, then apply the version: a version that fails on rows (an added
-    NOT NULL column) must still be applied for the later ones to run."""
+    NOT NULL column) must still be applied for the later ones to run. Returns why not, when
+    it fails on empty tables too (then ``migrate`` would fail on any database)."""
     from psycopg import Error
 
     try:
@@ -260,10 +274,8 @@ def _apply_without_rows(conn, version, statements: list[str], tables: list[int])
                 conn.execute(sql)
     except Error as exc:
         message = getattr(exc.diag, "message_primary", None) or str(exc)
-        raise Stopped(
-            f"version {version.label} fails even on empty tables ({message});"
-            " later versions were not traced"
-        ) from None
+        return f"version {version.label} fails even on empty tables ({message})"
+    return None
 
 
 def _session_is_utc(conn) -> bool:

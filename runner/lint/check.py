@@ -146,8 +146,13 @@ def _fold_file(
 ) -> list[Finding]:
     findings: list[Finding] = []
     not_valid_here: set[tuple[str, str]] = set()
+    new_enum_values: dict[str, str] = {}
+    enums_created: set[str] = set()
     for statement in parsed.statements:
-        ctx = StatementContext(parsed, statement, number, direction, model, not_valid_here)
+        ctx = StatementContext(
+            parsed, statement, number, direction, model, not_valid_here, new_enum_values,
+            enums_created,
+        )  # fmt: skip
         findings += conventions.check_statement(ctx)
         if number > judged.after:
             findings += safety.check_statement(ctx)

@@ -45,6 +45,7 @@ RULES: dict[str, str] = {
     "ban-drop-table": "safety",
     "volatile-default": "safety",
     "table-rewrite": "safety",
+    "enum-value-in-transaction": "safety",
     "require-lock-timeout": "safety",
     "ban-transaction-control": "safety",
     "ban-drop-database": "safety",
@@ -64,6 +65,10 @@ class StatementContext:
     direction: str  # "up" or "rollback"
     model: Model  # the schema just before this statement
     not_valid_here: set[tuple[str, str]] = field(default_factory=set)  # added NOT VALID here
+    # Enum values ALTER TYPE ... ADD VALUE added earlier in the file (value -> type), and
+    # the enum types the file creates: what the rest of its transaction may not use.
+    new_enum_values: dict[str, str] = field(default_factory=dict)
+    enums_created_here: set[str] = field(default_factory=set)
 
     def holds_data(self, table: str) -> bool:
         """True for a table an earlier version created: production has rows in it."""

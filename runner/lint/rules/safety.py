@@ -16,7 +16,7 @@ from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, ObjectType, VariableSetKind
 
 from runner.lint.findings import Finding
-from runner.lint.model import qualified, relation_name, type_name
+from runner.lint.model import qualified, relation_name, type_name, walk
 from runner.lint.rules import StatementContext, column_type, locks, volatility
 from runner.observe import BLOCKS, FAILS, NONE, REWRITE, SCAN
 
@@ -24,6 +24,7 @@ from runner.observe import BLOCKS, FAILS, NONE, REWRITE, SCAN
 def check_statement(ctx: StatementContext) -> Iterator[Finding]:
     node = ctx.statement.node
     yield from _needs_lock_timeout(ctx)
+    yield from _new_enum_values(ctx, node)
     if isinstance(node, ast.IndexStmt):
         yield from _create_index(ctx, node)
     elif isinstance(node, ast.DropStmt):
@@ -104,6 +105,41 @@ def _reindex(ctx: StatementContext, node) -> Iterator[Finding]:
             " writes (and the reads that use them): use REINDEX ... CONCURRENTLY in a"
             " non-transactional version",
             SCAN,
+        )  # fmt: skip
+
+
+def _new_enum_values(ctx: StatementContext, node) -> Iterator[Finding]:
+    """A value ALTER TYPE ... ADD VALUE adds to an enum that existed before the transaction
+    cannot be used until the transaction commits: the server refuses the statement."""
+    if not ctx.file.transactional:
+        return
+    if isinstance(node, ast.CreateEnumStmt):
+        ctx.enums_created_here.add(qualified(node.typeName))
+        return
+    if isinstance(node, ast.AlterEnumStmt) and node.newVal and not node.oldVal:
+        enum = qualified(node.typeName)
+        if enum not in ctx.enums_created_here:
+            ctx.new_enum_values[node.newVal] = enum
+        return
+    if not ctx.new_enum_values:
+        return
+    used = next(
+        (
+            item.val.sval
+            for item in walk(node)
+            if isinstance(item, ast.A_Const)
+            and isinstance(item.val, ast.String)
+            and item.val.sval in ctx.new_enum_values
+        ),
+        None,
+    )
+    if used is not None:
+        yield _at(
+            ctx, "enum-value-in-transaction",
+            f"uses '{used}', which ALTER TYPE {ctx.new_enum_values[used]} ADD VALUE added earlier"
+            " in this transaction: PostgreSQL refuses a new enum value until it commits; add the"
+            " value in a version of its own, use it in a later one",
+            FAILS,
         )  # fmt: skip
 
 
