@@ -66,13 +66,12 @@ def populated(server_url, tmp_path_factory):
 
 @contextmanager
 def copy_of(url: str):
-    """A copy of the database at ``url`` (a file copy), dropped on exit."""
+    """A copy of the database at ``url``, dropped on exit (the default WAL_LOG strategy:
+    no checkpoint, which FILE_COPY waits for)."""
     name = f"liftdb_oracle_{uuid.uuid4().hex[:12]}"
     admin = database.with_database(url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            f'CREATE DATABASE "{name}" TEMPLATE "{database.database_name(url)}" STRATEGY FILE_COPY'
-        )
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{database.database_name(url)}"')
     try:
         yield database.with_database(url, name)
     finally:
