@@ -134,7 +134,7 @@ class Effects:
     rewritten: tuple[str, ...] = ()  # storage replaced, rows kept
     reindexed: tuple[str, ...] = ()  # indexes rebuilt, each reading its table whole
     read_whole: tuple[str, ...] = ()  # read by sequential scans, every row at least once
-    rows_read: dict[str, int] = field(default_factory=dict)  # table -> rows read in seq scans
+    rows_read: dict[str, int] = field(default_factory=dict)  # table -> rows its scans read
     emptied: tuple[str, ...] = ()  # left with no rows (TRUNCATE)
     dropped: tuple[str, ...] = ()
     error: str | None = None  # the server's message, when it refused the statement
@@ -188,8 +188,15 @@ _LOCKS = """
     WHERE pid = %s AND locktype = 'relation' AND database = (
         SELECT oid FROM pg_database WHERE datname = current_database())
 """
-_XACT_SCANS = "SELECT relid::int, seq_scan, seq_tup_read FROM pg_stat_xact_user_tables"
-_FLUSHED_SCANS = "SELECT relid::int, seq_scan, seq_tup_read FROM pg_stat_user_tables"
+# Scans and the rows they read, by sequential scan or fetched through an index: a foreign
+# key's check may read the table either way, as the planner chooses.
+_SCANS = """
+    SELECT relid::int, seq_scan + coalesce(idx_scan, 0),
+           seq_tup_read + coalesce(idx_tup_fetch, 0)
+    FROM {}
+"""
+_XACT_SCANS = _SCANS.format("pg_stat_xact_user_tables")
+_FLUSHED_SCANS = _SCANS.format("pg_stat_user_tables")
 
 
 class Observer:
@@ -258,11 +265,13 @@ class Observer:
             thread.start()
             try:
                 while thread.is_alive():
-                    rows = writer.execute(_LOCKS, (pid,)).fetchall()
-                    for relation, mode, _ in rows:
+                    # Asked first: once it waits for the writer it stays waiting, so the locks
+                    # read next are all it holds and wants.
+                    waiting = _waits(writer, pid)
+                    for relation, mode, _ in writer.execute(_LOCKS, (pid,)).fetchall():
                         seen[relation] = _stronger(seen.get(relation), LOCK_MODES.get(mode))
-                    if any(not granted for _, _, granted in rows) or _waits(writer, pid):
-                        break  # it waits for the writer: what it holds and wants is seen
+                    if waiting:
+                        break
                     thread.join(0.002)
             finally:
                 writer.execute("ROLLBACK")

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -64,22 +62,7 @@ def populated(server_url, tmp_path_factory):
         yield url
 
 
-@contextmanager
-def copy_of(url: str):
-    """A copy of the database at ``url``, dropped on exit (the default WAL_LOG strategy:
-    no checkpoint, which FILE_COPY waits for)."""
-    name = f"liftdb_oracle_{uuid.uuid4().hex[:12]}"
-    admin = database.with_database(url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{database.database_name(url)}"')
-    try:
-        yield database.with_database(url, name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def observe_chain(populated: str, chain: Path):
+def observe_chain(populated: str, chain: Path, server_url: str):
     """Trace every version after base.sql; (lint result, version traces)."""
     versions = loader.load(chain)
     result = lint(chain)
@@ -91,7 +74,8 @@ def observe_chain(populated: str, chain: Path):
                 conn, populated, versions, result, numbers, ROWS, keep=False
             )
     else:
-        with copy_of(populated) as url, database.connect(url) as conn:
+        copy = scratch_database(server_url, template=database.database_name(populated))
+        with copy as url, database.connect(url) as conn:
             traced, stopped = trace_versions(conn, url, versions, result, numbers, ROWS)
     # Only a version that fails whatever the rows stops the trace, and it is the case's last.
     assert stopped is None or traced[-1].number == numbers[-1], stopped
@@ -108,9 +92,11 @@ def server_version(url: str) -> int:
     [c for c in SAFETY_CASES if case_id(*c) not in ORACLE["not_observed"]],
     ids=[case_id(*c) for c in SAFETY_CASES if case_id(*c) not in ORACLE["not_observed"]],
 )
-def test_verdict_agrees_with_what_the_server_does(populated, tmp_path, rule, kind, name):
+def test_verdict_agrees_with_what_the_server_does(
+    populated, server_url, tmp_path, rule, kind, name
+):
     chain = build_chain(rule, kind, name, tmp_path)
-    result, traced = observe_chain(populated, chain)
+    result, traced = observe_chain(populated, chain, server_url)
     needs = ORACLE["min_server"].get(case_id(rule, kind, name))
     if needs and server_version(populated) < needs:
         # The case needs a newer server: this one must refuse its syntax outright.
@@ -265,7 +251,7 @@ def test_volatile_builtins_are_the_servers(module_conn):
 
 
 @pytest.mark.parametrize("statement", ORACLE["corpus"]["statements"])
-def test_corpus(populated, tmp_path, statement):
+def test_corpus(populated, server_url, tmp_path, statement):
     """Any statement: the effect the lint claims (none, for most) and the locks it foresees
     are what the server does."""
     chain = tmp_path / "chain"
@@ -274,7 +260,7 @@ def test_corpus(populated, tmp_path, statement):
     (chain / "00001_base.rollback.sql").write_text((CASES / "base.rollback.sql").read_text())
     (chain / "00002_case.sql").write_text(f"-- lock_timeout: 5s\n{statement};\n")
     (chain / "00002_case.rollback.sql").write_text("")
-    _, traced = observe_chain(populated, chain)
+    _, traced = observe_chain(populated, chain, server_url)
     [observed] = traced[0].statements
     assert not observed.effects.failed, observed.effects.error
     assert observed.verdict.verdict == AGREES, observed.verdict.why

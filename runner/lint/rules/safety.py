@@ -355,29 +355,27 @@ def _change_type(ctx: StatementContext, table: str, cmd) -> Iterator[Finding]:
         timezone=_file_timezone(ctx),
     )
     change = f"changing {table}.{cmd.name} from {old} to {new}"
+    reads = " and ".join(cost.reads)
+    instead = "add a new column, backfill, switch over"
     if cost.timezone and cost.effect not in (NONE, SCAN):
-        even = f" (and even then it {' and '.join(cost.reads)}, reading every row)"
-        yield _at(
-            ctx, "changing-column-type",
+        even = f" (and even then it {reads}, reading every row)" if reads else ""
+        message = (
             f"{change} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock unless"
-            f" the session's TimeZone is UTC{even if cost.reads else ''}: put"
-            " SET LOCAL TimeZone = 'UTC' before it in the file",
-            cost.effect,
-        )  # fmt: skip
+            f" the session's TimeZone is UTC{even}: put SET LOCAL TimeZone = 'UTC' before it in"
+            " the file"
+        )
     elif cost.effect == REWRITE:
-        yield _at(
-            ctx, "changing-column-type",
-            f"{change} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock:"
-            " add a new column, backfill, switch over",
-            REWRITE,
-        )  # fmt: skip
+        message = (
+            f"{change} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: {instead}"
+        )
     elif cost.effect == SCAN:
-        yield _at(
-            ctx, "changing-column-type",
-            f"{change} does not rewrite the table, but {' and '.join(cost.reads)}, reading every"
-            " row under an ACCESS EXCLUSIVE lock: add a new column, backfill, switch over",
-            SCAN,
-        )  # fmt: skip
+        message = (
+            f"{change} does not rewrite the table, but {reads}, reading every row under an"
+            f" ACCESS EXCLUSIVE lock: {instead}"
+        )
+    else:
+        return
+    yield _at(ctx, "changing-column-type", message, cost.effect)
 
 
 def _is_the_column(using, column: str, type_node) -> bool:
