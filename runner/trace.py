@@ -67,6 +67,7 @@ class VersionTrace:
     statements: tuple[StatementTrace, ...]
     lock_timeout: Verdict  # the file-level require-lock-timeout rule against the locks seen
     outcome: str  # what became of the version in the scratch database, for a person
+    not_judged: str | None = None  # why the lint does not judge this version at all
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ def _version(
             seen, claimed=shown in lock_timeout_files,
             directive="lock_timeout" in version.up.directives,
         ),
-        outcome=outcome,
+        outcome=outcome, not_judged=skipped.why if skipped else None,
     )  # fmt: skip
     if stopped is not None:
         raise Stopped(f"{stopped}; later versions were not traced", traced)

@@ -131,6 +131,8 @@ def trace_text(trace) -> str:
     for version in trace.versions:
         mode = "one transaction" if version.transactional else "statement by statement"
         lines.append(f"{version.path}: version {version.number}, {mode}; {version.outcome}")
+        if version.not_judged:
+            lines.append(f"  not judged: {version.not_judged}")
         touched = _touched(version)
         if touched:
             shown = ", ".join(f"{t} {version.rows.get(t, 0):,}" for t in touched)
@@ -147,13 +149,16 @@ def trace_text(trace) -> str:
                 continue
             lines.append(head)
             lines.append(f"      {describe_effects(effects)}")
+            if version.not_judged:
+                continue
             said = ", ".join(f"{f.rule} ({f.effect or 'no effect'})" for f in statement.findings)
             tail = verdict.verdict if verdict.verdict == AGREES else (
                 f"{verdict.verdict.upper()}: {verdict.why}"
             )  # fmt: skip
             lines.append(f"      lint: {said or 'nothing'} -- {tail}")
         lock = version.lock_timeout
-        lines.append(f"  lock_timeout: {lock.verdict}: {lock.why}")
+        if not version.not_judged:
+            lines.append(f"  lock_timeout: {lock.verdict}: {lock.why}")
     if trace.stopped:
         lines.append(f"trace stopped: {trace.stopped}")
     counts = {}
@@ -178,8 +183,12 @@ def describe_effects(effects) -> str:
     if shown:
         parts.append("locks " + ", ".join(f"{lock} (blocks {lock.blocks})" for lock in shown))
     taken = {lock.table for lock in shown}
-    earlier = [lock for lock in effects.held if lock.table not in taken and lock.index is None]
-    if earlier and not effects.autocommit:
+    earlier = [
+        lock for lock in effects.held
+        if lock.table not in taken and lock.index is None and lock.blocks_writes
+        and (lock.table in effects.read_whole or lock.table in effects.rewritten)
+    ]  # fmt: skip
+    if earlier and not effects.autocommit:  # it reads the table while that lock is held
         parts.append(
             "holding from earlier in the version "
             + ", ".join(f"{lock} (blocks {lock.blocks})" for lock in earlier)
@@ -200,14 +209,16 @@ def describe_effects(effects) -> str:
 
 
 def _quiet(statement) -> bool:
-    from runner.trace import AGREES
+    from runner.trace import AGREES, NOT_JUDGED
 
     effects = statement.effects
     touched = (
         effects.locks or effects.read_whole or effects.rewritten or effects.reindexed
         or effects.emptied or effects.dropped or effects.failed
     )  # fmt: skip
-    return not touched and not statement.findings and statement.verdict.verdict == AGREES
+    return not touched and not statement.findings and statement.verdict.verdict in (
+        AGREES, NOT_JUDGED,
+    )  # fmt: skip
 
 
 def _touched(version) -> list[str]:
