@@ -51,6 +51,9 @@ LOCK_STATEMENT_MODES = {
 
 def taken(model: Model, node) -> list[Lock]:
     """The locks ``node`` takes on the model's tables (strongest per table and index)."""
+    visit = _VISITORS.get(type(node).__name__)
+    if visit is None:
+        return []
     found: dict[tuple[str, str | None], str] = {}
 
     def lock(table: str | None, mode: str, index: str | None = None) -> None:
@@ -60,53 +63,68 @@ def taken(model: Model, node) -> list[Lock]:
         if held is None or STRENGTH[mode] > STRENGTH[held]:
             found[(table, index)] = mode
 
-    _visit(model, node, lock)
+    visit(model, node, lock)
     return [Lock(table, mode, index) for (table, index), mode in found.items()]
 
 
-def _visit(model: Model, node, lock) -> None:
-    if isinstance(node, ast.AlterTableStmt):
-        if node.objtype == ObjectType.OBJECT_TABLE and node.relation is not None:
-            _alter_table(model, relation_name(node.relation), node.cmds or (), lock)
-    elif isinstance(node, ast.IndexStmt):
-        mode = SHARE_UPDATE_EXCLUSIVE if node.concurrent else SHARE
-        lock(relation_name(node.relation), mode)
-    elif isinstance(node, ast.DropStmt):
-        _drop(model, node, lock)
-    elif isinstance(node, ast.CreateStmt):
-        for parent in _references(node.tableElts):
-            lock(parent, SHARE_ROW_EXCLUSIVE)
-    elif isinstance(node, ast.CreateTrigStmt):
-        lock(relation_name(node.relation), SHARE_ROW_EXCLUSIVE)
-    elif isinstance(node, ast.RenameStmt) and node.relation is not None:
-        if node.renameType in (
-            ObjectType.OBJECT_TABLE, ObjectType.OBJECT_COLUMN, ObjectType.OBJECT_TABCONSTRAINT,
-            ObjectType.OBJECT_TRIGGER,
-        ):  # fmt: skip
-            lock(relation_name(node.relation), ACCESS_EXCLUSIVE)
-    elif isinstance(node, ast.ReindexStmt) and node.relation is not None:
-        _reindex(model, node, lock)
-    elif isinstance(node, ast.ClusterStmt) and node.relation is not None:
+def _alter_table_statement(model: Model, node, lock) -> None:
+    if node.objtype == ObjectType.OBJECT_TABLE and node.relation is not None:
+        _alter_table(model, relation_name(node.relation), node.cmds or (), lock)
+
+
+def _create_index(model: Model, node, lock) -> None:
+    lock(relation_name(node.relation), SHARE_UPDATE_EXCLUSIVE if node.concurrent else SHARE)
+
+
+def _create_table(model: Model, node, lock) -> None:
+    for parent in _references(node.tableElts):
+        lock(parent, SHARE_ROW_EXCLUSIVE)
+
+
+def _rename(model: Model, node, lock) -> None:
+    if node.relation is not None and node.renameType in (
+        ObjectType.OBJECT_TABLE, ObjectType.OBJECT_COLUMN, ObjectType.OBJECT_TABCONSTRAINT,
+        ObjectType.OBJECT_TRIGGER,
+    ):  # fmt: skip
         lock(relation_name(node.relation), ACCESS_EXCLUSIVE)
-    elif isinstance(node, ast.VacuumStmt):
-        options = {o.defname for o in node.options or ()}
-        mode = ACCESS_EXCLUSIVE if "full" in options else SHARE_UPDATE_EXCLUSIVE
-        for relation in node.rels or ():
-            lock(relation_name(relation.relation), mode)
-    elif isinstance(node, ast.TruncateStmt):
+
+
+def _vacuum(model: Model, node, lock) -> None:
+    options = {o.defname for o in node.options or ()}
+    mode = ACCESS_EXCLUSIVE if "full" in options else SHARE_UPDATE_EXCLUSIVE
+    for relation in node.rels or ():
+        lock(relation_name(relation.relation), mode)
+
+
+def _each_relation(mode_of):
+    def visit(model: Model, node, lock) -> None:
         for relation in node.relations or ():
-            lock(relation_name(relation), ACCESS_EXCLUSIVE)
-    elif isinstance(node, ast.LockStmt):
-        for relation in node.relations or ():
-            lock(relation_name(relation), LOCK_STATEMENT_MODES.get(node.mode, ACCESS_EXCLUSIVE))
-    elif isinstance(node, ast.AlterObjectSchemaStmt) and node.relation is not None:
-        if node.objectType == ObjectType.OBJECT_TABLE:
-            lock(relation_name(node.relation), ACCESS_EXCLUSIVE)
-    elif isinstance(node, ast.AlterDomainStmt) and node.subtype in ("C", "O"):
-        if node.subtype == "O" or not node.def_.skip_validation:
-            for table in using_domain(model, qualified(node.typeName)):
-                lock(table, SHARE)
-    elif isinstance(node, ast.CommentStmt) and node.objtype == ObjectType.OBJECT_TABLE:
+            lock(relation_name(relation), mode_of(node))
+
+    return visit
+
+
+def _on_relation(mode: str):
+    def visit(model: Model, node, lock) -> None:
+        if node.relation is not None:
+            lock(relation_name(node.relation), mode)
+
+    return visit
+
+
+def _set_schema(model: Model, node, lock) -> None:
+    if node.relation is not None and node.objectType == ObjectType.OBJECT_TABLE:
+        lock(relation_name(node.relation), ACCESS_EXCLUSIVE)
+
+
+def _alter_domain(model: Model, node, lock) -> None:
+    if node.subtype == "O" or (node.subtype == "C" and not node.def_.skip_validation):
+        for table in using_domain(model, qualified(node.typeName)):
+            lock(table, SHARE)
+
+
+def _comment(model: Model, node, lock) -> None:
+    if node.objtype == ObjectType.OBJECT_TABLE:
         lock(qualified(node.object), SHARE_UPDATE_EXCLUSIVE)
 
 
@@ -165,6 +183,8 @@ def _drop(model: Model, node, lock) -> None:
 
 
 def _reindex(model: Model, node, lock) -> None:
+    if node.relation is None:
+        return
     concurrently = any(p.defname == "concurrently" for p in node.params or ())
     name = relation_name(node.relation)
     if node.kind.name.endswith("INDEX"):
@@ -209,3 +229,21 @@ def blocking(locks: list[Lock]) -> dict[str, str]:
         if lock.blocks_writes and found.get(lock.table) != "reads and writes":
             found[lock.table] = lock.blocks
     return found
+
+
+_VISITORS = {
+    "AlterTableStmt": _alter_table_statement,
+    "IndexStmt": _create_index,
+    "DropStmt": _drop,
+    "CreateStmt": _create_table,
+    "CreateTrigStmt": _on_relation(SHARE_ROW_EXCLUSIVE),
+    "RenameStmt": _rename,
+    "ReindexStmt": _reindex,
+    "ClusterStmt": _on_relation(ACCESS_EXCLUSIVE),
+    "VacuumStmt": _vacuum,
+    "TruncateStmt": _each_relation(lambda node: ACCESS_EXCLUSIVE),
+    "LockStmt": _each_relation(lambda node: LOCK_STATEMENT_MODES.get(node.mode, ACCESS_EXCLUSIVE)),
+    "AlterObjectSchemaStmt": _set_schema,
+    "AlterDomainStmt": _alter_domain,
+    "CommentStmt": _comment,
+}
