@@ -221,11 +221,13 @@ class Observer:
         """Run ``sql`` on the connection, inside the transaction the caller opened (a
         savepoint around it, so a refusal leaves the transaction usable), and observe it."""
         before, scans, locks = self._relations(), self._scans(_XACT_SCANS), self._locks()
+        from psycopg import Error
+
         self.conn.execute("SAVEPOINT liftdb_observe")
         start = time.perf_counter()
         try:
             self.conn.execute(sql)
-        except Exception as exc:  # the server refused it: that is the observation
+        except Error as exc:  # the server refused it: that is the observation
             ms = (time.perf_counter() - start) * 1000
             self.conn.execute("ROLLBACK TO SAVEPOINT liftdb_observe")
             return _refused(exc, ms)
@@ -277,6 +279,8 @@ class Observer:
                 writer.execute("ROLLBACK")
                 thread.join()
         if "error" in result:
+            if not isinstance(result["error"], psycopg.Error):
+                raise result["error"]  # not the server's refusal: a fault of ours
             return _refused(result["error"], result["ms"], autocommit=True)
         taken = {oid: mode for oid, mode in seen.items() if mode is not None}
         locks = self._lock_values(taken)

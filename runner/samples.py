@@ -83,7 +83,7 @@ def fill(conn, tables, rows: int) -> list[Filled]:
         name = conn.execute("SELECT %s::regclass::text", (oid,)).fetchone()[0]
         held = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
         filled.append(
-            Filled(name, held) if held >= rows else _fill_one(conn, _read(conn, oid), rows)
+            Filled(name, held) if held >= rows else _fill_one(conn, _read(conn, oid), held, rows)
         )
     return filled
 
@@ -230,13 +230,14 @@ def _numeric_top(base: str) -> int:
 def _literals(expression: str) -> list[str]:
     """The string constants a CHECK expression mentions, as SQL literals."""
     from pglast import ast
+    from pglast.parser import ParseError
 
     from runner import sqltree
     from runner.lint.model import walk
 
     try:
         tree = sqltree.parse(f"SELECT {expression}")
-    except Exception:
+    except ParseError:  # pg_get_expr's own text: it parses
         return []
     found = []
     for node in walk(tree):
@@ -250,21 +251,19 @@ def _literals(expression: str) -> list[str]:
 # --- choosing values and inserting ----------------------------------------------------------
 
 
-def _fill_one(conn, table: _Table, rows: int) -> Filled:
-    from psycopg import sql
+def _fill_one(conn, table: _Table, held: int, rows: int) -> Filled:
+    """Add ``rows - held`` rows to the table, which holds ``held``."""
+    from psycopg import Error
 
-    held = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(table.name))).fetchone()
-    filled = Filled(table.name, held[0])
-    wanted = rows - filled.rows
-    if wanted <= 0:
-        return filled
-    start = filled.rows + 1
+    filled = Filled(table.name, held)
+    wanted = rows - held
+    start = held + 1
     try:
         with conn.transaction():
             expressions, joins = _plan(conn, table, start)
             statement, checks = _insert(table, expressions, joins, start, wanted)
             added = conn.execute(statement).rowcount
-    except Exception as exc:  # the server refused the INSERT as a whole
+    except Error as exc:  # the server refused the INSERT as a whole
         message = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)
         filled.error = " ".join(message.split())
         return filled
@@ -317,13 +316,15 @@ def _usable(conn, column: _Column, options: list[str]) -> list[str]:
     """The candidates the server accepts for the column (a domain's CHECK, a cast)."""
     if not column.is_domain:
         return options
+    from psycopg import Error
+
     usable = []
     for option in options:
         try:
             with conn.transaction():
                 conn.execute(f"SELECT {option} FROM generate_series(1, {PROBE_ROWS}) AS g(i)")
             usable.append(option)
-        except Exception:
+        except Error:  # the domain refuses these values
             continue
     return usable
 
@@ -357,6 +358,8 @@ def _choose(conn, table: _Table, candidates: dict[str, list[str]], start: int) -
 
 
 def _accepted(conn, values: dict[str, str], checks, start: int) -> bool:
+    from psycopg import Error
+
     if not checks:
         return True
     selected = ", ".join(f"{expression} AS {_quote(name)}" for name, expression in values.items())
@@ -369,7 +372,7 @@ def _accepted(conn, values: dict[str, str], checks, start: int) -> bool:
                     f" generate_series({start}, {start + PROBE_ROWS - 1}) AS g(i)) AS sample"
                 ).fetchone()[0]
             )
-    except Exception:
+    except Error:  # a cast or a CHECK's function refused these values
         return False
 
 
