@@ -18,6 +18,7 @@ import psycopg
 from bench import (
     concurrency,
     datagen,
+    large_file,
     lint_speed,
     overhead,
     queries,
@@ -28,7 +29,7 @@ from bench import (
 )
 from runner import api
 
-BENCHMARKS = ("overhead", "rollback", "status", "lint", "queries", "concurrency")
+BENCHMARKS = ("overhead", "rollback", "status", "large", "lint", "queries", "concurrency")
 NS = [50, 100, 200, 400]
 ROLLBACK_N = 100
 
@@ -121,6 +122,16 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
         times, notes, imports = startup.measure(srv, args.repeats, log)
         body = startup.section(times, notes, imports, args.repeats)
         found.append(report.Section("Start-up: status" + suffix, body))
+    if "large" in args.only:
+        count = large_file.STATEMENTS // (10 if args.quick else 1)
+        log(f"a large data version of {count:,} statements{suffix}")
+        measured = large_file.measure(srv, count=count, runs=args.runs, log=log)
+        staged = large_file.stages(
+            srv, tuple(n * count // large_file.STATEMENTS for n in large_file.STAGE_COUNTS), log
+        )
+        profiled = large_file.profile(srv, count)
+        body = large_file.section(measured, args.runs, staged, profiled, count)
+        found.append(report.Section("A large data version" + suffix, body))
     return found
 
 

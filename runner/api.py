@@ -426,27 +426,29 @@ def db_stop() -> bool:
 
 def psql_command(url: str) -> tuple[list[str], dict[str, str]]:
     """The argv and environment to run psql on ``url``; the password goes in the
-    environment (PGPASSWORD), never on the command line where ``ps`` shows it."""
+    environment (PGPASSWORD), never on the command line where ``ps`` shows it, wherever
+    the URL held it (its user part or its query). The rest is libpq's own reading of the
+    URL, given to psql as a connection string."""
     import os
     import shutil
-    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    from psycopg.conninfo import make_conninfo
 
     from runner import embedded
 
-    parts = urlsplit(url)
+    options = database.libpq_options(url)
     env = dict(os.environ)
-    if parts.password is not None:
-        env["PGPASSWORD"] = unquote(parts.password)
-        host = parts.netloc.rpartition("@")[2]
-        user = parts.username or ""
-        parts = parts._replace(netloc=f"{user}@{host}" if user else host)
+    password = options.pop("password", None)
+    if password is not None:
+        env["PGPASSWORD"] = password
     bundled = embedded.bin_dir() / "psql" if embedded.is_running() else None
     psql = str(bundled) if bundled and bundled.exists() else shutil.which("psql")
     if psql is None:
         raise UsageError(
             "psql not found: install the PostgreSQL client, or start the embedded server"
         )
-    return [psql, urlunsplit(parts)], env
+    conninfo = make_conninfo(**options)  # empty when libpq's environment says it all
+    return [psql, *([conninfo] if conninfo else [])], env
 
 
 # --- lint --trace ---------------------------------------------------------------------

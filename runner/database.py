@@ -1,7 +1,10 @@
 """Which server liftdb talks to, and how it connects.
 
-Invariant: a database URL is only ever shown through ``mask``, and libpq's
-messages only after ``_without_passwords``, so a password never reaches output.
+Invariant: a database URL is only ever shown through ``mask`` (or rebuilt from a
+connection's options without its password, ``describe``), and libpq's messages
+only after ``_without_passwords``, so a password never reaches output. A URL is
+read as libpq reads it (``libpq_options``), and one derived from it (another
+database on the same server) is checked against that reading.
 Every failure to connect becomes one line naming the masked target: a URL that
 cannot be read (malformed, wrong scheme, impossible option value) is a
 ``UsageError`` (exit 2); a server that cannot be reached, refuses us or hangs up
@@ -15,7 +18,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from runner.errors import ConnectionFailed, UsageError
 
@@ -55,7 +58,8 @@ def _check_url(url: str) -> None:
 def _split(url: str) -> SplitResult:
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
+        if "," not in parts.netloc:  # several hosts (h1:5432,h2:5433): libpq checks each
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         # Say what is wrong from the masked URL: urlsplit quotes what it could not read,
         # and in a URL whose password holds "#" or "?" that is a piece of the password.
@@ -87,13 +91,24 @@ def mask(url: str) -> str:
         rest = f"{userinfo.partition(':')[0]}:***@{after}"
     head, question, query = rest.partition("?")
     if question:
-        pairs = [pair.partition("=") for pair in query.split("&")]
-        query = "&".join(
-            f"{key}{eq}{'***' if key.lower() == 'password' and eq else value}"
-            for key, eq, value in pairs
-        )
-        rest = f"{head}?{query}"
+        rest = f"{head}?{'&'.join(_masked_pair(pair) for pair in query.split('&'))}"
     return f"{scheme}://{rest}"
+
+
+# Query parameters whose value is a secret (libpq's keywords).
+SECRET_KEYS = ("password", "sslpassword")
+
+
+def _masked_pair(pair: str) -> str:
+    """One ``key=value`` of a URL's query, its value hidden when the key is a secret's
+    as libpq reads it: percent-decoded (``pass%77ord`` is ``password``), any case."""
+    key, eq, _value = pair.partition("=")
+    if eq and unquote(key).lower() in SECRET_KEYS:
+        return f"{key}=***"
+    decoded_key = unquote(pair).partition("=")[0]
+    if decoded_key.lower() in SECRET_KEYS:  # "password%3Dsecret": the = itself encoded
+        return f"{decoded_key}=***"
+    return pair
 
 
 def _passwords(url: str) -> list[str]:
@@ -106,8 +121,11 @@ def _passwords(url: str) -> list[str]:
     ]
     for pair in rest.partition("?")[2].split("&"):
         key, _eq, value = pair.partition("=")
-        if key.lower() == "password":
+        if unquote(key).lower() in SECRET_KEYS:
             candidates.append(value)
+        decoded_key, _eq, decoded_value = unquote(pair).partition("=")
+        if decoded_key.lower() in SECRET_KEYS:  # "password%3Dsecret"
+            candidates.append(decoded_value)
     candidates += [unquote(secret) for secret in candidates]
     return sorted({secret for secret in candidates if secret}, key=len, reverse=True)
 
@@ -121,15 +139,56 @@ def _without_passwords(text: str, url: str) -> str:
     return text
 
 
+def libpq_options(url: str) -> dict[str, str]:
+    """The connection options ``url`` sets, as libpq itself reads them (host, port, user,
+    dbname, service, ...; a query parameter overrides the same option in the URL's
+    body). Nothing from the environment or a service file: libpq adds those when it
+    connects. Raises ``psycopg.ProgrammingError`` for a URL libpq cannot read."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    return {key: str(value) for key, value in conninfo_to_dict(url).items()}
+
+
 def with_database(url: str, dbname: str) -> str:
-    """The same server and credentials, another database."""
-    parts = _split(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+    """The same server, credentials and options, another database: checked with libpq's
+    own reading, so that the result differs from ``url`` in the database alone.
+
+    The URL keeps its shape (its path becomes ``dbname``, and a ``dbname`` in its query,
+    which would override the path, goes); should libpq read that otherwise, every option
+    is written into the query instead. Either way a database derived for scratch work is
+    never the user's, whatever names it: the path, the query, a service, PGDATABASE.
+    """
+    from urllib.parse import quote
+
+    wanted = {**libpq_options(url), "dbname": dbname}
+    scheme, _, rest = url.partition("://")
+    body, _, query = rest.partition("?")
+    kept = [pair for pair in query.split("&") if pair and _key(pair) != "dbname"]
+    shaped = f"{scheme}://{body.split('/', 1)[0]}/{quote(dbname, safe='')}"
+    shaped += f"?{'&'.join(kept)}" if kept else ""
+    if libpq_options(shaped) == wanted:
+        return shaped
+    pairs = (f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in wanted.items())
+    return f"postgresql://?{'&'.join(pairs)}"
+
+
+def _key(pair: str) -> str:
+    return unquote(pair.partition("=")[0])
 
 
 def database_name(url: str) -> str:
-    path = _split(url).path.lstrip("/")
-    return path or os.environ.get("PGDATABASE") or "postgres"
+    """The database ``url`` names as libpq reads it (a query's ``dbname`` over the
+    path); without one, libpq's default: PGDATABASE, else the user's name."""
+    import getpass
+
+    options = libpq_options(url)
+    return (
+        options.get("dbname")
+        or os.environ.get("PGDATABASE")
+        or options.get("user")
+        or os.environ.get("PGUSER")
+        or getpass.getuser()
+    )
 
 
 def connect(url: str, *, autocommit: bool = True):
@@ -142,12 +201,7 @@ def connect(url: str, *, autocommit: bool = True):
     import psycopg
 
     try:
-        return psycopg.connect(
-            url,
-            autocommit=autocommit,
-            application_name=APPLICATION_NAME,
-            connect_timeout=int(os.environ.get("PGCONNECT_TIMEOUT", "10")),
-        )
+        return psycopg.connect(url, autocommit=autocommit, **_connect_options())
     except psycopg.ProgrammingError as exc:  # malformed conninfo
         raise UsageError(f"malformed database URL {mask(url)}: {_reason(exc, url)}") from None
     except psycopg.OperationalError as exc:
@@ -155,6 +209,45 @@ def connect(url: str, *, autocommit: bool = True):
         if reason.startswith("invalid "):  # libpq's words for an option it cannot accept
             raise UsageError(f"malformed database URL {mask(url)}: {reason}") from None
         raise ConnectionFailed(f"cannot connect to {mask(url)}: {reason}") from None
+
+
+def _connect_options() -> dict:
+    """What every liftdb connection sets (PGCONNECT_TIMEOUT is read at each call)."""
+    return {
+        "application_name": APPLICATION_NAME,
+        "connect_timeout": int(os.environ.get("PGCONNECT_TIMEOUT", "10")),
+        # Never prepare: a pooler in transaction mode hands a prepared statement's session
+        # to another client (``prepared statement "_pg3_0" already exists``), and what
+        # liftdb repeats (polling for the lock) gains nothing from a plan kept.
+        "prepare_threshold": None,
+    }
+
+
+def reconnect(conn):
+    """A second connection made exactly as ``conn`` was (same options, same password)."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    conninfo = make_conninfo(conn.info.dsn, password=conn.info.password or None)
+    try:
+        return psycopg.connect(conninfo, autocommit=True, **_connect_options())
+    except psycopg.Error as exc:
+        raise ConnectionFailed(
+            f"cannot open a second connection to {describe(conn)}: {_first_line(exc)}"
+        ) from None
+
+
+def describe(conn) -> str:
+    """Where ``conn`` is connected, as a URL without its password."""
+    from urllib.parse import quote
+
+    info = conn.info
+    user = f"{quote(info.user, safe='')}@" if info.user else ""
+    database = quote(info.dbname or "", safe="")
+    if info.host.startswith("/"):
+        return f"postgresql://{user}/{database}?host={info.host}&port={info.port}"
+    host = f"[{info.host}]" if ":" in info.host else info.host
+    return f"postgresql://{user}{host}:{info.port}/{database}"
 
 
 # psycopg's prefixes, which say nothing the rest of our line does not.

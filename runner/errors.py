@@ -46,6 +46,11 @@ class ConnectionFailed(LiftdbError):
     """The server could not be reached, or refused us."""
 
 
+class TargetRefused(LiftdbError):
+    """The server can be reached but cannot take a migration: a hot standby, read-only
+    sessions, a pooler that shares server sessions between clients."""
+
+
 class EmbeddedServerError(LiftdbError):
     """The embedded PostgreSQL server could not be started or stopped."""
 

@@ -3,14 +3,16 @@
 Invariant: a ``Chain`` only exists for a well-formed folder. Versions are
 numbered contiguously from 1, each number appears once, each up file
 ``NNNNN_name.sql`` has its ``NNNNN_name.rollback.sql`` beside it, every file is
-readable UTF-8, and every ``.sql`` file whose name starts with a digit is one of
-those. Anything else is refused with a one-line ``LayoutError`` naming the file,
-before a single statement runs. (Parsing is the plan's: ``Plan.parse`` parses
-every file a run needs before the run starts.)
+readable UTF-8 (a leading byte order mark is dropped: it is not content), and
+every ``.sql`` file whose name starts with a digit is one of those. Anything
+else is refused with a one-line ``LayoutError`` naming the file, before a single
+statement runs. (Parsing is the plan's: ``Plan.parse`` parses every file a run
+needs before the run starts.)
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -28,6 +30,14 @@ LOOKS_LIKE_VERSION = re.compile(r"[0-9].*\.sql", re.DOTALL)
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
 NUMBER_WIDTH = 5
 MAX_VERSION = 2**31 - 1  # the bookkeeping stores versions as integer
+
+# UTF-32 before UTF-16: the little-endian marks share their first two bytes.
+OTHER_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 
 # Directives are read from the leading comment block only, like yoyo's.
 DIRECTIVE = re.compile(r"^--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
@@ -55,7 +65,8 @@ class SqlFile:
 
     @cached_property
     def checksum(self) -> str:
-        """SHA-256 of the text with line endings normalised: a CRLF checkout is not drift."""
+        """SHA-256 of the text with line endings normalised: a CRLF checkout is not drift
+        (nor is a byte order mark, which ``read_file`` drops)."""
         normalised = self.text.replace("\r\n", "\n")
         return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
@@ -69,22 +80,37 @@ class SqlFile:
 
         ``split`` runs the full parser (a syntax error anywhere refuses the file) without
         building Python syntax trees, which costs a tenth of ``parse_sql``: this runs for
-        every file a migration executes.
+        every file a migration executes. What only psql can run (a ``COPY`` through the
+        client, a meta-command, a variable: ``runner.psql_only``) is refused here too, as
+        ``LayoutError`` at ``file:line:col``.
         """
         from pglast.parser import ParseError, split
+
+        from runner import psql_only
 
         try:
             slices = split(self.text, with_parser=True, only_slices=True)
         except ParseError as exc:
             message = exc.args[0]
             offset = exc.args[1] if len(exc.args) > 1 and exc.args[1] is not None else None
-            line, col = line_col(self.text, len(self.text) if offset is None else offset)
+            offset, message = psql_only.explain(
+                self.text, len(self.text) if offset is None else offset, message
+            )
+            line, col = line_col(self.text, offset)
             raise LayoutError(f"{self.path}:{line}:{col}: {one_line(message)}") from None
         statements = []
+        # Lines are counted from one statement to the next, never from the file's start:
+        # numbering a file of N statements reads it once, not N times.
+        line, counted = 1, 0
         for piece in slices:
             sql = self.text[piece].strip()
             if sql:
-                line = self.text.count("\n", 0, piece.start) + 1
+                line += self.text.count("\n", counted, piece.start)
+                counted = piece.start
+                refused = sql[:4].lower() == "copy" and psql_only.copy_through_client(sql)
+                if refused:
+                    col = piece.start - self.text.rfind("\n", 0, piece.start)
+                    raise LayoutError(f"{self.path}:{line}:{col}: {refused}")
                 statements.append(Statement(sql=sql, line=line))
         return tuple(statements)
 
@@ -210,8 +236,14 @@ def read_file(path: Path) -> SqlFile:
         raw = path.read_bytes()
     except OSError as exc:
         raise LayoutError(f"{path}: cannot read: {exc.strerror}") from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raise LayoutError(f"{path}: starts with a UTF-8 byte order mark; save it without one")
+    for other, encoding in OTHER_BYTE_ORDER_MARKS:
+        if raw.startswith(other):
+            raise LayoutError(
+                f"{path}: is {encoding} (it starts with its byte order mark); save it as UTF-8"
+            )
+    # A UTF-8 byte order mark (Windows editors write one) is not content: it is dropped
+    # before anything reads the text, so adding or removing it is not drift (as in Flyway).
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -73,8 +73,12 @@ def acquire(
     """Take the lock on ``conn`` or raise ``LockTimeout`` naming the holder.
 
     ``timeout_ms`` 0 means wait for ever. ``on_wait`` is called once, when the lock is
-    first found taken, with who holds it.
+    first found taken, with who holds it. First, ``target.check`` refuses a server that
+    cannot take a migration (a standby, read-only sessions, transaction pooling).
     """
+    from runner import target
+
+    target.check(conn)
     deadline = None if timeout_ms == 0 else time.monotonic() + timeout_ms / 1000
     pause = POLL_FIRST_S
     told = False

