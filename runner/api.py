@@ -97,7 +97,7 @@ def redo(
         if not len(down):
             raise UsageError("nothing to redo: no version is applied")
         [step] = down.steps
-        return plan.Plan((step, plan.Step(step.version, "up"))).parse()
+        return plan.Plan((step, plan.Step(step.version, "up"))).parse(state.server_version)
 
     return _run(url, sql_dir, make, dry_run, options, confirm)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from runner import adopt as adoption
 from runner import loader
+from runner.directives import read_directives
 from runner.errors import LayoutError, Mismatch, UsageError
 from runner.executor import DEFAULT_LOCK_TIMEOUT_MS
 
@@ -504,7 +505,7 @@ def import_folder(goose_dir: Path | str, sql_dir: Path | str) -> Imported:
 def _with_directive(goose_file: GooseFile) -> str:
     """The Up section as an up file, carrying NO TRANSACTION as ``-- transactional: false``."""
     text = goose_file.up_text
-    said = loader.parse_directives(text).get("transactional", "true").lower() != "false"
+    said = read_directives(text).transactional
     if said == goose_file.transactional:
         return text
     if goose_file.transactional:

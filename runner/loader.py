@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from runner.directives import Directives, read_directives
 from runner.errors import LayoutError
 
 # Goose's sequential layout: a zero-padded number, an underscore, a snake_case name.
@@ -38,10 +39,6 @@ OTHER_BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
-
-# Directives are read from the leading comment block only, like yoyo's.
-DIRECTIVE = re.compile(r"^--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
-KNOWN_DIRECTIVES = ("transactional", "lock_timeout", "statement_timeout", "depends")
 
 
 @dataclass(frozen=True)
@@ -71,8 +68,9 @@ class SqlFile:
         return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
     @cached_property
-    def directives(self) -> dict[str, str]:
-        return parse_directives(self.text)
+    def directives(self) -> Directives:
+        """The leading ``-- key: value`` directives (``runner.directives``, their one reader)."""
+        return read_directives(self.text)
 
     @cached_property
     def statements(self) -> tuple[Statement, ...]:
@@ -116,17 +114,19 @@ class SqlFile:
 
     def timeout_ms(self, key: str) -> int | None:
         """The ``lock_timeout`` / ``statement_timeout`` directive in milliseconds, if given."""
-        value = self.directives.get(key)
-        if value is None:
-            return None
         try:
-            return parse_duration(value)
+            return self.directives.timeout_ms(key)
         except ValueError as exc:
             raise LayoutError(f"{self.path}: directive {key}: {exc}") from None
 
+    def check_directives(self) -> None:
+        """Raise ``LayoutError`` at the first directive whose value the runner cannot use."""
+        for directive, problem in self.directives.problems:
+            raise LayoutError(f"{self.path}:{directive.line}:{directive.col}: {problem}")
+
     @property
     def transactional(self) -> bool:
-        return self.directives.get("transactional", "true").lower() != "false"
+        return self.directives.transactional
 
 
 @dataclass(frozen=True)
@@ -209,21 +209,6 @@ def parse_duration(text: str) -> int:
     return round(milliseconds)
 
 
-def parse_directives(text: str) -> dict[str, str]:
-    """``-- key: value`` lines of the leading comment block (blank lines allowed)."""
-    directives: dict[str, str] = {}
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not stripped.startswith("--"):
-            break
-        match = DIRECTIVE.match(stripped)
-        if match and match["key"] in KNOWN_DIRECTIVES:
-            directives[match["key"]] = match["value"]
-    return directives
-
-
 def read_file(path: Path) -> SqlFile:
     if path.is_symlink() and not path.exists():
         raise LayoutError(f"{path}: dangling symbolic link")
@@ -257,71 +242,132 @@ def read_file(path: Path) -> SqlFile:
     return SqlFile(path=path, text=text)
 
 
-def load(directory: Path | str) -> Chain:
-    """Read and check the folder; the returned chain is well-formed."""
+@dataclass(frozen=True)
+class VersionPaths:
+    """The files of one version, as the folder holds them (not yet read)."""
+
+    number: int
+    name: str
+    up: Path
+    rollback: Path | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with the folder, at one file: ``rule`` is the lint's name for it;
+    ``refuses``: the runner refuses the folder (else a convention only the lint asks for)."""
+
+    path: Path
+    rule: str
+    message: str
+    refuses: bool = True
+
+    def __str__(self) -> str:
+        return f"{_shown(self.path)}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which files of a folder are versions, and every problem found, in the order the
+    runner meets them."""
+
+    versions: tuple[VersionPaths, ...]
+    problems: tuple[Problem, ...]
+
+
+def scan(directory: Path | str) -> Layout:
+    """The one reading of which files are versions, for the runner (``load``, which refuses
+    at the first problem) and the lint (which reports every one). Reads no file's text.
+
+    A ``.sql`` file whose name starts with a digit is a version and must be
+    ``NNNNN_snake_case_name.sql`` or ``.rollback.sql`` beside it; any other file
+    (``schema.sql``, ``contract.toml``, a ``00001_x.sql.orig`` backup) is not looked at.
+    """
     directory = Path(directory)
     if not directory.is_dir():
-        raise LayoutError(f"{directory}: migration folder not found")
-    ups: dict[int, list[tuple[str, Path]]] = {}
-    rollbacks: dict[tuple[int, str], Path] = {}
+        return Layout((), (Problem(directory, "unreadable-file", "migration folder not found"),))
     try:
         paths = sorted(directory.iterdir())
     except OSError as exc:
-        raise LayoutError(f"{directory}: cannot list: {exc.strerror}") from None
+        return Layout((), (Problem(directory, "unreadable-file", f"cannot list: {exc.strerror}"),))
+    problems: list[Problem] = []
+    ups: dict[int, list[tuple[str, Path]]] = {}
+    rollbacks: dict[tuple[int, str], Path] = {}
     for path in paths:
         match = VERSION_FILE.fullmatch(path.name)
         if not match:
             if LOOKS_LIKE_VERSION.fullmatch(path.name):
-                raise LayoutError(
-                    f"{_shown(path)}: not a migration file name; versions are"
-                    " NNNNN_snake_case_name.sql and NNNNN_snake_case_name.rollback.sql"
-                )
+                problems.append(Problem(path, "snake-case-name",
+                    "not a migration file name; versions are NNNNN_snake_case_name.sql"
+                    " and NNNNN_snake_case_name.rollback.sql"))  # fmt: skip
             continue  # schema.sql, contract.toml and the like live beside the chain
         number = int(match["number"])
         if number < 1 or number > MAX_VERSION:
-            raise LayoutError(
-                f"{_shown(path)}: version number {match['number']} is out of range 1..{MAX_VERSION}"
-            )
+            problems.append(Problem(path, "version-numbering",
+                f"version number {match['number']} is out of range 1..{MAX_VERSION}"))  # fmt: skip
+            continue
         name = match["name"]
         if not SNAKE_CASE.fullmatch(name):
-            raise LayoutError(f"{_shown(path)}: name {one_line(repr(name))} is not snake_case")
+            problems.append(
+                Problem(path, "snake-case-name", f"name {one_line(repr(name))} is not snake_case")
+            )
+        if len(match["number"]) != NUMBER_WIDTH:
+            problems.append(Problem(path, "version-numbering",
+                f"version number {match['number']!r} is not {NUMBER_WIDTH} digits wide",
+                refuses=False))  # fmt: skip
         if match["rollback"]:
             if (number, name) in rollbacks:
-                raise LayoutError(
-                    f"{path}: rollback of version {number} appears more than once:"
-                    f" {rollbacks[(number, name)].name}, {path.name}"
-                )
+                problems.append(Problem(path, "version-numbering",
+                    f"rollback of version {number} appears more than once:"
+                    f" {rollbacks[(number, name)].name}, {path.name}"))  # fmt: skip
+                continue
             rollbacks[(number, name)] = path
         else:
             ups.setdefault(number, []).append((name, path))
 
     for number, entries in ups.items():
-        if len(entries) > 1:
-            names = ", ".join(p.name for _, p in entries)
-            raise LayoutError(f"{entries[-1][1]}: version {number} appears more than once: {names}")
+        names = ", ".join(p.name for _, p in entries)
+        for _, extra in entries[1:]:
+            problems.append(Problem(extra, "version-numbering",
+                f"version {number} appears more than once: {names}"))  # fmt: skip
     for (number, name), path in sorted(rollbacks.items()):
         if name not in {up_name for up_name, _ in ups.get(number, [])}:
-            raise LayoutError(
-                f"{path}: rollback file without its up file {path.name.replace('.rollback', '')}"
+            up_name = path.name.replace(".rollback", "")
+            problems.append(
+                Problem(path, "missing-rollback", f"rollback file without its up file {up_name}")
             )
 
     versions = []
-    for expected, number in enumerate(sorted(ups), start=1):
-        [(name, up_path)] = ups[number]
+    expected = 1
+    for number in sorted(ups):
+        name, up = ups[number][0]
         if number != expected:
-            raise LayoutError(
-                f"{up_path}: version {expected:0{NUMBER_WIDTH}d} is missing before it;"
-                " versions run 1, 2, 3... without gaps"
-            )
-        rollback_path = rollbacks.get((number, name))
-        if rollback_path is None:
-            raise LayoutError(f"{up_path}: has no rollback file {up_path.stem}.rollback.sql")
-        versions.append(
-            Version(
-                number=number, name=name, up=read_file(up_path), rollback=read_file(rollback_path)
-            )
-        )
-    return Chain(directory=directory, versions=tuple(versions))
+            missing = f"version {expected:0{NUMBER_WIDTH}d} is"
+            if number > expected + 1:
+                last = f"{number - 1:0{NUMBER_WIDTH}d}"
+                missing = f"versions {expected:0{NUMBER_WIDTH}d}..{last} are"
+            problems.append(Problem(up, "version-numbering",
+                f"{missing} missing before it; versions run 1, 2, 3... without gaps"))  # fmt: skip
+        expected = number + 1
+        rollback = rollbacks.get((number, name))
+        if rollback is None:
+            problems.append(Problem(up, "missing-rollback",
+                f"has no rollback file {up.stem}.rollback.sql"))  # fmt: skip
+        versions.append(VersionPaths(number, name, up, rollback))
+    return Layout(tuple(versions), tuple(problems))
+
+
+def load(directory: Path | str) -> Chain:
+    """Read and check the folder; the returned chain is well-formed."""
+    directory = Path(directory)
+    layout = scan(directory)
+    refused = next((problem for problem in layout.problems if problem.refuses), None)
+    if refused is not None:
+        raise LayoutError(str(refused))
+    versions = tuple(
+        Version(v.number, v.name, read_file(v.up), read_file(v.rollback)) for v in layout.versions
+    )
+    return Chain(directory=directory, versions=versions)
 
 
 def _shown(path: Path) -> str:

@@ -69,6 +69,7 @@ class State:
     interrupted: tuple[Interrupted, ...] = ()
     invalid_indexes: tuple[str, ...] = ()
     applied_by_yoyo: tuple[str, ...] = ()  # migration ids yoyo applied, without checksums
+    server_version: int = 0  # the server's server_version_num (150008); 0: not known
 
     @property
     def pending(self) -> list[Version]:
@@ -161,8 +162,9 @@ class Plan:
     def __len__(self) -> int:
         return len(self.steps)
 
-    def parse(self) -> Plan:
-        """Parse every file the plan executes; a syntax error raises ``file:line:col``.
+    def parse(self, server_version: int = 0) -> Plan:
+        """Parse every file the plan executes; a syntax error raises ``file:line:col``, and so
+        does syntax that ``server_version`` (a server_version_num) lacks (``runner.features``).
 
         A version applied is parsed with its rollback file too: the rollback's checksum
         is recorded with the version, so a typo found only when rolling back could be
@@ -176,8 +178,7 @@ class Plan:
                 raise LayoutError(f"{step.file.path}: holds no SQL statement")
             needed = (step.file, step.version.rollback) if step.direction == "up" else (step.file,)
             for sql_file in needed:
-                sql_file.timeout_ms("lock_timeout")
-                sql_file.timeout_ms("statement_timeout")
+                sql_file.check_directives()
                 for statement in sql_file.statements:
                     control = TRANSACTION_CONTROL.match(statement.sql)
                     if control and sql_file.transactional:
@@ -187,6 +188,8 @@ class Plan:
                             " transaction; remove it, or put '-- transactional: false' at the"
                             " top of the file"
                         )
+                if server_version:
+                    _refuse_newer_syntax(sql_file, server_version)
         return self
 
     def dropped_tables(self) -> list[str]:
@@ -200,6 +203,18 @@ class Plan:
                     if name not in names:
                         names.append(name)
         return names
+
+
+def _refuse_newer_syntax(sql_file: SqlFile, server_version: int) -> None:
+    from runner import features
+    from runner.loader import line_col
+
+    major = server_version // 10000
+    found = features.uses_in_file(sql_file.text, major)
+    if found:
+        line, col = line_col(sql_file.text, found[0].offset)
+        server = f"the server is PostgreSQL {major}.{server_version % 10000}"
+        raise LayoutError(f"{sql_file.path}:{line}:{col}: {found[0].message(server)}")
 
 
 def read_state(conn, chain: Chain) -> State:
@@ -220,6 +235,7 @@ def read_state(conn, chain: Chain) -> State:
         invalid_indexes=tuple(recorder.invalid_indexes(conn)),
         # Only the chain's own: a yoyo id no version bears belongs to some other chain.
         applied_by_yoyo=tuple(v.label for v in chain if v.label in yoyo_only),
+        server_version=conn.info.server_version,
     )
 
 
@@ -245,7 +261,7 @@ def migrate(state: State, to: int | None = None) -> Plan:
         )
     target = state.chain.head if to is None else resolve(state.chain, to, allow_zero=True)
     steps = [Step(v, "up") for v in state.pending if v.number <= target]
-    return Plan(tuple(steps)).parse()
+    return Plan(tuple(steps)).parse(state.server_version)
 
 
 def rollback(
@@ -276,4 +292,4 @@ def rollback(
                 " cannot roll it back"
             )
         plan.append(Step(version, "down"))
-    return Plan(tuple(plan)).parse()
+    return Plan(tuple(plan)).parse(state.server_version)

@@ -742,7 +742,7 @@ def test_a_bad_directive_names_the_file(url, make_chain):
     sql_dir = make_chain(("bad", "-- lock_timeout: a while\nSELECT 1;\n", "SELECT 1;\n"))
     result = liftdb(url, sql_dir, "migrate")
     assert result.exit_code == 1
-    assert error_of(result).startswith(f"liftdb: error: {sql_dir}/00001_bad.sql: directive")
+    assert error_of(result).startswith(f"liftdb: error: {sql_dir}/00001_bad.sql:1:18: directive")
 
 
 # --- non-transactional versions ---------------------------------------------------------

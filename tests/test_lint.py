@@ -20,6 +20,7 @@ import pytest
 from conftest import REPO, SQL_DIR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from processes import COMMAND_TIMEOUT
 
 from runner.lint import lint
 from runner.lint.rules import RULES
@@ -29,13 +30,17 @@ TICKETS = REPO.parent / "shared" / "tickets"
 
 def liftdb(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "runner", *args], capture_output=True, text=True, cwd=cwd
-    )
+        [sys.executable, "-m", "runner", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=COMMAND_TIMEOUT,
+    )  # fmt: skip
 
 
 def copy_chain(tmp_path: Path) -> Path:
+    """The project's chain in tmp_path/sql, under a copy of its pyproject.toml (its
+    ``[tool.liftdb]`` settings: the lint judges the copy as it judges the project)."""
     target = tmp_path / "sql"
     shutil.copytree(SQL_DIR, target)
+    shutil.copy(SQL_DIR.parent / "pyproject.toml", tmp_path / "pyproject.toml")
     return target
 
 
@@ -390,3 +395,41 @@ def test_arbitrary_text_as_a_migration_gives_findings_never_a_traceback(tmp_path
     (chain / "00009_arbitrary.rollback.sql").write_text("")
     result = lint(chain)
     assert all(f.rule in RULES and f.message for f in result.findings)
+
+
+# --- one problem, one finding ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(b"CREATE TABLE progression_logs (,\n", id="syntax error"),
+        pytest.param(b"CREATE TABLE caf\xe9;\n", id="not UTF-8"),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_one_finding_not_a_cascade(tmp_path, damage):
+    chain = copy_chain(tmp_path)
+    broken = chain / "00006_create_progression_logs.sql"
+    broken.write_bytes(damage)
+    findings = lint(chain).findings
+    assert [(Path(f.path).name, f.rule) for f in findings] == [
+        (broken.name, "parse-error" if b"(," in damage else "unreadable-file")
+    ]
+    assert "the contract and the schema-wide rules were not checked" in findings[0].message
+
+
+def test_a_bug_in_the_fold_is_an_internal_error_naming_the_statement(tmp_path, monkeypatch):
+    from runner.lint.fold import dispatch
+
+    def broken(fold, node):
+        raise KeyError("something liftdb did not expect")
+
+    monkeypatch.setitem(dispatch.HANDLERS, "CommentStmt", broken)
+    findings = lint(SQL_DIR).findings
+    errors = [f for f in findings if f.rule == "internal-error"]
+    assert errors and not [f for f in findings if f.rule == "parse-error"]
+    assert (Path(errors[0].path).name, errors[0].line) == ("00001_create_users.sql", 14)
+    assert errors[0].message.startswith(
+        "liftdb lint failed on this statement (COMMENT ON FUNCTION set_updated_at() IS)"
+    )
+    assert "KeyError" in errors[0].message and "a bug in liftdb" in errors[0].message

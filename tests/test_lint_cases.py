@@ -5,47 +5,24 @@ See tests/lint_cases/README.md for the layout.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from case_chains import LINT_CASES, build, lint_cases
 
 from runner.lint import lint
 
-CASES = Path(__file__).resolve().parent / "lint_cases"
+CASES = LINT_CASES
 
 
 def cases(kind: str) -> list[tuple[str, str]]:
-    found = []
-    for folder in sorted(p for p in CASES.iterdir() if (p / kind).is_dir()):
-        for case in sorted((folder / kind).iterdir()):
-            if case.is_dir() or (case.suffix == ".sql" and not case.name.endswith(".rollback.sql")):
-                found.append((folder.name, case.name.removesuffix(".sql")))
-    return found
+    return [(rule, name) for rule, name, _ in lint_cases(kind)]
 
 
 def build_chain(rule: str, kind: str, name: str, tmp_path: Path) -> Path:
-    """The case as a chain in tmp_path/chain: a file case is version 2 on top of base.sql;
-    a folder case is used as is, with base.sql as version 1 if it has no 00001 of its own."""
-    source = CASES / rule / kind
-    chain = tmp_path / "chain"
-    if (source / name).is_dir():
-        shutil.copytree(source / name, chain)
-        if any(chain.glob("00001_*")):
-            return chain  # a whole chain of its own
-    else:
-        chain.mkdir()
-        shutil.copy(source / f"{name}.sql", chain / "00002_case.sql")
-    shutil.copy(CASES / "base.sql", chain / "00001_base.sql")
-    shutil.copy(CASES / "base.rollback.sql", chain / "00001_base.rollback.sql")
-    if (source / name).is_dir():
-        return chain  # versions from 00002 on (or none), with files such as contract.toml
-    rollback = source / f"{name}.rollback.sql"
-    if rollback.exists():
-        shutil.copy(rollback, chain / "00002_case.rollback.sql")
-    else:
-        (chain / "00002_case.rollback.sql").write_text("")
-    return chain
+    """The case as a chain in tmp_path/chain (tests/case_chains.py says how)."""
+    source = CASES / rule / kind / name
+    return build(source if source.is_dir() else source.with_name(f"{name}.sql"), tmp_path)
 
 
 def findings_of(rule: str, chain: Path) -> list[str]:

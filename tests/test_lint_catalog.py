@@ -1,161 +1,143 @@
-"""The lint's folded model agrees with what PostgreSQL builds from the same chain.
+"""The lint's folded model is what PostgreSQL builds, for every kind of DDL (differential).
 
-After applying the chain to a real server, every table's columns, types,
-nullability, defaults, constraints, indexes, triggers, functions and comments
-read from ``pg_catalog`` equal the model ``liftdb lint`` folds without a
-server. Defaults and CHECK expressions are compared in PostgreSQL's own words:
-the model's expression is given to the server on a throwaway table in a
-rolled-back transaction, and its deparsed form compared with the real one.
+Each chain (the project's own, every case of ``tests/lint_cases`` and of
+``tests/model_cases``) is applied to a real server version by version, and the
+model ``liftdb lint`` folds without a server is compared with ``pg_catalog``,
+every user schema, object by object (``tests/catalog_model.py``: expressions
+compared in the server's own words). Then the last version is rolled back on
+the server: the lint must report ``irreversible`` for it exactly when the
+catalog did not come back to what it was before that version.
+
+A version the server refuses ends the comparison at the version before it.
+That is expected of some lint cases (a syntax error, a ``BEGIN`` in a
+transactional file); a model case must apply, unless the lint itself says it
+needs a newer server than this one (``server-version``), and then the server
+must refuse it. A model case whose model may differ must say so with
+``not-modelled`` findings, listed in its ``NAME.expected``.
 """
 
 from __future__ import annotations
 
-import pglast
+import shutil
+from pathlib import Path
+
+import psycopg
 import pytest
+from case_chains import MODEL_CASES, build, lint_cases, model_cases
+from catalog_model import diff, from_catalog, from_model
 from conftest import SQL_DIR
 
+from runner import api, loader
+from runner.errors import LayoutError, LiftdbError
 from runner.lint import lint
-from runner.lint.model import index_element
+from runner.lint.rules import RULES
 
-MODEL = lint(SQL_DIR).model
-KINDS = {"p": "primary key", "u": "unique", "f": "foreign key", "c": "check"}
-ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
-
-
-def rows(conn, sql: str, *params) -> list[tuple]:
-    return conn.execute(sql, params).fetchall()
-
-
-def test_tables_are_the_same(db):
-    live = {name for (name,) in rows(db, "SELECT relname FROM pg_class WHERE relkind = 'r' "
-                                          "AND relnamespace = 'public'::regnamespace "
-                                          "AND relname !~ '^(_yoyo|yoyo|liftdb_)'")}  # fmt: skip
-    assert live == set(MODEL.tables)
-
-
-@pytest.mark.parametrize("table", sorted(MODEL.tables))
-def test_columns_types_nullability_defaults_and_comments(db, table):
-    live = rows(
-        db,
-        """SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-                  pg_get_expr(d.adbin, d.adrelid), col_description(a.attrelid, a.attnum)
-           FROM pg_attribute a LEFT JOIN pg_attrdef d
-             ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-           WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
-           ORDER BY a.attnum""",
-        table,
-    )
-    columns = list(MODEL.tables[table].columns.values())
-    assert [(r[0], r[1], r[2], r[4]) for r in live] == [
-        (c.name, c.type, c.not_null, c.comment) for c in columns
+CASES = (
+    [pytest.param(SQL_DIR, id="sql")]
+    + [pytest.param(p, id=f"model_cases/{p.name}") for p in model_cases()]
+    + [
+        pytest.param(p, id=f"lint_cases/{rule}/{kind}/{name}")
+        for kind in ("ok", "bad")
+        for rule, name, p in lint_cases(kind)
     ]
-    # The model's defaults, deparsed by the server on a throwaway table.
-    probe = ", ".join(
-        f'"{c.name}" {c.type}' + (f" DEFAULT {c.default}" if c.default else "") for c in columns
-    )
-    with db.transaction(force_rollback=True):
-        db.execute(f"CREATE TEMP TABLE lint_probe ({probe})")
-        ours = rows(
-            db,
-            """SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a
-               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-               WHERE a.attrelid = 'lint_probe'::regclass AND a.attnum > 0 ORDER BY a.attnum""",
-        )
-    assert ours == [(r[0], r[3]) for r in live]
-    assert rows(db, "SELECT obj_description(%s::regclass, 'pg_class')", table)[0][0] == (
-        MODEL.tables[table].comment
-    )
+)
 
 
-def column_names(conn, relation: int, numbers) -> tuple[str, ...]:
-    return tuple(
-        rows(conn, "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum = %s",
-             relation, n)[0][0]
-        for n in numbers or ()
-    )  # fmt: skip
+@pytest.fixture(scope="module")
+def server_major(server_url: str) -> int:
+    with psycopg.connect(server_url) as conn:
+        return conn.info.server_version // 10000
 
 
-@pytest.mark.parametrize("table", sorted(MODEL.tables))
-def test_constraints(db, table):
-    live = rows(
-        db,
-        """SELECT k.conname, k.contype::text, k.conrelid::int, k.conkey, k.confrelid::int,
-                  k.confrelid::regclass::text, k.confkey, k.confdeltype::text, k.convalidated,
-                  coalesce(i.indnullsnotdistinct, false), pg_get_constraintdef(k.oid),
-                  obj_description(k.oid, 'pg_constraint')
-           FROM pg_constraint k LEFT JOIN pg_index i ON i.indexrelid = k.conindid
-           WHERE k.conrelid = %s::regclass AND k.contype IN ('p', 'u', 'f', 'c')
-           ORDER BY 1""",
-        table,
-    )
-    model = MODEL.tables[table].constraints
-    assert [r[0] for r in live] == sorted(model)
-    checks = []
-    for name, kind, rel, key, frel, ftable, fkey, action, valid, nnd, definition, comment in live:
-        constraint = model[name]
-        assert constraint.kind == KINDS[kind], name
-        assert constraint.validated == valid and constraint.comment == comment, name
-        if kind in "pu":
-            assert (constraint.columns, constraint.nulls_not_distinct) == (
-                column_names(db, rel, key),
-                nnd,
-            ), name
-        if kind == "f":
-            assert constraint.columns == column_names(db, rel, key), name
-            assert (constraint.references, constraint.ref_columns, constraint.on_delete) == (
-                ftable,
-                column_names(db, frel, fkey),
-                ACTIONS[action],
-            ), name
-        if kind == "c":
-            checks.append((name, constraint.expression, definition))
-    # CHECK expressions in the server's words: the model's, added to a throwaway copy.
-    with db.transaction(force_rollback=True):
-        db.execute(f"CREATE TEMP TABLE lint_probe (LIKE {table})")
-        for name, expression, definition in checks:
-            db.execute(f"ALTER TABLE lint_probe ADD CONSTRAINT {name} CHECK ({expression})")
-            (ours,) = rows(
-                db,
-                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = 'lint_probe'::regclass AND conname = %s",
-                name,
-            )[0]
-            assert ours == definition, name
+def chain_of(source: Path, tmp_path: Path) -> Path:
+    if source == SQL_DIR:
+        return shutil.copytree(SQL_DIR, tmp_path / "chain")
+    return build(source, tmp_path, fill_rollbacks=source.is_relative_to(MODEL_CASES))
 
 
-def test_indexes(db):
-    live = rows(
-        db,
-        """SELECT i.relname, pg_get_indexdef(i.oid), obj_description(i.oid, 'pg_class')
-           FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-           JOIN pg_class t ON t.oid = x.indrelid
-           WHERE t.relnamespace = 'public'::regnamespace AND t.relname !~ '^(_yoyo|yoyo|liftdb_)'
-             AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = x.indexrelid)
-           ORDER BY 1""",
-    )
-    assert [r[0] for r in live] == sorted(MODEL.indexes)
-    for name, definition, comment in live:
-        statement = pglast.parse_sql(definition)[0].stmt
-        index = MODEL.indexes[name]
-        assert (index.table, index.unique, index.nulls_not_distinct, index.comment) == (
-            statement.relation.relname, statement.unique, statement.nulls_not_distinct, comment
-        ), name  # fmt: skip
-        assert index.elements == tuple(index_element(e) for e in statement.indexParams), name
-        assert index.where is None and statement.whereClause is None, name
+def prefix(chain: Path, last: int, tmp_path: Path) -> Path:
+    """A copy of the chain with versions 1..``last`` only."""
+    target = tmp_path / f"upto{last}"
+    target.mkdir()
+    for version in loader.load(chain).versions[:last]:
+        for sql_file in (version.up, version.rollback):
+            shutil.copy(sql_file.path, target / sql_file.path.name)
+    return target
 
 
-def test_functions_and_triggers(db):
-    functions = rows(
-        db,
-        "SELECT oid::regprocedure::text, obj_description(oid, 'pg_proc') FROM pg_proc "
-        "WHERE pronamespace = 'public'::regnamespace ORDER BY 1",
-    )
-    assert dict(functions) == {
-        name: MODEL.function_comments.get(name) for name in sorted(MODEL.functions)
+def reversible_shape(conn) -> dict:
+    """The catalog as a rollback must restore it: whether a constraint was validated
+    aside (VALIDATE has no undo; the lint does not ask for one)."""
+    shape = from_catalog(conn)
+    return {
+        key: value[:7] + (None,) + value[8:] if key.startswith("constraint ") else value
+        for key, value in shape.items()
     }
-    triggers = rows(
-        db,
-        "SELECT c.relname, g.tgname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
-        "WHERE NOT g.tgisinternal AND c.relnamespace = 'public'::regnamespace ORDER BY 1, 2",
+
+
+def apply_in_order(url: str, chain: Path, head: int) -> tuple[int, str | None, dict | None]:
+    """Migrate version by version: (the last version applied, the server's or the
+    pre-flight's refusal of the next, the catalog just before the last version)."""
+    applied, before = 0, None
+    for number in range(1, head + 1):
+        if number == head:
+            with psycopg.connect(url) as conn:
+                before = reversible_shape(conn)
+        try:
+            api.migrate(url, chain, to=number)
+        except LiftdbError as exc:
+            return applied, exc.message, before
+        applied = number
+    return applied, None, before
+
+
+@pytest.mark.parametrize("source", CASES)
+def test_model_equals_the_catalog(emptied_url, server_major, tmp_path, source):
+    url = emptied_url
+    chain = chain_of(source, tmp_path)
+    try:
+        head = len(loader.load(chain))
+    except LayoutError as exc:  # migrate refuses the folder: the lint must say why too
+        layout = [f for f in lint(chain).findings if RULES.get(f.rule) == "layout"]
+        assert layout, f"migrate refuses the folder ({exc}), the lint finds no layout problem"
+        return
+    applied, refusal, before = apply_in_order(url, chain, head)
+    newer = {  # versions the lint says this server is too old for
+        int(Path(f.path).name[:5])
+        for f in lint(chain, min_server_version=server_major).findings
+        if f.rule == "server-version"
+    }
+    if newer:
+        assert refusal is not None and applied + 1 == min(newer), (
+            f"the lint says version {min(newer)} needs a newer server, the server"
+            f" {'refused version ' + str(applied + 1) if refusal else 'applied it'}"
+        )
+    elif source.is_relative_to(MODEL_CASES) or source == SQL_DIR:
+        assert refusal is None, f"the server refused version {applied + 1}: {refusal}"
+
+    compared = chain if applied == head else prefix(chain, applied, tmp_path)
+    result = lint(compared, min_server_version=server_major)
+    assert [f.as_text() for f in result.findings if f.rule == "internal-error"] == []
+    unmodelled = [f.as_text() for f in result.findings if f.rule == "not-modelled"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        differences = diff(from_model(conn, result.model), from_catalog(conn))
+    if source.is_relative_to(MODEL_CASES):  # a model case lists its not-modelled findings
+        expected_file = source.with_suffix(".expected")
+        expected = expected_file.read_text().splitlines() if expected_file.exists() else []
+        shown = [line.replace(f"{compared}/", "") for line in unmodelled]
+        assert shown == expected, "\n".join(differences)
+    if not unmodelled:  # else the lint said where the model may part from the catalog
+        assert differences == []
+
+    if applied != head or head < 2:
+        return
+    irreversible = [
+        f for f in result.findings if f.rule == "irreversible" and f"{head:05d}_" in f.path
+    ]
+    api.rollback(url, chain, steps=1)
+    with psycopg.connect(url) as conn:
+        after = reversible_shape(conn)
+    assert bool(irreversible) == (after != before), (
+        f"the lint says {'irreversible' if irreversible else 'reversible'}, the server's"
+        f" catalog after the rollback: {diff(after, before) or 'as before'}"
     )
-    assert sorted(triggers) == sorted(MODEL.triggers)

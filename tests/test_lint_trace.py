@@ -110,8 +110,8 @@ def test_trace_as_json(database_url, tmp_path):
 
 
 def test_a_statement_the_lint_cannot_see_differs(database_url, tmp_path):
-    """Dynamic SQL hides a rewrite from any static lint: the trace shows the server's truth,
-    and differs (exit 1) though the lint finds nothing."""
+    """Dynamic SQL hides a rewrite from any static lint: the lint can only say it did not
+    model the block (not-modelled); the trace shows the server's truth, and differs."""
     chain = write_chain(
         tmp_path / "sql",
         (
@@ -125,8 +125,10 @@ def test_a_statement_the_lint_cannot_see_differs(database_url, tmp_path):
         database_url, chain, "lint", "--trace", "--rows", ROWS, "--format", "json",
         str(chain / "00002_step_2.sql"),
     )  # fmt: skip
-    assert_one_line_error(result, 1, "lint: 0 finding(s), 1 verdict(s) differ from the server")
-    [version] = json.loads(result.stdout)["trace"]["versions"]
+    assert_one_line_error(result, 1, "lint: 1 finding(s), 1 verdict(s) differ from the server")
+    document = json.loads(result.stdout)
+    assert [f["rule"] for f in document["findings"]] == ["not-modelled"]
+    [version] = document["trace"]["versions"]
     [statement] = version["statements"]
     assert (statement["observed"], statement["verdict"]) == ("rewrite", "differs")
     assert statement["why"] == "the lint says nothing; the server rewrote a table holding rows"

@@ -10,20 +10,29 @@ which is what keeps a long chain fast.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
 from pglast import ast
 
-from runner import settings, sqltree
+from runner import config, features, sqltree
 from runner.lint import fold
 from runner.lint.findings import Finding
-from runner.lint.model import Model, Table, relation_name
-from runner.lint.rules import RULES, StatementContext, conventions, layout, safety
+from runner.lint.model import Model, Table, relation_name, walk
+from runner.lint.rules import (
+    RULES,
+    StatementContext,
+    conventions,
+    layout,
+    safety,
+    server_version,
+)
 from runner.lint.source import ParsedFile, parse_file
 
 CONTRACT_FILE = "contract.toml"
+INTERNAL_ERROR = "internal-error"  # not a rule: liftdb's own bug, which no waiver hides
+NOT_CHECKED = "; the contract and the schema-wide rules were not checked"
 
 
 @dataclass
@@ -41,14 +50,18 @@ class Result:
         return not self.findings
 
 
-def lint(directory: Path | str, only: set[str] | None = None) -> Result:
-    """Every finding for the chain in ``directory``; ``only``: report just these files."""
+def lint(
+    directory: Path | str, only: set[str] | None = None, min_server_version: int | None = None
+) -> Result:
+    """Every finding for the chain in ``directory``; ``only``: report just these files.
+
+    ``min_server_version``: the oldest PostgreSQL the chain must run on (default: the
+    project's setting, ``runner.config``; a bad setting raises ``UsageError``)."""
     directory = Path(directory)
-    versions, findings = layout.scan(directory, display)
-    project = settings.for_chain(directory)
-    if project.problem:
-        findings.append(Finding(display(project.source), 1, 1, "unreadable-file", project.problem))
-    judged = Judged(project.lint_safety_after)
+    if min_server_version is None:
+        min_server_version = config.min_server_version(directory)
+    judged = Judged(config.lint_safety_after(directory), min_server_version)
+    versions, findings = layout.versions_and_findings(directory, display)
     files: list[ParsedFile] = []
     model = Model()
     referrers = Referrers()
@@ -65,16 +78,24 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
         ]
     for version, up, rollback in parsed_versions:
         files += [f for f in (up, rollback) if f is not None]
+        if up.error is None and not up.statements:  # the runner refuses to record it
+            findings.append(
+                Finding(up.display, 1, 1, "empty-version", "holds no SQL statement: write the"
+                        " change, or remove the version (liftdb refuses to record it as applied)")
+            )  # fmt: skip
         findings += _fold_version(model, referrers, version.number, up, rollback, judged)
-    findings += conventions.check_model(model)
-    contract_path = directory / CONTRACT_FILE
-    if contract_path.is_file():
-        from runner.lint import contract
+    unread = [parsed.error for parsed in files if parsed.error is not None]
+    if unread or any(f.rule == INTERNAL_ERROR for f in findings):
+        # The model lacks what was not read: judging it whole would report that as missing.
+        findings += [replace(error, message=error.message + NOT_CHECKED) for error in unread]
+    else:
+        findings += conventions.check_model(model)
+        contract_path = directory / CONTRACT_FILE
+        if contract_path.is_file():
+            from runner.lint import contract
 
-        findings += contract.check(model, contract_path, display(contract_path))
+            findings += contract.check(model, contract_path, display(contract_path))
     for parsed in files:
-        if parsed.error is not None:
-            findings.append(parsed.error)
         findings += parsed.text_findings
     findings, waived = _apply_waivers(findings, files)
     if only is not None:
@@ -87,9 +108,11 @@ def lint(directory: Path | str, only: set[str] | None = None) -> Result:
 
 @dataclass
 class Judged:
-    """What the safety rules judge: versions after ``after``; and the locks they saw."""
+    """How the chain is judged (``runner.config``): the safety rules judge versions after
+    ``after``, the rest hold it to ``min_server_version``; and the locks the safety rules saw."""
 
     after: int = 0
+    min_server_version: int = features.OLDEST
     locks: dict[tuple[str, int, int], tuple] = field(default_factory=dict)
 
 
@@ -122,7 +145,7 @@ def _fold_version(
     touched = _touched(model, referrers, up, rollback)
     before = _snapshot(model, touched) if readable else None
     findings += _fold_file(model, up, number, "up", judged)
-    referrers.refresh(model, touched)
+    referrers.refresh(model, referrers.everything(model) if EVERYTHING in touched else touched)
     if not readable:
         return findings
     after = _snapshot(model, touched)
@@ -151,24 +174,39 @@ def _fold_file(
     for statement in parsed.statements:
         ctx = StatementContext(
             parsed, statement, number, direction, model, not_valid_here, new_enum_values,
-            enums_created,
+            enums_created, judged.min_server_version,
         )  # fmt: skip
-        findings += conventions.check_statement(ctx)
-        if number > judged.after:
-            findings += safety.check_statement(ctx)
-            where = statement.where
-            judged.locks[(where.path, where.line, where.col)] = tuple(ctx.locks)
+        source = parsed.text[statement.start : statement.end]
         try:
-            source = parsed.text[statement.start : statement.end]
-            fold.apply(model, statement.node, statement.where, number, source)
-        except Exception as exc:  # a statement shape the fold does not know: say so, go on
-            findings.append(
-                Finding.at(
-                    statement.where, "parse-error",
-                    f"liftdb lint cannot fold this statement ({type(exc).__name__}: {exc})",
-                )
-            )  # fmt: skip
+            findings += conventions.check_statement(ctx)
+            if number > judged.after:
+                findings += safety.check_statement(ctx)
+                where = statement.where
+                judged.locks[(where.path, where.line, where.col)] = tuple(ctx.locks)
+            findings += server_version.check_statement(ctx)
+            unmodelled = fold.apply(
+                model, statement.node, statement.where, number, source, judged.min_server_version
+            )
+        except Exception as exc:  # liftdb's own bug: name the statement, go on
+            findings.append(internal_error(statement.where, source, exc))
+            continue
+        for what in unmodelled:
+            findings.append(Finding.at(statement.where, "not-modelled", what))
     return findings
+
+
+def internal_error(where, source: str, exc: Exception) -> Finding:
+    """A bug of liftdb's met on a statement: said as such, naming the statement."""
+    return Finding.at(
+        where, INTERNAL_ERROR,
+        f"liftdb lint failed on this statement ({_first_line(source)}):"
+        f" {type(exc).__name__}: {exc}; this is a bug in liftdb, please report it{NOT_CHECKED}",
+    )  # fmt: skip
+
+
+def _first_line(source: str) -> str:
+    line = source.strip().splitlines()[0] if source.strip() else ""
+    return line if len(line) <= 60 else line[:57] + "..."
 
 
 class Referrers:
@@ -189,24 +227,57 @@ class Referrers:
                 for target in targets:
                     self.by_target.setdefault(target, set()).add(name)
 
+    def everything(self, model: Model) -> set[str]:
+        """Every table to refresh: the model's, and those dropped since the last refresh."""
+        return set(model.tables) | set(self.targets_of)
+
     def of(self, names: set[str]) -> set[str]:
         return set().union(*(self.by_target.get(n, ()) for n in names))
 
 
+EVERYTHING = "*"  # in a set of touched tables: the statement may change any table
+
+
 def _touched(model: Model, referrers: Referrers, *files: ParsedFile | None) -> set[str]:
-    """Tables the files' statements can change, and the tables whose keys point at those."""
+    """Tables the files' statements can change, with their partition and inheritance
+    families and the tables whose keys point at them; ``EVERYTHING`` in the set when a
+    statement reaches further (a schema, a type, a function, a sequence)."""
     names: set[str] = set()
     reaches_referrers = False
     for parsed in files:
         for statement in parsed.statements if parsed is not None else ():
             reaches_referrers |= _statement_tables(statement.node, names)
+    if EVERYTHING in names:
+        return names
     for name in list(names):
         index = model.indexes.get(name)
         if index is not None:
             names.add(index.table)
     if reaches_referrers:  # a drop or rename of a table or column changes the keys pointing at it
         names |= referrers.of(names)
+    if model.has_inheritance:  # the whole family: what reaches a parent reaches its children
+        names |= {a for n in names if n in model.tables for a in _ancestors(model, model.tables[n])}
+        names |= {t.name for t in model.tables.values() if names & set(_ancestors(model, t))}
     return names
+
+
+def _ancestors(model: Model, table: Table) -> list[str]:
+    found, queue = [], list(table.inherits)
+    while queue:
+        name = queue.pop()
+        if name not in found:
+            found.append(name)
+            parent = model.tables.get(name)
+            queue += list(parent.inherits) if parent is not None else []
+    return found
+
+
+# Statements whose reach is not a list of tables: anything may change.
+BROAD = (ast.AlterEnumStmt, ast.DoStmt, ast.DropOwnedStmt)
+NAMED_ELSEWHERE = {"OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_VIEW", "OBJECT_MATVIEW",
+                   "OBJECT_COLUMN", "OBJECT_TABCONSTRAINT", "OBJECT_TRIGGER",
+                   "OBJECT_FOREIGN_TABLE"}  # fmt: skip
+RENAMES_INSIDE = {"OBJECT_COLUMN", "OBJECT_TABCONSTRAINT", "OBJECT_TRIGGER"}  # the table stays
 
 
 def _statement_tables(node, names: set[str]) -> bool:
@@ -220,28 +291,61 @@ def _statement_tables(node, names: set[str]) -> bool:
                 constraints_of(element.constraints)
             elif isinstance(element, ast.TableLikeClause):
                 names.add(relation_name(element.relation))
+            elif isinstance(element, ast.PartitionCmd):
+                names.add(relation_name(element.name))
+            elif isinstance(element, ast.RangeVar):  # INHERIT / NO INHERIT parent
+                names.add(relation_name(element))
 
+    if isinstance(node, BROAD) or (
+        isinstance(node, ast.CreateSchemaStmt) and node.schemaElts
+    ):  # fmt: skip
+        names.add(EVERYTHING)
+        return True
     relation = getattr(node, "relation", None)
     if isinstance(relation, ast.RangeVar):
         names.add(relation_name(relation))
-    if isinstance(node, ast.RenameStmt) and node.newname:
-        names.add(node.newname)
+    into = getattr(node, "into", None) or getattr(node, "intoClause", None)
+    if isinstance(into, ast.IntoClause):  # CREATE TABLE AS, SELECT INTO: and what it reads
+        names.add(relation_name(into.rel))
+        names.update(relation_name(r) for r in walk(node) if isinstance(r, ast.RangeVar))
     if isinstance(node, ast.CreateStmt):
+        names.update(relation_name(r) for r in node.inhRelations or ())
         constraints_of(node.tableElts)
     elif isinstance(node, ast.AlterTableStmt):
         constraints_of([cmd.def_ for cmd in node.cmds or ()])
-    elif isinstance(node, ast.DropStmt | ast.CommentStmt):
-        objects = node.objects if isinstance(node, ast.DropStmt) else (node.object,)
-        for obj in objects or ():
+    elif isinstance(node, ast.RenameStmt | ast.AlterObjectSchemaStmt):
+        kind = node.renameType if isinstance(node, ast.RenameStmt) else node.objectType
+        if kind.name not in NAMED_ELSEWHERE:
+            names.add(EVERYTHING)  # a schema, a type, a function or a sequence
+        elif isinstance(relation, ast.RangeVar) and kind.name not in RENAMES_INSIDE:
+            schema = relation.schemaname
+            new = node.newname if isinstance(node, ast.RenameStmt) else relation.relname
+            target = node.newschema if isinstance(node, ast.AlterObjectSchemaStmt) else schema
+            names.add(relation_name(ast.RangeVar(relname=new or "", schemaname=target)))
+        return True
+    elif isinstance(node, ast.DropStmt):
+        if node.removeType.name not in NAMED_ELSEWHERE:
+            names.add(EVERYTHING)
+        for obj in node.objects or ():
             if isinstance(obj, tuple):
                 parts = [s.sval for s in obj if isinstance(s, ast.String)]
+                if parts and parts[0] == "public":
+                    parts = parts[1:]
                 names.update({".".join(parts), ".".join(parts[:-1]), parts[-1] if parts else ""})
-        return isinstance(node, ast.DropStmt)
-    return isinstance(node, ast.RenameStmt)
+        return True
+    elif isinstance(node, ast.CommentStmt) and isinstance(node.object, tuple):
+        parts = [s.sval for s in node.object if isinstance(s, ast.String)]
+        if parts and parts[0] == "public":
+            parts = parts[1:]
+        names.update({".".join(parts), ".".join(parts[:-1])})
+    return False
 
 
 def _snapshot(model: Model, tables: set[str]) -> Model:
-    """A copy of the part of the model that the names in ``tables`` can change."""
+    """A copy of the part of the model that the names in ``tables`` can change (of all of
+    it when ``tables`` holds ``EVERYTHING``)."""
+    if EVERYTHING in tables:
+        tables = set(model.tables)
     return Model(
         tables={n: _clone(model.tables[n]) for n in tables if n in model.tables},
         indexes={
@@ -250,14 +354,19 @@ def _snapshot(model: Model, tables: set[str]) -> Model:
         functions=dict(model.functions),
         function_comments=dict(model.function_comments),
         triggers={k: v for k, v in model.triggers.items() if k[0] in tables},
-        domains={name: _copy_domain(d) for name, d in model.domains.items()},
+        types=dict(model.types),
+        schemas=dict(model.schemas),
+        sequences={  # those of the tables it copies, and those no column owns
+            **dict.fromkeys(model.unowned_sequences),
+            **{
+                s: (n, c)
+                for n in tables
+                if n in model.tables
+                for s, c in model.tables[n].sequences.items()
+            },
+        },  # fmt: skip
+        unowned_sequences=set(model.unowned_sequences),
     )
-
-
-def _copy_domain(domain):
-    clone = _copy(domain)
-    clone.checks = dict(domain.checks)
-    return clone
 
 
 def _copy(obj):
@@ -272,6 +381,7 @@ def _clone(table: Table) -> Table:
     clone.columns = {k: _copy(c) for k, c in table.columns.items()}
     clone.constraints = {k: _copy(c) for k, c in table.constraints.items()}
     clone.index_names = dict(table.index_names)
+    clone.sequences = dict(table.sequences)
     return clone
 
 

@@ -91,14 +91,17 @@ class Column:
     not_null: bool = False
     default: Expr | str | None = None  # compares as its one-line deparse
     comment: str | None = None
+    generated: str | None = None  # "stored" | "virtual": ``default`` is the expression
+    identity: str | None = None  # "always" | "by default"
     serial: bool = field(default=False, compare=False)  # written as serial/bigserial
     origin: Location = field(default=NOWHERE, compare=False)
+    local: bool = field(default=True, compare=False)  # declared here, not only inherited
 
 
 @dataclass
 class Constraint:
     name: str
-    kind: str  # "primary key", "unique", "foreign key", "check"
+    kind: str  # "primary key", "unique", "foreign key", "check", "exclusion"
     columns: tuple[str, ...] = ()
     nulls_not_distinct: bool = False
     references: str | None = None
@@ -111,18 +114,25 @@ class Constraint:
     comment: str | None = None
     origin: Location = field(default=NOWHERE, compare=False)
     added_in: int = field(default=0, compare=False)  # version, for NOT VALID then VALIDATE
+    local: bool = field(default=True, compare=False)  # declared here, not only inherited
+    inherit: bool = field(default=True, compare=False)  # a CHECK not marked NO INHERIT
 
 
 @dataclass
 class Index:
     name: str
     table: str
-    elements: tuple[tuple[str, str], ...]  # (column or expression, "ASC" | "DESC")
+    elements: tuple[tuple[str | Expr, str], ...]  # (column or expression, "ASC" | "DESC")
     unique: bool = False
     nulls_not_distinct: bool = False
-    where: str | None = None
+    where: Expr | None = None
+    method: str = "btree"
+    include: tuple[str, ...] = ()  # INCLUDE columns: stored, not searched
+    # Per element, what else it says: 'COLLATE "C"', an operator class, 'NULLS LAST'.
+    options: tuple[str, ...] = ()
     comment: str | None = None
     origin: Location = field(default=NOWHERE, compare=False)
+    parent: str | None = field(default=None, compare=False)  # a partition's: the parent's index
 
 
 @dataclass
@@ -131,23 +141,49 @@ class Table:
     columns: dict[str, Column] = field(default_factory=dict)
     constraints: dict[str, Constraint] = field(default_factory=dict)
     comment: str | None = None
+    inherits: tuple[str, ...] = ()  # parents: INHERITS, or the table PARTITION OF names
+    partition_key: str | None = None  # pg_get_partkeydef's "RANGE (at)" of a partitioned table
+    partition_bound: str | None = None  # a partition's "FOR VALUES ...", or "DEFAULT"
     created_in: int = field(default=0, compare=False)
     origin: Location = field(default=NOWHERE, compare=False)
     # Names of the table's indexes, in creation order (kept by Model.add/remove_index).
     index_names: dict[str, None] = field(default_factory=dict, compare=False, repr=False)
+    # The sequences its columns own, each with the column (kept by Model.set_sequence...).
+    sequences: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
-@dataclass
-class Domain:
-    """A domain: its base type and what it checks (which is what makes ADD COLUMN rewrite)."""
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger's definition as written, and the function it executes."""
+
+    definition: str
+    function: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class TypeDef:
+    """A type the chain creates: an enum (``detail``: its labels, in order), a domain (its
+    base type, and what it checks: what makes a column of it cost a scan or a rewrite), a
+    range (its subtype) or a composite type (its attributes are not held). A value: a
+    change to a type is a new ``TypeDef`` (the lint's snapshots share them)."""
 
     name: str
-    base: str  # format_type spelling
-    not_null: bool = False
-    checks: dict[str, bool] = field(default_factory=dict)  # constraint name -> validated
+    kind: str  # "enum" | "domain" | "range" | "composite"
+    detail: tuple[str, ...] | str
+    not_null: bool = False  # a domain's NOT NULL
+    checks: frozenset[str] = frozenset()  # a domain's CHECK constraints, by name
+    # Those of ``checks`` added NOT VALID and not validated since: VALIDATE has no undo,
+    # so a rollback need not restore it (as for a table's constraint).
+    not_valid: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def base(self) -> str:
+        """A domain's base type, in format_type spelling."""
+        return self.detail if self.kind == "domain" else ""
 
     @property
     def constrained(self) -> bool:
+        """A domain whose values are checked: every row using it is read to add or retype."""
         return self.not_null or bool(self.checks)
 
 
@@ -157,11 +193,68 @@ class Model:
     indexes: dict[str, Index] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # signature -> definition
     function_comments: dict[str, str] = field(default_factory=dict)
-    triggers: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, name) -> def
-    domains: dict[str, Domain] = field(default_factory=dict)  # name as columns' types spell it
+    triggers: dict[tuple[str, str], Trigger] = field(default_factory=dict)  # (table, name)
+    types: dict[str, TypeDef] = field(default_factory=dict)
+    schemas: dict[str, None] = field(default_factory=dict)  # created ones; never "public"
+    # Sequences, and the (table, column) owning each (serial, identity, OWNED BY), or None.
+    sequences: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    # Whether any table ever had a parent (INHERITS, PARTITION OF): lets the lint skip
+    # looking for partition and inheritance families in a chain that has none.
+    has_inheritance: bool = field(default=False, compare=False)
+    # The sequences no column owns (kept by set_sequence / remove_sequence).
+    unowned_sequences: set[str] = field(default_factory=set, compare=False, repr=False)
+
+    def owned_sequences(self, table: str, column: str | None = None) -> list[str]:
+        """The sequences a table's columns (or one column) own."""
+        found = self.tables.get(table)
+        if found is None:
+            return []
+        return [name for name, owner in found.sequences.items() if column in (None, owner)]
+
+    def set_sequence(self, name: str, owner: tuple[str, str] | None) -> None:
+        """Hold a sequence, owned by (table, column) or by nothing."""
+        self.remove_sequence(name)
+        self.sequences[name] = owner
+        if owner is None:
+            self.unowned_sequences.add(name)
+        elif owner[0] in self.tables:
+            self.tables[owner[0]].sequences[name] = owner[1]
+
+    def remove_sequence(self, name: str) -> None:
+        owner = self.sequences.pop(name, None)
+        self.unowned_sequences.discard(name)
+        if owner is not None and owner[0] in self.tables:
+            self.tables[owner[0]].sequences.pop(name, None)
+
+    def domain(self, name: str) -> TypeDef | None:
+        """The domain ``name`` (spelled as a column's type), if the chain created it."""
+        found = self.types.get(name)
+        return found if found is not None and found.kind == "domain" else None
 
     def copy(self) -> Model:
         return copy.deepcopy(self)
+
+    def tables_in_schema(self, schema: str) -> list[str]:
+        """Names of the tables in ``schema`` (what DROP SCHEMA ... CASCADE drops)."""
+        return [n for n in self.tables if (n.rpartition(".")[0] or "public") == schema]
+
+    def referencing(self, table: str) -> list[str]:
+        """Tables whose foreign keys reach ``table``, directly or through others (what
+        TRUNCATE ... CASCADE also empties), in the order found."""
+        found: list[str] = []
+        queue = [table]
+        while queue:
+            target = queue.pop(0)
+            for other in self.tables.values():
+                refers = any(c.references == target for c in other.constraints.values())
+                if refers and other.name != table and other.name not in found:
+                    found.append(other.name)
+                    queue.append(other.name)
+        return found
+
+    def children(self, table: str) -> list[Table]:
+        """The tables that inherit from ``table``: its partitions, or INHERITS children."""
+        return [t for t in self.tables.values() if table in t.inherits]
 
     def table_indexes(self, table: str) -> list[Index]:
         found = self.tables.get(table)
@@ -211,6 +304,9 @@ class Model:
             ("function", self.functions, other.functions),
             ("function comment", self.function_comments, other.function_comments),
             ("trigger", self.triggers, other.triggers),
+            ("type", self.types, other.types),
+            ("schema", self.schemas, other.schemas),
+            ("sequence", self.sequences, other.sequences),
         ):
             for key in sorted(set(ours) | set(others), key=str):
                 name = ".".join(key) if isinstance(key, tuple) else key
@@ -237,6 +333,10 @@ def _table_differences(mine: Table, theirs: Table) -> list[str]:
             lines.append(f"constraint {name} {state}")
     if mine.comment != theirs.comment:
         lines.append("comment changed")
+    if mine.inherits != theirs.inherits:
+        lines.append(f"parents {list(mine.inherits)} became {list(theirs.inherits)}")
+    if (mine.partition_key, mine.partition_bound) != (theirs.partition_key, theirs.partition_bound):
+        lines.append("partitioning changed")
     return lines
 
 
@@ -309,9 +409,9 @@ def walk(node):
             stack.extend(getattr(item, attr) for attr in item.__slots__)
 
 
-def index_element(elem) -> tuple[str, str]:
-    """(column or deparsed expression, "ASC" | "DESC") of a pglast ``IndexElem``."""
-    key = elem.name if elem.name is not None else deparse(elem.expr)
+def index_element(elem) -> tuple[str | Expr, str]:
+    """(column name, or the expression, "ASC" | "DESC") of a pglast ``IndexElem``."""
+    key = elem.name if elem.name is not None else Expr(elem.expr)
     return key, "DESC" if elem.ordering == SortByDir.SORTBY_DESC else "ASC"
 
 

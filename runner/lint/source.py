@@ -8,6 +8,7 @@ input.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,16 @@ from pglast import parser
 from pglast.parser import ParseError
 
 from runner import psql_only, sqltree
+from runner.directives import Directives, read_directives
 from runner.errors import LayoutError
 from runner.lint.findings import Finding, Location
-from runner.loader import line_col, parse_directives, read_file
+from runner.loader import line_col, read_file
 
 WAIVER_PREFIX = "lint:"
 MAX_IDENTIFIER = 63  # bytes (NAMEDATALEN - 1)
+# 64 bytes or more without a break, or in double quotes: the only places a name that long
+# can be (bytes, not characters: PostgreSQL's limit is in bytes).
+LONG_WORD = re.compile(rb'[^\s(),;."]{64,}|"[^"]{64,}"')
 
 
 @dataclass(frozen=True)
@@ -48,14 +53,14 @@ class ParsedFile:
     display: str  # the path as findings show it
     text: str = ""
     statements: list[ParsedStatement] = field(default_factory=list)
-    directives: dict[str, str] = field(default_factory=dict)
+    directives: Directives = field(default_factory=Directives)
     error: Finding | None = None
     text_findings: list[Finding] = field(default_factory=list)  # bad waivers, long names
     lock_timeout_reported: bool = False  # require-lock-timeout is said once per file
 
     @property
     def transactional(self) -> bool:
-        return self.directives.get("transactional", "true").strip().lower() != "false"
+        return self.directives.transactional
 
     def location(self, offset: int) -> Location:
         line, col = line_col(self.text, offset)
@@ -72,7 +77,10 @@ def parse_file(path: Path, display: str) -> ParsedFile:
         line, col, message = _position(message)
         parsed.error = Finding(display, line, col, "unreadable-file", message)
         return parsed
-    parsed.directives = parse_directives(parsed.text)
+    parsed.directives = read_directives(parsed.text)
+    for directive, problem in parsed.directives.problems:  # what the runner refuses
+        where = Location(display, directive.line, directive.col)
+        parsed.text_findings.append(Finding.at(where, "invalid-directive", problem))
     parse_text(parsed)
     return parsed
 
@@ -105,10 +113,22 @@ def parse_text(parsed: ParsedFile) -> None:
         parsed.statements.append(
             ParsedStatement(node=raw.stmt, where=parsed.location(start), start=start, end=end)
         )
+        if type(raw.stmt).__name__ == "CopyStmt":
+            _copy_through_client(parsed, start, end)
     if WAIVER_PREFIX in text:
         _attach_waivers(parsed)
-    if any(len(word) > MAX_IDENTIFIER for word in text.split()):
+    if LONG_WORD.search(text.encode()):  # a cheap look first: scanning every file costs
         _long_identifiers(parsed)
+
+
+def _copy_through_client(parsed: ParsedFile, start: int, end: int) -> None:
+    """A COPY from or to the client, which migrate refuses (``runner.psql_only``)."""
+    source = parsed.text[start:end]
+    first = next(iter(parser.scan(source)), None)
+    at = start + (first.start if first is not None else 0)
+    refused = psql_only.copy_through_client(parsed.text[at:end])
+    if refused:
+        parsed.text_findings.append(Finding.at(parsed.location(at), "parse-error", refused))
 
 
 def _long_identifiers(parsed: ParsedFile) -> None:
@@ -127,7 +147,8 @@ def _long_identifiers(parsed: ParsedFile) -> None:
 
 
 def _attach_waivers(parsed: ParsedFile) -> None:
-    """Each ``-- lint:`` comment belongs to the statement it precedes or sits inside."""
+    """Each ``-- lint:`` comment belongs to the statement it sits inside, or whose line it
+    ends (after the statement's ``;``), else to the statement it precedes."""
     try:
         tokens = parser.scan(parsed.text)
     except Exception:  # the text parsed, so this does not happen; stay safe anyway
@@ -140,13 +161,23 @@ def _attach_waivers(parsed: ParsedFile) -> None:
             continue
         where = parsed.location(token.start)
         waiver, problem = _read_waiver(body.removeprefix(WAIVER_PREFIX), where)
-        target = next((s for s in parsed.statements if s.end > token.start), None)
+        target = _waived_statement(parsed, token.start)
         if problem is None and target is None:
             problem = "waiver after the last statement applies to nothing"
         if problem is not None:
             parsed.text_findings.append(Finding.at(where, "invalid-waiver", problem))
         else:
             target.waivers.append(waiver)
+
+
+def _waived_statement(parsed: ParsedFile, at: int) -> ParsedStatement | None:
+    following = next((s for s in parsed.statements if s.end > at), None)
+    if following is not None and following.start <= at:
+        return following  # inside it
+    before = [s for s in parsed.statements if s.end <= at]
+    if before and not parsed.text[before[-1].end : at].strip(" \t;"):
+        return before[-1]  # at the end of its line: DROP TABLE t; -- lint: allow ...
+    return following
 
 
 def _read_waiver(body: str, where: Location) -> tuple[Waiver | None, str | None]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType
+from pglast.enums import AlterTableType, ConstrType, ObjectType
 
 from runner.lint.findings import Finding
 from runner.lint.model import Model, type_name
@@ -40,6 +40,8 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
                 yield from _type(where, table, cmd.name, cmd.def_.typeName)
     elif isinstance(node, ast.IndexStmt):
         yield from _index_name(where, _name(node.relation), node)
+    elif isinstance(node, ast.CreateTableAsStmt | ast.SelectStmt):
+        yield from _created_as(ctx, node)
     elif isinstance(node, ast.CreateTrigStmt):
         table = _name(node.relation)
         if not node.trigname.startswith(f"{table}_"):
@@ -54,7 +56,8 @@ def _name(range_var) -> str:
 
 
 def _column(where, table: str, coldef) -> Iterator[Finding]:
-    yield from _type(where, table, coldef.colname, coldef.typeName)
+    if coldef.typeName is not None:  # else options for an inherited column: WITH OPTIONS
+        yield from _type(where, table, coldef.colname, coldef.typeName)
     for constraint in coldef.constraints or ():
         if constraint.contype in (
             ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE,
@@ -63,8 +66,24 @@ def _column(where, table: str, coldef) -> Iterator[Finding]:
             yield from _constraint_name(where, table, constraint, column=coldef.colname)
 
 
+def _created_as(ctx: StatementContext, node) -> Iterator[Finding]:
+    """CREATE TABLE ... AS / SELECT ... INTO: the columns' types, as the fold types them."""
+    from runner.lint.fold.select_into import query_columns
+
+    into = node.into if isinstance(node, ast.CreateTableAsStmt) else node.intoClause
+    if into is None or getattr(node, "objtype", ObjectType.OBJECT_TABLE) != ObjectType.OBJECT_TABLE:
+        return
+    query = node.query if isinstance(node, ast.CreateTableAsStmt) else node
+    for column, spelled in query_columns(ctx.model, query) or ():
+        yield from _spelled(ctx.statement.where, into.rel.relname, column, spelled, serial=False)
+
+
 def _type(where, table: str, column: str, type_node) -> Iterator[Finding]:
     spelled, serial = type_name(type_node)
+    yield from _spelled(where, table, column, spelled, serial=serial)
+
+
+def _spelled(where, table: str, column: str, spelled: str, *, serial: bool) -> Iterator[Finding]:
     if serial:
         yield Finding.at(
             where, "ban-serial",

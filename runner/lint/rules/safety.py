@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 from pglast import ast
 from pglast.enums import AlterTableType as At
-from pglast.enums import ConstrType, ObjectType, VariableSetKind
+from pglast.enums import ConstrType, DropBehavior, ObjectType, VariableSetKind
 
 from runner.lint.findings import Finding
+from runner.lint.fold.context import expression_reads
 from runner.lint.model import qualified, relation_name, type_name, walk
 from runner.lint.rules import StatementContext, column_type, locks, volatility
 from runner.observe import BLOCKS, FAILS, NONE, REWRITE, SCAN
@@ -29,6 +30,8 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
         yield from _create_index(ctx, node)
     elif isinstance(node, ast.DropStmt):
         yield from _drop(ctx, node)
+    elif isinstance(node, ast.TruncateStmt) and ctx.direction == "up":
+        yield from _truncate(ctx, node)
     elif isinstance(node, ast.DropdbStmt):
         yield _at(ctx, "ban-drop-database", f"DROP DATABASE {node.dbname} in a migration")
     elif isinstance(node, ast.TransactionStmt):
@@ -78,11 +81,21 @@ def _needs_lock_timeout(ctx: StatementContext) -> Iterator[Finding]:
 def _create_index(ctx: StatementContext, node) -> Iterator[Finding]:
     table = relation_name(node.relation)
     yield from _concurrently_in_transaction(ctx, node, "CREATE")
+    known = ctx.model.tables.get(table)
+    partitioned = known is not None and known.partition_key is not None
+    if partitioned and not node.relation.inh:
+        return  # ON ONLY a partitioned table: the parent's index alone, which builds nothing
     if not node.concurrent and ctx.holds_data(table):
+        instead = (
+            "CONCURRENTLY is not supported on a partitioned table: CREATE INDEX ... ON ONLY"
+            f" {table}, CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX ..."
+            " ATTACH PARTITION each"
+            if partitioned
+            else "use CREATE INDEX CONCURRENTLY in a non-transactional version"
+        )
         yield _at(
             ctx, "require-concurrent-index",
-            f"CREATE INDEX on {table}, which holds data, blocks writes while it builds:"
-            " use CREATE INDEX CONCURRENTLY in a non-transactional version",
+            f"CREATE INDEX on {table}, which holds data, blocks writes while it builds: {instead}",
             SCAN,
         )  # fmt: skip
 
@@ -210,10 +223,14 @@ def _concurrently_in_transaction(
 
 def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
     kind = node.removeType
+    cascade = node.behavior == DropBehavior.DROP_CASCADE
     for obj in node.objects or ():
         if kind == ObjectType.OBJECT_INDEX:
             index = ctx.model.indexes.get(qualified(obj))
             yield from _concurrently_in_transaction(ctx, node, "DROP")
+            table = ctx.model.tables.get(index.table) if index is not None else None
+            if table is not None and table.partition_key is not None:
+                continue  # a partitioned table's index has no CONCURRENTLY: only its lock matters
             if index is not None and not node.concurrent and ctx.holds_data(index.table):
                 yield _at(
                     ctx, "require-concurrent-index",
@@ -223,12 +240,34 @@ def _drop(ctx: StatementContext, node) -> Iterator[Finding]:
                 )  # fmt: skip
         elif kind == ObjectType.OBJECT_TABLE and ctx.direction == "up":
             table = qualified(obj)
-            if ctx.holds_data(table):
-                yield _at(
-                    ctx, "ban-drop-table",
-                    f"DROP TABLE {table} in an up file destroys its rows, and running code that"
-                    " still reads it fails: stop using it first, drop it in a later release",
-                )  # fmt: skip
+            yield from _drops_table(ctx, table, f"DROP TABLE {table}")
+        elif kind == ObjectType.OBJECT_SCHEMA and ctx.direction == "up" and cascade:
+            for table in ctx.model.tables_in_schema(obj.sval):
+                yield from _drops_table(ctx, table, f"DROP SCHEMA {obj.sval} CASCADE ({table})")
+
+
+def _drops_table(ctx: StatementContext, table: str, what: str) -> Iterator[Finding]:
+    if ctx.holds_data(table):
+        yield _at(
+            ctx, "ban-drop-table",
+            f"{what} in an up file destroys its rows, and running code that still reads it"
+            " fails: stop using it first, drop it in a later release",
+        )  # fmt: skip
+
+
+def _truncate(ctx: StatementContext, node) -> Iterator[Finding]:
+    cascade = node.behavior == DropBehavior.DROP_CASCADE
+    for relation in node.relations or ():
+        table = relation_name(relation)
+        if not ctx.holds_data(table):
+            continue
+        also = ctx.model.referencing(table) if cascade else []
+        more = f" (and, CASCADE, every row of {', '.join(also)})" if also else ""
+        yield _at(
+            ctx, "ban-truncate",
+            f"TRUNCATE {table} in an up file destroys every row it holds{more}: delete what"
+            " you mean to, in batches, or waive it saying why the rows can go",
+        )  # fmt: skip
 
 
 def _rename(ctx: StatementContext, node) -> Iterator[Finding]:
@@ -335,12 +374,12 @@ def _change_type(ctx: StatementContext, table: str, cmd) -> Iterator[Finding]:
         new += f' COLLATE "{collation.collname[-1].sval}"'
     old = column.type if column is not None else "its type"
     target = type_name(cmd.def_.typeName)[0]
-    domain = ctx.model.domains.get(target)
+    domain = ctx.model.domain(target)
     if domain is not None and domain.constrained:
         target = ""  # every row is checked against the domain: a rewrite
     elif domain is not None:
         target = domain.base  # an unconstrained domain is its base type, relabelled
-    source = ctx.model.domains.get(old)
+    source = ctx.model.domain(old)
     cost = column_type.cost(
         (source.base if source is not None else old) if column is not None else "",
         target,
@@ -398,19 +437,9 @@ def _indexes_on(ctx: StatementContext, table: str, column: str) -> tuple[str, ..
     ]
     for index in ctx.model.table_indexes(table):
         texts = [key for key, _ in index.elements] + ([index.where] if index.where else [])
-        if any(text == column or column in _columns_read(text) for text in texts):
+        if any(text == column or expression_reads(text, column) for text in texts):
             names.append(index.name)
     return tuple(names)
-
-
-def _columns_read(expression: str) -> set[str]:
-    from runner import sqltree
-    from runner.lint.fold import referenced_columns
-
-    try:
-        return referenced_columns(sqltree.parse(f"SELECT {expression}"))
-    except Exception:  # an expression the model wrote: it parsed once already
-        return set()
 
 
 def _file_timezone(ctx: StatementContext) -> str | None:
@@ -434,7 +463,7 @@ def _add_column(ctx: StatementContext, table: str, coldef) -> Iterator[Finding]:
     not_null = bool(coldef.is_not_null)
     spelled, serial = type_name(coldef.typeName)
     rewrite = "a serial column (its nextval() default)" if serial else None
-    domain = ctx.model.domains.get(spelled)
+    domain = ctx.model.domain(spelled)
     if domain is not None and domain.constrained:
         rewrite = f"the domain {domain.name}, whose constraints check every row,"
     scans: list[tuple[str, str]] = []  # (rule, message)

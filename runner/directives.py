@@ -1,0 +1,86 @@
+"""Directives: ``-- key: value`` lines in a migration file's leading comment block.
+
+``-- transactional: false`` (run outside a transaction), ``-- lock_timeout: 5s``,
+``-- statement_timeout: 1min``, ``-- depends: ...`` (yoyo's, kept as written).
+
+Invariant: this module is the one reader of directives. The runner (the loader,
+the plan's pre-flight, the executor), the lint and goose's import all read a
+file's directives here, so they agree on what a file says, and on what is wrong
+with it: a value the runner refuses is a ``problem`` here, with its line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DIRECTIVE = re.compile(r"^--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
+KNOWN = ("transactional", "lock_timeout", "statement_timeout", "depends")
+DURATIONS = ("lock_timeout", "statement_timeout")
+BOOLEANS = ("true", "false")
+
+
+@dataclass(frozen=True)
+class Directive:
+    key: str
+    value: str
+    line: int  # 1-based
+    col: int  # 1-based, where the value starts
+
+
+@dataclass(frozen=True)
+class Directives:
+    """The directives of one file, in order; a key given twice counts as its last."""
+
+    found: tuple[Directive, ...] = ()
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        values = [d.value for d in self.found if d.key == key]
+        return values[-1] if values else default
+
+    def __contains__(self, key: str) -> bool:
+        return any(d.key == key for d in self.found)
+
+    @property
+    def transactional(self) -> bool:
+        """False only for ``-- transactional: false`` (any case)."""
+        return (self.get("transactional") or "true").lower() != "false"
+
+    def timeout_ms(self, key: str) -> int | None:
+        """A duration directive in milliseconds; None when absent; ValueError if unreadable."""
+        from runner.loader import parse_duration
+
+        value = self.get(key)
+        return None if value is None else parse_duration(value)
+
+    @property
+    def problems(self) -> list[tuple[Directive, str]]:
+        """(directive, what is wrong with it) for each value the runner cannot use."""
+        found = []
+        for directive in self.found:
+            if directive.key in DURATIONS:
+                try:
+                    self.timeout_ms(directive.key)
+                except ValueError as exc:
+                    found.append((directive, f"directive {directive.key}: {exc}"))
+            elif directive.key == "transactional" and directive.value.lower() not in BOOLEANS:
+                problem = f"directive transactional: {directive.value!r} is not true or false"
+                found.append((directive, problem))
+        return found
+
+
+def read_directives(text: str) -> Directives:
+    """The ``-- key: value`` lines of the leading comment block (blank lines allowed), for
+    the keys liftdb knows; the block ends at the first line that is not a comment."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            break
+        match = DIRECTIVE.match(stripped)
+        if match and match["key"] in KNOWN:
+            col = len(line) - len(line.lstrip()) + match.start("value") + 1
+            found.append(Directive(match["key"], match["value"], number, col))
+    return Directives(tuple(found))

@@ -1,0 +1,1 @@
+CREATE TABLE account_emails AS SELECT id, email FROM accounts;

@@ -1,0 +1,2 @@
+TRUNCATE orders;
+TRUNCATE accounts CASCADE;

@@ -1,0 +1,3 @@
+-- 00002_case: say what this version changes, and why.
+--
+-- (a template from `liftdb new`, never filled in)

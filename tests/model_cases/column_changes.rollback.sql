@@ -1,0 +1,11 @@
+COMMENT ON TABLE orders IS 'An order placed by an account.';
+COMMENT ON INDEX orders_account_id_idx IS NULL;
+ALTER TABLE orders DROP CONSTRAINT orders_account_id_total_key;
+ALTER TABLE orders ALTER CONSTRAINT orders_account_id_fkey NOT DEFERRABLE;
+ALTER TABLE orders DROP CONSTRAINT orders_total_check;
+ALTER TABLE accounts DROP CONSTRAINT accounts_email_key;
+ALTER TABLE accounts DROP COLUMN age;
+ALTER TABLE accounts ALTER COLUMN created_at SET DEFAULT now(), ALTER COLUMN created_at SET NOT NULL;
+ALTER TABLE orders ALTER COLUMN total DROP DEFAULT, ALTER COLUMN total TYPE numeric(10, 2);
+ALTER TABLE accounts ALTER COLUMN nickname TYPE text;
+ALTER TABLE accounts ALTER COLUMN email TYPE text;

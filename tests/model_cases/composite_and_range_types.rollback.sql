@@ -1,0 +1,3 @@
+DROP TABLE games;
+DROP TYPE score_range;
+DROP TYPE duo;

@@ -1,0 +1,3 @@
+DROP TABLE account_copies;
+DROP TABLE order_totals;
+DROP TABLE account_emails;

@@ -1,0 +1,3 @@
+DROP TABLE feelings;
+DROP DOMAIN email;
+DROP TYPE feeling;

@@ -1,0 +1,2 @@
+DROP TABLE things;
+DROP TABLE a_table_whose_name_is_long_enough_to_be_truncated_somewhere_x;

@@ -1,0 +1,2 @@
+ALTER TABLE orders DROP COLUMN cents;
+ALTER TABLE orders DROP COLUMN with_tax;

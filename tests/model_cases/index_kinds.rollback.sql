@@ -1,0 +1,10 @@
+DROP INDEX accounts_email_c_idx;
+DROP INDEX accounts_email_pattern_idx;
+DROP INDEX accounts_lower_email_key;
+DROP INDEX accounts_nickname_idx;
+DROP INDEX accounts_created_at_idx;
+DROP INDEX accounts_email_idx;
+DROP INDEX accounts_profile_idx;
+DROP INDEX accounts_tags_idx;
+ALTER TABLE accounts DROP COLUMN profile;
+ALTER TABLE accounts DROP COLUMN tags;

@@ -1,0 +1,2 @@
+DROP TABLE trailers;
+DROP TABLE vehicles CASCADE;

@@ -1,0 +1,9 @@
+CREATE TABLE order_drafts (LIKE orders INCLUDING ALL);
+CREATE TABLE order_shapes (LIKE orders);
+CREATE TABLE order_defaults (LIKE orders INCLUDING DEFAULTS INCLUDING CONSTRAINTS, note text);
+ALTER TABLE orders ADD COLUMN doubled numeric GENERATED ALWAYS AS (total * 2) STORED;
+ALTER TABLE orders ADD COLUMN n bigint GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0);
+COMMENT ON COLUMN orders.total IS 'In euros.';
+CREATE TABLE order_copies (LIKE orders INCLUDING ALL);
+CREATE TABLE order_plain (LIKE orders INCLUDING GENERATED INCLUDING IDENTITY);

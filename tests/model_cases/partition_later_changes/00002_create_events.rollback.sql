@@ -1,0 +1,2 @@
+DROP TABLE events_2025;
+DROP TABLE events;

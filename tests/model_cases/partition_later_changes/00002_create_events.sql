@@ -1,0 +1,10 @@
+CREATE TABLE events (
+    id uuid NOT NULL,
+    happened_at date NOT NULL,
+    CONSTRAINT events_pkey PRIMARY KEY (id, happened_at)
+) PARTITION BY RANGE (happened_at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE events_2025 (
+    id uuid NOT NULL,
+    happened_at date NOT NULL
+);

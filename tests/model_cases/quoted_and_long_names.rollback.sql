@@ -1,0 +1,2 @@
+DROP TABLE ééééééééééééééééééééééééééééééééééééééééé;
+DROP TABLE "Order Lines";

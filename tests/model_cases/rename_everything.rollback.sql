@@ -1,0 +1,3 @@
+DROP TABLE lids;
+DROP TABLE crates;
+DROP FUNCTION crate_touch();

@@ -1,0 +1,2 @@
+ALTER TABLE orders DROP COLUMN invoice_id;
+DROP SCHEMA billing CASCADE;

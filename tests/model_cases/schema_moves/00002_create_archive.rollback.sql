@@ -1,0 +1,3 @@
+DROP TABLE notes;
+DROP TABLE old_orders;
+DROP SCHEMA archive;

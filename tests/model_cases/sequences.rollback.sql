@@ -1,0 +1,2 @@
+DROP TABLE passes;
+DROP SCHEMA counters CASCADE;

@@ -1,0 +1,7 @@
+ALTER TABLE orders SET WITHOUT CLUSTER;
+ALTER TABLE orders ALTER COLUMN total SET STATISTICS -1, RESET (fillfactor);
+DROP POLICY orders_own ON orders;
+ALTER TABLE orders DISABLE ROW LEVEL SECURITY;
+DROP STATISTICS orders_stats;
+DROP MATERIALIZED VIEW account_totals;
+DROP VIEW totals_by_account;

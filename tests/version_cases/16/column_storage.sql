@@ -1,0 +1,1 @@
+CREATE TABLE blobs (body text STORAGE EXTERNAL);

@@ -1,0 +1,2 @@
+CREATE TABLE imports (n integer);
+COPY imports FROM '/dev/null' (DEFAULT '\D');

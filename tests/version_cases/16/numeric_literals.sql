@@ -1,0 +1,2 @@
+CREATE TABLE limits (n bigint);
+ALTER TABLE limits ALTER COLUMN n SET DEFAULT 1_000_000;

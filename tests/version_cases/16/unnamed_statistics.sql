@@ -1,0 +1,2 @@
+CREATE TABLE pairs (a integer, b integer);
+CREATE STATISTICS ON a, b FROM pairs;

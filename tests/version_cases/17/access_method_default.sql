@@ -1,0 +1,2 @@
+CREATE TABLE heap_things (n integer);
+ALTER TABLE heap_things SET ACCESS METHOD DEFAULT;

@@ -1,0 +1,2 @@
+CREATE TABLE kept (n integer);
+GRANT MAINTAIN ON kept TO PUBLIC;

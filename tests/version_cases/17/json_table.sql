@@ -1,0 +1,3 @@
+CREATE TABLE payloads (body jsonb);
+CREATE VIEW items AS
+    SELECT j.id FROM payloads, JSON_TABLE(body, '$[*]' COLUMNS (id integer PATH '$.id')) AS j;

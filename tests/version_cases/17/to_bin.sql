@@ -1,0 +1,1 @@
+CREATE VIEW bits AS SELECT to_bin(5) AS five;

@@ -1,0 +1,2 @@
+CREATE TABLE handles (name text);
+CREATE UNIQUE INDEX handles_casefold_key ON handles (casefold(name));

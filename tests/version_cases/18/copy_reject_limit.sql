@@ -1,0 +1,2 @@
+CREATE TABLE imports (n integer);
+COPY imports FROM '/dev/null' (ON_ERROR ignore, REJECT_LIMIT 10);

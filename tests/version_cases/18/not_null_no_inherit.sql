@@ -1,0 +1,1 @@
+CREATE TABLE parents (name text NOT NULL NO INHERIT);

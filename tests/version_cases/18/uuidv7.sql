@@ -1,0 +1,2 @@
+CREATE TABLE orders (id uuid PRIMARY KEY);
+ALTER TABLE orders ALTER COLUMN id SET DEFAULT uuidv7();

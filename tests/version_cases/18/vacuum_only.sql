@@ -1,0 +1,3 @@
+-- transactional: false
+CREATE TABLE scratch (n integer);
+VACUUM ONLY scratch;

@@ -1,0 +1,5 @@
+CREATE TABLE rooms (
+    room int4range,
+    during tstzrange,
+    CONSTRAINT rooms_pkey PRIMARY KEY (room, during WITHOUT OVERLAPS)
+);
