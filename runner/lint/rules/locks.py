@@ -40,6 +40,16 @@ ALTER_TABLE_LEVEL = {
     At.AT_EnableTrigUser: SHARE_ROW_EXCLUSIVE,
     At.AT_DisableTrigUser: SHARE_ROW_EXCLUSIVE,
 }
+# ALTER TABLE subcommands that change the table named alone, not its partitions or
+# inheritance children (ATPrepCmd's recursion).
+NOT_RECURSING = {
+    At.AT_AttachPartition, At.AT_DetachPartition, At.AT_DetachPartitionFinalize,
+    At.AT_AddInherit, At.AT_DropInherit, At.AT_ChangeOwner, At.AT_ClusterOn,
+    At.AT_DropCluster, At.AT_SetRelOptions, At.AT_ResetRelOptions, At.AT_ReplaceRelOptions,
+    At.AT_ReplicaIdentity, At.AT_EnableRowSecurity, At.AT_DisableRowSecurity,
+    At.AT_ForceRowSecurity, At.AT_NoForceRowSecurity, At.AT_SetTableSpace,
+    At.AT_SetAccessMethod, At.AT_SetLogged, At.AT_SetUnLogged,
+}  # fmt: skip
 # Storage parameters SET (...) changes under SHARE UPDATE EXCLUSIVE; any other takes more.
 LIGHT_RELOPTIONS = {"fillfactor", "parallel_workers", "toast_tuple_target"}
 LIGHT_RELOPTION_PREFIXES = ("autovacuum_", "toast.autovacuum_", "vacuum_", "log_autovacuum_")
@@ -69,16 +79,32 @@ def taken(model: Model, node) -> list[Lock]:
 
 def _alter_table_statement(model: Model, node, lock) -> None:
     if node.objtype == ObjectType.OBJECT_TABLE and node.relation is not None:
-        _alter_table(model, relation_name(node.relation), node.cmds or (), lock)
+        table = relation_name(node.relation)
+        _alter_table(model, table, node.cmds or (), lock)
+        recursing = [cmd for cmd in node.cmds or () if cmd.subtype not in NOT_RECURSING]
+        for child in _and_descendants(model, node.relation)[1:]:  # ALTER TABLE ONLY: none
+            _alter_table(model, child, recursing, lock)
 
 
 def _create_index(model: Model, node, lock) -> None:
-    lock(relation_name(node.relation), SHARE_UPDATE_EXCLUSIVE if node.concurrent else SHARE)
+    mode = SHARE_UPDATE_EXCLUSIVE if node.concurrent else SHARE
+    for table in _and_descendants(model, node.relation):  # ON ONLY: the parent alone
+        lock(table, mode)
 
 
 def _create_table(model: Model, node, lock) -> None:
     for parent in _references(node.tableElts):
         lock(parent, SHARE_ROW_EXCLUSIVE)
+    for relation in node.inhRelations or ():
+        parent = relation_name(relation)
+        if node.partbound is None:  # INHERITS: the parent's list of children changes
+            lock(parent, SHARE_UPDATE_EXCLUSIVE)
+            continue
+        lock(parent, ACCESS_EXCLUSIVE)  # PARTITION OF: the parent's partitions change
+        if not node.partbound.is_default:  # the default partition is checked for its rows
+            for child in model.children(parent):
+                if child.partition_bound == "DEFAULT":
+                    lock(child.name, ACCESS_EXCLUSIVE)
 
 
 def _rename(model: Model, node, lock) -> None:
@@ -99,9 +125,18 @@ def _vacuum(model: Model, node, lock) -> None:
 def _each_relation(mode_of):
     def visit(model: Model, node, lock) -> None:
         for relation in node.relations or ():
-            lock(relation_name(relation), mode_of(node))
+            for table in _and_descendants(model, relation):
+                lock(table, mode_of(node))
 
     return visit
+
+
+def _truncate(model: Model, node, lock) -> None:
+    _each_relation(lambda node: ACCESS_EXCLUSIVE)(model, node, lock)
+    if node.behavior == DropBehavior.DROP_CASCADE:  # and every table whose keys reach them
+        for relation in node.relations or ():
+            for table in model.referencing(relation_name(relation)):
+                lock(table, ACCESS_EXCLUSIVE)
 
 
 def _on_relation(mode: str):
@@ -142,8 +177,18 @@ def _alter_table(model: Model, table: str, cmds, lock) -> None:
                         for n in names)  # fmt: skip
             lock(table, SHARE_UPDATE_EXCLUSIVE if light else ACCESS_EXCLUSIVE)
             continue
-        if sub == At.AT_DetachPartition and getattr(cmd.def_, "concurrent", False):
-            lock(table, SHARE_UPDATE_EXCLUSIVE)
+        if sub in (At.AT_AttachPartition, At.AT_DetachPartition):
+            partition = relation_name(cmd.def_.name)
+            concurrent = getattr(cmd.def_, "concurrent", False)
+            if sub == At.AT_AttachPartition or concurrent:
+                lock(table, SHARE_UPDATE_EXCLUSIVE)
+            else:
+                lock(table, ACCESS_EXCLUSIVE)
+            lock(partition, SHARE_UPDATE_EXCLUSIVE if concurrent else ACCESS_EXCLUSIVE)
+            if sub == At.AT_AttachPartition:  # its rows must leave the default partition
+                for child in model.children(table):
+                    if child.partition_bound == "DEFAULT" and child.name != partition:
+                        lock(child.name, ACCESS_EXCLUSIVE)
             continue
         lock(table, ALTER_TABLE_LEVEL.get(sub, ACCESS_EXCLUSIVE))
         if sub == At.AT_AddColumn:
@@ -161,25 +206,41 @@ def _alter_table(model: Model, table: str, cmds, lock) -> None:
 
 def _drop(model: Model, node, lock) -> None:
     kind = node.removeType
+    cascade = node.behavior == DropBehavior.DROP_CASCADE
     for obj in node.objects or ():
         if kind == ObjectType.OBJECT_INDEX:
             index = model.indexes.get(qualified(obj))
             if index is not None:
                 mode = SHARE_UPDATE_EXCLUSIVE if node.concurrent else ACCESS_EXCLUSIVE
-                lock(index.table, mode)
+                for table in _family(model, index.table):  # a partitioned index's too
+                    lock(table, mode)
         elif kind == ObjectType.OBJECT_TABLE:
-            name = qualified(obj)
-            table = model.tables.get(name)
-            if table is None:
-                continue
-            lock(name, ACCESS_EXCLUSIVE)
-            for constraint in table.constraints.values():
-                if constraint.references:  # its foreign keys' triggers on the referenced table
-                    lock(constraint.references, ACCESS_EXCLUSIVE)
-            if node.behavior == DropBehavior.DROP_CASCADE:
-                for other in model.tables.values():
-                    if any(c.references == name for c in other.constraints.values()):
-                        lock(other.name, ACCESS_EXCLUSIVE)
+            _drop_table(model, qualified(obj), cascade, lock)
+        elif kind == ObjectType.OBJECT_SCHEMA and cascade:
+            for name in model.tables_in_schema(obj.sval):
+                _drop_table(model, name, cascade, lock)
+
+
+def _drop_table(model: Model, name: str, cascade: bool, lock) -> None:
+    """A table dropped: itself, its partitions, the parent of a partition, the tables its
+    foreign keys point at (their triggers go), and with CASCADE those pointing at it."""
+    table = model.tables.get(name)
+    if table is None:
+        return
+    # A partitioned table's partitions go with it; INHERITS children with CASCADE only.
+    dropped = _family(model, name) if table.partition_key is not None or cascade else [name]
+    if table.partition_bound is not None:
+        for parent in table.inherits:
+            lock(parent, ACCESS_EXCLUSIVE)
+    for each in dropped:
+        lock(each, ACCESS_EXCLUSIVE)
+        for constraint in model.tables[each].constraints.values():
+            if constraint.references:  # its foreign keys' triggers on the referenced table
+                lock(constraint.references, ACCESS_EXCLUSIVE)
+        if cascade:
+            for other in model.tables.values():
+                if any(c.references == each for c in other.constraints.values()):
+                    lock(other.name, ACCESS_EXCLUSIVE)
 
 
 def _reindex(model: Model, node, lock) -> None:
@@ -213,6 +274,25 @@ def _references(elements) -> list[str]:
     return found
 
 
+def _family(model: Model, table: str) -> list[str]:
+    """``table`` and every table inheriting from it (partitions, INHERITS children)."""
+    if not model.has_inheritance:
+        return [table]
+    found, queue = [table], [table]
+    while queue:
+        for child in model.children(queue.pop(0)):
+            if child.name not in found:
+                found.append(child.name)
+                queue.append(child.name)
+    return found
+
+
+def _and_descendants(model: Model, relation) -> list[str]:
+    """The table a ``RangeVar`` names, and its descendants unless it says ``ONLY``."""
+    table = relation_name(relation)
+    return _family(model, table) if relation.inh else [table]
+
+
 def using_domain(model: Model, domain: str) -> list[str]:
     """The tables with a column of type ``domain`` (as the model spells types)."""
     return [
@@ -241,7 +321,7 @@ _VISITORS = {
     "ReindexStmt": _reindex,
     "ClusterStmt": _on_relation(ACCESS_EXCLUSIVE),
     "VacuumStmt": _vacuum,
-    "TruncateStmt": _each_relation(lambda node: ACCESS_EXCLUSIVE),
+    "TruncateStmt": _truncate,
     "LockStmt": _each_relation(lambda node: LOCK_STATEMENT_MODES.get(node.mode, ACCESS_EXCLUSIVE)),
     "AlterObjectSchemaStmt": _set_schema,
     "AlterDomainStmt": _alter_domain,
