@@ -7,10 +7,11 @@ with the chain before them applied by ``migrate``. Before each traced version,
 every table that exists is brought up to the sample row count (``runner.samples``);
 the version then runs as ``migrate`` runs it (one transaction, or statement by
 statement for ``-- transactional: false``) and each statement is observed
-(``runner.observe``). A verdict compares the effect the lint's safety findings on
-a statement claim (``Finding.effect``) with the effect observed, and nothing else:
-``agrees``, ``differs``, or ``not judged`` when the sample rows themselves break
-the statement.
+(``runner.observe``). A verdict compares the effect the lint's findings on a
+statement claim (``Finding.effect``: its safety findings, and its server-version
+findings for features this server lacks) with the effect observed, and nothing
+else: ``agrees``, ``differs``, or ``not judged`` when the sample rows themselves
+break the statement.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from runner.samples import Filled
 DEFAULT_ROWS = 10_000
 AGREES, DIFFERS, NOT_JUDGED = "agrees", "differs", "not judged"
 LOCK_TIMEOUT_RULE = "require-lock-timeout"
+SERVER_VERSION_RULE = "server-version"
 ACTIVE_SQL_TRANSACTION = "25001"  # e.g. CREATE INDEX CONCURRENTLY inside a transaction
 # The strongest claim of a statement's findings is its claim; FAILS outranks the rest.
 CLAIM_ORDER = (NONE, BLOCKS, SCAN, UNLESS_UTC, REWRITE, FAILS)
@@ -51,7 +53,9 @@ class StatementTrace:
     col: int
     sql: str
     effects: Effects
-    findings: tuple[Finding, ...]  # the lint's safety findings on it, waived ones included
+    # The lint's findings that claim an effect on it (safety; server-version where this
+    # server lacks the feature), waived ones included.
+    findings: tuple[Finding, ...]
     claim: str  # the strongest effect those findings claim (NONE when none does)
     verdict: Verdict
 
@@ -164,19 +168,25 @@ def trace_versions(conn, url: str, chain, result, numbers, rows: int, *, keep: b
     from runner.lint.rules import RULES
 
     claims: dict[tuple[str, int, int], list[Finding]] = {}
+    lacking: dict[tuple[str, int, int], Finding] = {}  # server-version, by the use's place
     lock_timeout = set()
     for finding in [*result.findings, *result.waived]:
         if finding.rule == LOCK_TIMEOUT_RULE:
             lock_timeout.add(finding.path)
         elif RULES.get(finding.rule) == "safety":
             claims.setdefault((finding.path, finding.line, finding.col), []).append(finding)
+        elif finding.rule == SERVER_VERSION_RULE:
+            lacking[(finding.path, finding.line, finding.col)] = finding
+    lacks = _lacks(conn.info.server_version // 10000, lacking)
     traced = []
     refusing: set[str] = set()  # tables that took no sample row: not tried again
     for number in numbers:
         version = chain.get(number)
         try:
             traced.append(
-                _version(conn, url, version, result, claims, lock_timeout, rows, keep, refusing)
+                _version(
+                    conn, url, version, result, claims, lacks, lock_timeout, rows, keep, refusing
+                )
             )
         except Stopped as exc:
             if exc.trace is not None:
@@ -185,8 +195,24 @@ def trace_versions(conn, url: str, chain, result, numbers, rows: int, *, keep: b
     return traced, None
 
 
+def _lacks(major: int, findings: dict[tuple[str, int, int], Finding]):
+    """``(parsed file, statement) -> the server-version findings on it whose feature a
+    server of ``major`` lacks``: their claim (it fails) holds on such a server only."""
+    from runner import features
+
+    def found(parsed, statement) -> list[Finding]:
+        if not findings:
+            return []
+        uses = features.uses(statement.node, parsed.text, statement.start, statement.end)
+        places = [parsed.location(u.offset) for u in uses if u.feature.since > major]
+        keys = [(place.path, place.line, place.col) for place in places]
+        return [findings[key] for key in keys if key in findings]
+
+    return found
+
+
 def _version(
-    conn, url, version, result, claims, lock_timeout_files, rows, keep, refusing
+    conn, url, version, result, claims, lacks, lock_timeout_files, rows, keep, refusing
 ) -> VersionTrace:
     from runner import samples
     from runner.lint.check import display
@@ -239,7 +265,7 @@ def _version(
     traces = []
     for (statement, sql), effects in zip(statements, seen, strict=True):
         key = (statement.where.path, statement.where.line, statement.where.col)
-        found = tuple(claims.get(key, ()))
+        found = (*claims.get(key, ()), *lacks(parsed, statement))
         claim = max((f.effect or NONE for f in found), key=_rank, default=NONE)
         verdict = skipped or judge(effects, claim, utc=utc)
         if verdict.verdict == AGREES:

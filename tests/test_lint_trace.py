@@ -134,6 +134,44 @@ def test_a_statement_the_lint_cannot_see_differs(database_url, tmp_path):
     assert statement["why"] == "the lint says nothing; the server rewrote a table holding rows"
 
 
+def test_syntax_the_server_lacks_is_the_lints_claim_there_only(database_url, tmp_path):
+    """A VIRTUAL column (PostgreSQL 18) in a chain that must run on 15: the lint's
+    server-version finding claims the statement fails, and on a server that lacks the
+    feature the trace holds it to that (agrees); on 18 the claim is not this server's, and
+    the column is observed as what it is there: no rewrite, no scan (agrees)."""
+    chain = write_chain(
+        tmp_path / "sql",
+        (
+            "-- lock_timeout: 5s\n"
+            "ALTER TABLE orders ADD COLUMN gross numeric\n"
+            "    GENERATED ALWAYS AS (total * 2) VIRTUAL;\n",
+            "-- lock_timeout: 5s\nALTER TABLE orders DROP COLUMN gross;\n",
+        ),
+    )
+    with psycopg.connect(database_url) as conn:
+        major = conn.info.server_version // 10000
+    result = liftdb(
+        database_url, chain, "lint", "--trace", "--rows", ROWS, "--format", "json",
+        str(chain / "00002_step_2.sql"),
+    )  # fmt: skip
+    assert_one_line_error(result, 1, "lint: 1 finding(s), 0 verdict(s) differ from the server")
+    document = json.loads(result.stdout)
+    assert [f["rule"] for f in document["findings"]] == ["server-version"]
+    [version] = document["trace"]["versions"]
+    [statement] = version["statements"]
+    claimed = [f["rule"] for f in statement["lint"]["findings"]]
+    if major < 18:
+        assert (statement["lint"]["claim"], claimed, statement["verdict"]) == (
+            "fails", ["server-version"], "agrees",
+        )  # fmt: skip
+    else:
+        # Its ACCESS EXCLUSIVE, briefly: no rewrite, no scan.
+        assert (statement["observed"], statement["lint"]["claim"], claimed) == (
+            "blocks", "none", [],
+        )  # fmt: skip
+        assert statement["verdict"] == "agrees"
+
+
 def test_sample_rows_a_table_refuses_are_counted_not_fatal(database_url, tmp_path):
     chain = write_chain(
         tmp_path / "sql",
