@@ -18,11 +18,11 @@ fails), and that server must refuse its syntax.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 import psycopg
 import pytest
+from case_chains import ORACLE, build_statement
 from conftest import scratch_database
 from test_lint_cases import CASES, build_chain, cases
 
@@ -32,7 +32,6 @@ from runner.lint.rules import RULES
 from runner.trace import AGREES, trace_versions
 
 ROWS = int(os.environ.get("LIFTDB_ORACLE_ROWS", "50000"))
-ORACLE = tomllib.loads((CASES / "oracle.toml").read_text())
 SYNTAX_ERROR = "42601"
 SERVER_VERSION = "server-version"
 
@@ -256,13 +255,7 @@ def test_volatile_builtins_are_the_servers(module_conn):
 def test_corpus(populated, server_url, tmp_path, statement):
     """Any statement: the effect the lint claims (none, for most) and the locks it foresees
     are what the server does."""
-    chain = tmp_path / "chain"
-    chain.mkdir()
-    (chain / "00001_base.sql").write_text((CASES / "base.sql").read_text())
-    (chain / "00001_base.rollback.sql").write_text((CASES / "base.rollback.sql").read_text())
-    (chain / "00002_case.sql").write_text(f"-- lock_timeout: 5s\n{statement};\n")
-    (chain / "00002_case.rollback.sql").write_text("")
-    _, traced = observe_chain(populated, chain, server_url)
+    _, traced = observe_chain(populated, build_statement(statement, tmp_path), server_url)
     [observed] = traced[0].statements
     assert not observed.effects.failed, observed.effects.error
     assert observed.verdict.verdict == AGREES, observed.verdict.why

@@ -308,6 +308,10 @@ def _statement_tables(node, names: set[str]) -> bool:
     if isinstance(into, ast.IntoClause):  # CREATE TABLE AS, SELECT INTO: and what it reads
         names.add(relation_name(into.rel))
         names.update(relation_name(r) for r in walk(node) if isinstance(r, ast.RangeVar))
+    if isinstance(node, ast.CreateSeqStmt | ast.AlterSeqStmt):  # OWNED BY: held by the table
+        for option in node.options or ():
+            if option.defname == "owned_by" and len(option.arg) > 1:
+                names.add(".".join(p.sval for p in option.arg[:-1] if p.sval != "public"))
     if isinstance(node, ast.CreateStmt):
         names.update(relation_name(r) for r in node.inhRelations or ())
         constraints_of(node.tableElts)

@@ -231,6 +231,7 @@ def create_sequence(f: Fold, node) -> None:
     name = relation_name(node.sequence)
     if name not in f.model.sequences:
         f.model.set_sequence(name, None)
+        alter_sequence(f, node)  # CREATE SEQUENCE ... OWNED BY
 
 
 def alter_sequence(f: Fold, node) -> None:
