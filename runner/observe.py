@@ -220,7 +220,8 @@ class Observer:
     def run(self, sql: str) -> Effects:
         """Run ``sql`` on the connection, inside the transaction the caller opened (a
         savepoint around it, so a refusal leaves the transaction usable), and observe it."""
-        before, scans, locks = self._relations(), self._scans(_XACT_SCANS), self._locks()
+        before = self._named_as_now()
+        scans, locks = self._scans(_XACT_SCANS), self._locks()
         from psycopg import Error
 
         self.conn.execute("SAVEPOINT liftdb_observe")
@@ -246,7 +247,7 @@ class Observer:
         writer on a connection to ``writer_url`` holds ROW EXCLUSIVE on every table."""
         import psycopg
 
-        before, scans = self._relations(), self._flushed_scans()
+        before, scans = self._named_as_now(), self._flushed_scans()
         seen: dict[int, str] = {}
         with psycopg.connect(writer_url, autocommit=True) as writer:
             writer.execute("BEGIN")
@@ -290,6 +291,17 @@ class Observer:
         )  # fmt: skip
 
     # --- reading the server -----------------------------------------------------------
+
+    def _named_as_now(self) -> dict[int, _Relation]:
+        """The relations as they are before a statement, and the existing tables named as
+        they are now (an earlier statement may have renamed one or moved it to another
+        schema): the names the lint's model has for them at that statement."""
+        relations = self._relations()
+        self.tables = {
+            oid: relations[oid].name if oid in relations else name
+            for oid, name in self.tables.items()
+        }
+        return relations
 
     def _relations(self) -> dict[int, _Relation]:
         return {row[0]: _Relation(*row) for row in self.conn.execute(_RELATIONS).fetchall()}

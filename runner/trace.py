@@ -278,6 +278,7 @@ def _version(
         lock_timeout=skipped or judge_lock_timeout(
             seen, claimed=shown in lock_timeout_files,
             directive="lock_timeout" in version.up.directives,
+            refused=any(t.effects.failed and t.claim == FAILS for t in traces),
         ),
         outcome=outcome, not_judged=skipped.why if skipped else None,
     )  # fmt: skip
@@ -387,11 +388,20 @@ def judge_locks(effects: Effects, predicted) -> Verdict | None:
     return None
 
 
-def judge_lock_timeout(seen: list[Effects], *, claimed: bool, directive: bool) -> Verdict:
+def judge_lock_timeout(
+    seen: list[Effects], *, claimed: bool, directive: bool, refused: bool = False
+) -> Verdict:
     """require-lock-timeout against the file: asked when a statement takes a lock that blocks
-    writes on a table holding rows, unless the file sets ``-- lock_timeout:``."""
+    writes on a table holding rows, unless the file sets ``-- lock_timeout:``. ``refused``:
+    a statement failed here as the lint says it would (it took no lock)."""
     blocking = sorted({str(lock) for e in seen for lock in e.locks if lock.blocks_writes})
     needed = bool(blocking) and not directive
+    if claimed and not needed and refused:
+        return Verdict(
+            NOT_JUDGED,
+            "the lint asks for lock_timeout; a statement that fails here, as the lint says,"
+            " took no lock",
+        )
     if claimed == needed:
         if not needed:
             reason = "the file sets lock_timeout" if blocking else "no lock that blocks writes"

@@ -138,11 +138,12 @@ def test_syntax_the_server_lacks_is_the_lints_claim_there_only(database_url, tmp
     """A VIRTUAL column (PostgreSQL 18) in a chain that must run on 15: the lint's
     server-version finding claims the statement fails, and on a server that lacks the
     feature the trace holds it to that (agrees); on 18 the claim is not this server's, and
-    the column is observed as what it is there: no rewrite, no scan (agrees)."""
+    the column is observed as what it is there: no rewrite, no scan (agrees). The file sets
+    no lock_timeout: asked for on 18, where the statement locks orders; not judged where it
+    fails, taking no lock."""
     chain = write_chain(
         tmp_path / "sql",
         (
-            "-- lock_timeout: 5s\n"
             "ALTER TABLE orders ADD COLUMN gross numeric\n"
             "    GENERATED ALWAYS AS (total * 2) VIRTUAL;\n",
             "-- lock_timeout: 5s\nALTER TABLE orders DROP COLUMN gross;\n",
@@ -154,9 +155,10 @@ def test_syntax_the_server_lacks_is_the_lints_claim_there_only(database_url, tmp
         database_url, chain, "lint", "--trace", "--rows", ROWS, "--format", "json",
         str(chain / "00002_step_2.sql"),
     )  # fmt: skip
-    assert_one_line_error(result, 1, "lint: 1 finding(s), 0 verdict(s) differ from the server")
+    assert_one_line_error(result, 1, "lint: 2 finding(s), 0 verdict(s) differ from the server")
     document = json.loads(result.stdout)
-    assert [f["rule"] for f in document["findings"]] == ["server-version"]
+    rules = [f["rule"] for f in document["findings"]]
+    assert sorted(rules) == ["require-lock-timeout", "server-version"]
     [version] = document["trace"]["versions"]
     [statement] = version["statements"]
     claimed = [f["rule"] for f in statement["lint"]["findings"]]
@@ -164,12 +166,14 @@ def test_syntax_the_server_lacks_is_the_lints_claim_there_only(database_url, tmp
         assert (statement["lint"]["claim"], claimed, statement["verdict"]) == (
             "fails", ["server-version"], "agrees",
         )  # fmt: skip
+        assert version["lock_timeout"]["verdict"] == "not judged"
     else:
         # Its ACCESS EXCLUSIVE, briefly: no rewrite, no scan.
         assert (statement["observed"], statement["lint"]["claim"], claimed) == (
             "blocks", "none", [],
         )  # fmt: skip
         assert statement["verdict"] == "agrees"
+        assert version["lock_timeout"]["verdict"] == "agrees"
 
 
 def test_sample_rows_a_table_refuses_are_counted_not_fatal(database_url, tmp_path):

@@ -219,6 +219,8 @@ def _drop(model: Model, node, lock) -> None:
         elif kind == ObjectType.OBJECT_SCHEMA and cascade:
             for name in model.tables_in_schema(obj.sval):
                 _drop_table(model, name, cascade, lock)
+        elif kind == ObjectType.OBJECT_TRIGGER:
+            lock(".".join(s.sval for s in obj[:-1] if s.sval != "public"), ACCESS_EXCLUSIVE)
 
 
 def _drop_table(model: Model, name: str, cascade: bool, lock) -> None:

@@ -16,7 +16,7 @@ from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, DropBehavior, ObjectType, VariableSetKind
 
 from runner.lint.findings import Finding
-from runner.lint.fold.context import expression_reads
+from runner.lint.fold.context import expression_reads, relation_taken, schema_of
 from runner.lint.model import qualified, relation_name, type_name, walk
 from runner.lint.rules import StatementContext, column_type, locks, volatility
 from runner.observe import BLOCKS, FAILS, NONE, REWRITE, SCAN
@@ -80,6 +80,9 @@ def _needs_lock_timeout(ctx: StatementContext) -> Iterator[Finding]:
 
 def _create_index(ctx: StatementContext, node) -> Iterator[Finding]:
     table = relation_name(node.relation)
+    exists = relation_taken(ctx.model, schema_of(table))
+    if node.if_not_exists and node.idxname and exists(node.idxname):
+        return  # the server skips it: nothing is built
     yield from _concurrently_in_transaction(ctx, node, "CREATE")
     known = ctx.model.tables.get(table)
     partitioned = known is not None and known.partition_key is not None
@@ -156,13 +159,17 @@ def _new_enum_values(ctx: StatementContext, node) -> Iterator[Finding]:
         )  # fmt: skip
 
 
-def _rewrites_table(ctx: StatementContext, table: str, what: str) -> Iterator[Finding]:
+def _rewrites_table(
+    ctx: StatementContext,
+    table: str,
+    what: str,
+    instead: str = "not in a migration; in a maintenance window, or online with pg_repack",
+) -> Iterator[Finding]:
     if ctx.holds_data(table):
         yield _at(
             ctx, "table-rewrite",
             f"{what} rewrites {table} and its indexes under an ACCESS EXCLUSIVE lock, reads"
-            " and writes waiting the whole time: not in a migration; in a maintenance window,"
-            " or online with pg_repack",
+            f" and writes waiting the whole time: {instead}",
             REWRITE,
         )  # fmt: skip
 
@@ -309,6 +316,13 @@ def _alter_table(ctx: StatementContext, node) -> Iterator[Finding]:
             yield from _change_type(ctx, table, cmd)
         elif sub == At.AT_SetAccessMethod and (cmd.name or "heap") != "heap":
             yield from _rewrites_table(ctx, table, f"SET ACCESS METHOD {cmd.name}")
+        elif sub == At.AT_SetExpression:
+            column = model_table.columns.get(cmd.name)
+            if column is not None and column.generated == "stored":  # a virtual one: no rows
+                yield from _rewrites_table(
+                    ctx, table, f"SET EXPRESSION of the stored column {cmd.name}",
+                    "add a new column (or a virtual one, on 18), backfill, switch over",
+                )  # fmt: skip
         elif sub == At.AT_SetNotNull and not _proven_not_null(model_table, cmd.name):
             yield _at(
                 ctx, "set-not-null",
