@@ -22,7 +22,7 @@ help:
 	@echo "make redo       roll back the newest migration and apply it again"
 	@echo "make status     list every migration, applied or pending"
 	@echo "make verify     check applied migrations' files against their recorded checksums"
-	@echo "make lint       ruff, liftdb lint over sql/, and sql/schema.sql up to date"
+	@echo "make lint       ruff, liftdb lint over sql/, and sql/schema/schema.sql up to date"
 	@echo "make test       the whole test suite, against a real server"
 	@echo "make bench      benchmarks against the peers (writes bench/RESULTS.md);"
 	@echo "                BENCH_ARGS='--quick' or '--only overhead,queries' or '--pg15'"

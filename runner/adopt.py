@@ -1,12 +1,12 @@
 """Adopting a database whose schema liftdb did not build: record versions as applied.
 
-Invariant: nothing is recorded unless the database's schema (``catalog.snapshot``,
-bookkeeping tables aside) equals the schema the chain builds up to that version,
-built for the comparison in a scratch database on the same server; the check and
-the recording happen under the migration lock, and the recording is one
-transaction. ``liftdb baseline`` (``api.baseline``: a restore, a database made
-from sql/schema.sql) and ``liftdb goose adopt`` (a database goose migrated) both
-come here.
+Invariant: nothing is recorded unless the database's schema (``catalog.snapshot``, every
+object of every kind in every schema the chain uses, bookkeeping aside) equals the schema
+the chain builds up to that version, built for the comparison in a scratch database on
+the same server with the same ``search_path``; the check and the recording happen under
+the migration lock, and the recording is one transaction. ``liftdb baseline``
+(``api.baseline``: a restore, a database made from sql/schema/schema.sql) and ``liftdb
+goose adopt`` (a database goose migrated) both come here.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from pathlib import Path
 
 from runner import catalog, database, loader, recorder
 from runner.errors import Mismatch, and_more
+
+SHOWN = 3  # differences named in the one-line refusal
 
 
 @dataclass(frozen=True)
@@ -30,27 +32,69 @@ def check_schema(conn, url: str, sql_dir: Path | str, version: int) -> None:
     database is the chain's at ``version``."""
     from runner import api
 
+    chain = loader.load(sql_dir)
     live = catalog.snapshot(conn)
     with database.scratch_database(url, "comparison") as scratch_url:
+        with database.connect(scratch_url) as scratch:
+            runner = _same_search_path(conn, scratch, chain, version)
         api.migrate(scratch_url, sql_dir, to=version)
         with database.connect(scratch_url) as scratch:
             expected = catalog.snapshot(scratch)
+            used = catalog.schemas_used(expected)
+            expected, live = catalog.owners_set_by_chain(
+                catalog.restricted(expected, used), catalog.restricted(live, used), runner
+            )
             if expected != live:  # a restored CHECK may differ in text only: see there
                 expected = catalog.as_reloaded(scratch, expected)
                 live = catalog.as_reloaded(scratch, live)
-    lines = catalog.differences(expected, live)
+    lines = catalog.differences(expected, live, "the chain", "the database")
     if lines:
-        shown = "; ".join(
-            line.replace("only before", "only in the chain").replace(
-                "only after", "only in the database"
-            )
-            for line in lines[:3]
-        )
-        more = and_more(lines, 3)
         raise Mismatch(
             f"the schema of {database.mask(url)} is not the chain's at version {version},"
-            f" so nothing was recorded: {shown}{more}"
+            f" so nothing was recorded: {'; '.join(lines[:SHOWN])}{and_more(lines, SHOWN)}"
         )
+
+
+def _same_search_path(live, scratch, chain: loader.Chain, version: int) -> str:
+    """Give the scratch database the live one's ``search_path`` and the schemas on it that
+    the chain does not create itself (a role that owns one schema, its ``search_path``:
+    the least-privilege layout), so that the chain lands in the same schemas there.
+    Returns the role that will apply the chain."""
+    from psycopg import sql
+
+    from runner import sqltree
+
+    path, schemas, runner = live.execute(
+        "SELECT current_setting('search_path'), current_schemas(false), current_user"
+    ).fetchone()
+    created = set()
+    for number in range(1, version + 1):
+        for statement in chain.get(number).up.statements:
+            created |= set(sqltree.created_schemas(statement.sql))
+    for schema in schemas:
+        if schema not in created:
+            scratch.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+            )
+    name = scratch.execute("SELECT current_database()").fetchone()[0]
+    scratch.execute(
+        sql.SQL("ALTER DATABASE {} SET search_path = {}").format(
+            sql.Identifier(name), sql.SQL(", ").join(sql.Literal(s) for s in _path_items(path))
+        )
+    )
+    return runner
+
+
+def _path_items(search_path: str) -> list[str]:
+    """``SHOW search_path``'s text as its items (``"$user", public`` -> $user, public)."""
+    items = []
+    for item in search_path.split(","):
+        item = item.strip()
+        if item.startswith('"') and item.endswith('"'):
+            item = item[1:-1].replace('""', '"')
+        if item:
+            items.append(item)
+    return items or ["pg_catalog"]
 
 
 def record(conn, chain: loader.Chain, numbers: Sequence[int]) -> None:

@@ -118,17 +118,31 @@ def _run(
         # vanished client every second, even while a statement runs.
         conn.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'")
         lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
-        state = plan.read_state(conn, chain)
-        state.check(allow_drift=options.allow_drift)
-        work = make_plan(state)
-        if confirm is not None:
-            _ask_before_losing_data(conn, work, confirm, everything=everything)
+        _fence_yoyo(conn, options, create=False)
+        while True:
+            state = plan.read_state(conn, chain)
+            state.check(allow_drift=options.allow_drift)
+            work = make_plan(state)
+            if confirm is not None:
+                _ask_before_losing_data(conn, work, confirm, everything=everything)
+            if not len(work):
+                break
+            if not _fence_yoyo(conn, options, create=True):
+                break  # else a yoyo that started before the fence ran: read again
         if len(work):
             recorder.ensure_tables(conn)
         resume = {(i.version.number, i.direction): i.statements_done for i in state.interrupted}
         done = executor.run(conn, work, options.timeouts, resume, options.on_done)
         lock.release(conn)
         return done
+
+
+def _fence_yoyo(conn, options: Options, *, create: bool) -> bool:
+    """Shut yoyo out for the rest of the run (``runner.yoyo``); True if a yoyo held its
+    lock and was waited for."""
+    from runner import yoyo
+
+    return yoyo.fence(conn, options.timeouts.lock_ms, options.on_wait, create=create)
 
 
 def _ask_before_losing_data(conn, work, confirm: Confirm, *, everything: bool) -> None:
@@ -317,6 +331,7 @@ def repair(
     with database.connect(url) as conn:
         if not dry_run:
             lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+            _fence_yoyo(conn, options, create=False)
         drift = plan.read_state(conn, chain).drift
         lost = [d for d in drift if d.kind != "changed"]
         if lost:
@@ -348,7 +363,7 @@ def baseline(
 ):
     """Record versions 1..``to`` as applied without running them (Flyway's ``baseline``),
     once the database's schema is checked to be the chain's at ``to`` (``runner.adopt``):
-    for a restored database, or one made from sql/schema.sql. Under the migration lock;
+    for a restored database, or one made from sql/schema/schema.sql. Under the migration lock;
     a dry run checks and records nothing. Returns an ``adopt.Adopted``."""
     from runner import adopt, lock, plan, recorder
 
@@ -356,6 +371,7 @@ def baseline(
     plan.resolve(chain, to)
     with database.connect(url) as conn:
         lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+        _fence_yoyo(conn, options, create=not dry_run)
         ours = {row.number for row in recorder.applied(conn)}
         past = max(ours, default=0)
         if past > to:
@@ -381,6 +397,7 @@ UP_TEMPLATE = """\
 --   -- transactional: false     run outside a transaction (CREATE INDEX CONCURRENTLY)
 --   -- lock_timeout: 5s         give up waiting for a table lock after this long
 --   -- statement_timeout: 1min  cancel any statement running longer
+--   -- empty: true              a version that runs no statement, on purpose
 
 """
 

@@ -326,7 +326,7 @@ def repair(settings: Settings, dry_run: bool) -> None:
 def baseline(settings: Settings, to: int, dry_run: bool) -> None:
     """Record versions up to --to as applied, without running them.
 
-    For a database whose schema was built another way (a restore, sql/schema.sql).
+    For a database whose schema was built another way (a restore, sql/schema/schema.sql).
     Refuses, recording nothing, unless its schema is the chain's at that version,
     which is built for the comparison in a scratch database (needs CREATEDB).
     """
@@ -484,12 +484,12 @@ def goose_adopt(settings: Settings) -> None:
     "--output",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     default=None,
-    help="File to write, or - for stdout (default: schema.sql in the migration folder).",
+    help="File to write, or - for stdout (default: schema/schema.sql in the migration folder).",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file is out of date.")
 @click.pass_obj
 def dump_schema(settings: Settings, output: Path | None, check: bool) -> None:
-    """Write the chain's schema to sql/schema.sql.
+    """Write the chain's schema to sql/schema/schema.sql.
 
     The chain is applied to a scratch database on the server, never to yours.
     """

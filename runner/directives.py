@@ -1,7 +1,8 @@
 """Directives: ``-- key: value`` lines in a migration file's leading comment block.
 
 ``-- transactional: false`` (run outside a transaction), ``-- lock_timeout: 5s``,
-``-- statement_timeout: 1min``, ``-- depends: ...`` (yoyo's, kept as written).
+``-- statement_timeout: 1min``, ``-- depends: ...`` (yoyo's, kept as written), ``-- empty:
+true`` (a version that runs no statement on purpose, as goose allows).
 
 Invariant: this module is the one reader of directives. The runner (the loader,
 the plan's pre-flight, the executor), the lint and goose's import all read a
@@ -15,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 DIRECTIVE = re.compile(r"^--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
-KNOWN = ("transactional", "lock_timeout", "statement_timeout", "depends")
+KNOWN = ("transactional", "lock_timeout", "statement_timeout", "depends", "empty")
 DURATIONS = ("lock_timeout", "statement_timeout")
 BOOLEANS = ("true", "false")
 
@@ -63,8 +64,10 @@ class Directives:
                     self.timeout_ms(directive.key)
                 except ValueError as exc:
                     found.append((directive, f"directive {directive.key}: {exc}"))
-            elif directive.key == "transactional" and directive.value.lower() not in BOOLEANS:
-                problem = f"directive transactional: {directive.value!r} is not true or false"
+            elif directive.key in ("transactional", "empty") and (
+                directive.value.lower() not in BOOLEANS
+            ):
+                problem = f"directive {directive.key}: {directive.value!r} is not true or false"
                 found.append((directive, problem))
         return found
 

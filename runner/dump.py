@@ -1,4 +1,4 @@
-"""The schema the chain produces, as one SQL file a reviewer can read (``sql/schema.sql``).
+"""The schema the chain produces, as one SQL file a reviewer can read (``sql/schema/schema.sql``).
 
 Invariant: the same chain gives the same bytes on every run and on every server version
 from PostgreSQL 15 on. The chain is applied to a scratch database (never the user's),
@@ -19,7 +19,10 @@ from pathlib import Path
 from runner import api, catalog, database
 from runner.errors import LiftdbError, Mismatch
 
-SCHEMA_FILE = "schema.sql"
+# In a subfolder of the chain's: yoyo (every *.sql and *.py file of the folder is a migration to
+# it), goose (every *.sql file) and liftdb read only the folder itself, so none takes the dump
+# for a version.
+SCHEMA_FILE = Path("schema") / "schema.sql"
 
 HEADER = """\
 -- The schema the migrations in this folder produce, written by `liftdb dump-schema`.
@@ -68,6 +71,7 @@ def write(url: str, sql_dir: Path | str, output: Path | str | None = None) -> bo
     if output.is_file() and output.read_text(encoding="utf-8") == text:
         return False
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise LiftdbError(f"cannot write {output}: {exc.strerror}") from None
@@ -107,6 +111,8 @@ def normalise(dump: str) -> str:
     parts = [HEADER]
     for header, following in zip(headers, [*headers[1:], None], strict=True):
         end = following.start() if following else len(dump)
+        if any(re.match(catalog.BOOKKEEPING_PATTERN, word) for word in _words(header["name"])):
+            continue  # liftdb's guard on yoyo's lock table (runner/yoyo.py): bookkeeping
         lines = dump[header.end() : end].strip("\n").split("\n")
         while lines and (not lines[-1].strip() or _SETTING.match(lines[-1])):
             lines.pop()  # the settings pg_dump puts before the next object
@@ -115,6 +121,11 @@ def normalise(dump: str) -> str:
         parts.append(f"-- Name: {header['name']}; Type: {header['type']}{where}\n")
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
+
+
+def _words(entry_name: str) -> list[str]:
+    """The names in a pg_dump entry's title: ``FUNCTION f()`` gives FUNCTION and f."""
+    return [word for word in re.split(r"[ (),]", entry_name) if word]
 
 
 def pg_dump(url: str) -> str:

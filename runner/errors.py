@@ -83,4 +83,4 @@ class LockTimeout(LiftdbError):
 
 class Mismatch(LiftdbError):
     """Two things that must agree do not: a goose folder and sql/, a database and the chain,
-    sql/schema.sql and the schema the chain produces."""
+    sql/schema/schema.sql and the schema the chain produces."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from runner import yoyo
 from runner.directives import Directives, read_directives
 from runner.errors import LayoutError
 
@@ -127,6 +128,12 @@ class SqlFile:
     @property
     def transactional(self) -> bool:
         return self.directives.transactional
+
+    @property
+    def empty(self) -> bool:
+        """``-- empty: true``: a version that runs no statement on purpose (goose applies
+        and records such a version; without the directive it is a template left unfilled)."""
+        return (self.directives.get("empty") or "false").lower() == "true"
 
 
 @dataclass(frozen=True)
@@ -281,7 +288,8 @@ def scan(directory: Path | str) -> Layout:
 
     A ``.sql`` file whose name starts with a digit is a version and must be
     ``NNNNN_snake_case_name.sql`` or ``.rollback.sql`` beside it; any other file
-    (``schema.sql``, ``contract.toml``, a ``00001_x.sql.orig`` backup) is not looked at.
+    (``contract.toml``, a ``00001_x.sql.orig`` backup) is not looked at, except that a
+    ``.sql`` or ``.py`` file yoyo would apply is reported (not refused: liftdb never runs it).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -300,7 +308,13 @@ def scan(directory: Path | str) -> Layout:
                 problems.append(Problem(path, "snake-case-name",
                     "not a migration file name; versions are NNNNN_snake_case_name.sql"
                     " and NNNNN_snake_case_name.rollback.sql"))  # fmt: skip
-            continue  # schema.sql, contract.toml and the like live beside the chain
+            elif yoyo.reads_as_migration(path):  # yoyo would apply it; goose too, if .sql
+                problems.append(Problem(path, "snake-case-name",
+                    "not a migration file name (NNNNN_snake_case_name.sql), yet yoyo would"
+                    f" apply it as migration {path.stem!r}: rename it, or move it into a"
+                    " subfolder as the schema dump is (schema/schema.sql)",
+                    refuses=False))  # fmt: skip
+            continue  # contract.toml and the like live beside the chain (the dump in schema/)
         number = int(match["number"])
         if number < 1 or number > MAX_VERSION:
             problems.append(Problem(path, "version-numbering",

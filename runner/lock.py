@@ -24,6 +24,7 @@ from runner.errors import LockTimeout
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"liftdb migration lock").digest()[:8], "big", signed=True)
 # pg_locks shows a bigint advisory key as two 32-bit halves, objsubid 1.
 _CLASSID, _OBJID = (LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF
+CLASSID, OBJID = _CLASSID, _OBJID  # runner.yoyo's guard on yoyo_lock looks for them too
 
 POLL_FIRST_S = 0.05
 POLL_MAX_S = 0.5

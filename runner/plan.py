@@ -174,8 +174,10 @@ class Plan:
         one transaction with its bookkeeping, and a COMMIT inside would split the two.
         """
         for step in self.steps:
-            if step.direction == "up" and not step.file.statements:
-                raise LayoutError(f"{step.file.path}: holds no SQL statement")
+            if step.direction == "up":
+                empty_problem = empty_version_problem(step.file)
+                if empty_problem:
+                    raise LayoutError(empty_problem)
             needed = (step.file, step.version.rollback) if step.direction == "up" else (step.file,)
             for sql_file in needed:
                 sql_file.check_directives()
@@ -203,6 +205,29 @@ class Plan:
                     if name not in names:
                         names.append(name)
         return names
+
+
+def empty_version_problem(up: SqlFile) -> str | None:
+    """Why migrate refuses an up file as to statements, or None: one without a statement
+    unless it says ``-- empty: true`` (a version empty on purpose, as goose allows), and
+    one that says so but holds statements. ``liftdb lint`` reports the same (``empty_problem``
+    on what it parsed)."""
+    return empty_problem(up.path, [s.line for s in up.statements], up.empty)
+
+
+def empty_problem(path, statement_lines: list[int], says_empty: bool) -> str | None:
+    """``empty_version_problem`` for a file whose statements start on ``statement_lines``."""
+    if not statement_lines and not says_empty:
+        return (
+            f"{path}: holds no SQL statement (if the version is empty on purpose,"
+            " say '-- empty: true' in its leading comments)"
+        )
+    if statement_lines and says_empty:
+        return (
+            f"{path}:{statement_lines[0]}: says '-- empty: true' but holds"
+            f" {len(statement_lines)} statement(s)"
+        )
+    return None
 
 
 def _refuse_newer_syntax(sql_file: SqlFile, server_version: int) -> None:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import functools
 import getpass
-import hashlib
 import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from runner import yoyo
 from runner.loader import NUMBER_WIDTH, Version
 
 YOYO_MIGRATION_TABLE = "_yoyo_migration"
@@ -103,7 +103,7 @@ class Progress:
 
 def migration_hash(version: Version) -> str:
     """yoyo's key for a migration: the SHA-256 of its id (the file name without .sql)."""
-    return hashlib.sha256(version.label.encode("utf-8")).hexdigest()
+    return yoyo.migration_hash(version.label)
 
 
 def ensure_tables(conn) -> None:
@@ -128,9 +128,20 @@ def _read(conn, table: str, columns: str, order: str) -> list[tuple]:
 
 
 def applied(conn) -> list[AppliedVersion]:
-    """Every applied version, oldest first; empty when nothing was ever applied."""
-    columns = "version, name, up_sha256, rollback_sha256, applied_at"
-    return [AppliedVersion(*row) for row in _read(conn, VERSION_TABLE, columns, "version")]
+    """Every applied version, oldest first; empty when nothing was ever applied.
+
+    yoyo's row is what says a version is applied (``yoyo rollback`` deletes it and leaves
+    ours): a ``liftdb_version`` row without its ``_yoyo_migration`` row is a version yoyo
+    rolled back, pending again."""
+    if not _exists(conn, VERSION_TABLE):
+        return []
+    rows = conn.execute(
+        "SELECT v.version, v.name, v.up_sha256, v.rollback_sha256, v.applied_at"
+        f" FROM {VERSION_TABLE} v WHERE EXISTS (SELECT 1 FROM {YOYO_MIGRATION_TABLE} m"
+        f" WHERE m.migration_id = lpad(v.version::text, {NUMBER_WIDTH}, '0') || '_' || v.name)"
+        " ORDER BY v.version"
+    ).fetchall()
+    return [AppliedVersion(*row) for row in rows]
 
 
 def applied_by_yoyo_only(conn) -> list[str]:
@@ -206,7 +217,11 @@ def finish_sql(
             " ON CONFLICT (migration_hash) DO NOTHING",
             f"INSERT INTO {VERSION_TABLE} (version, name, up_sha256, rollback_sha256, duration_ms)"
             f" VALUES ({number}, {_literal(version.name)}, {_literal(version.up.checksum)},"
-            f" {_literal(version.rollback.checksum)}, {duration_ms_sql})",
+            f" {_literal(version.rollback.checksum)}, {duration_ms_sql})"
+            # The row of a version yoyo rolled back (it removes only its own) is replaced.
+            " ON CONFLICT (version) DO UPDATE SET name = excluded.name,"
+            " up_sha256 = excluded.up_sha256, rollback_sha256 = excluded.rollback_sha256,"
+            " applied_at = excluded.applied_at, duration_ms = excluded.duration_ms",
         ]
     else:
         statements = [

@@ -111,3 +111,14 @@ def concurrent_index(sql: str) -> ConcurrentIndex | None:
         if isinstance(node, ast.IndexStmt) and node.concurrent and node.idxname:
             return ConcurrentIndex(node.idxname, node.relation.schemaname)
     return None
+
+
+def created_schemas(sql: str) -> list[str]:
+    """The schemas a ``CREATE SCHEMA`` statement creates."""
+    from pglast import ast
+
+    return [
+        raw.stmt.schemaname
+        for raw in _tree(sql)
+        if isinstance(raw.stmt, ast.CreateSchemaStmt) and raw.stmt.schemaname
+    ]

@@ -90,6 +90,7 @@ FUNCTIONS = f"""
 SELECT p.oid::regprocedure::text, obj_description(p.oid, 'pg_proc')
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE {USER_SCHEMA} AND {NOT_EXTENSION.format(catalog="'pg_proc'", oid="p.oid")}
+  AND p.proname !~ %(bookkeeping)s
   AND NOT EXISTS (SELECT FROM pg_depend i WHERE i.classid = 'pg_proc'::regclass
                   AND i.objid = p.oid AND i.deptype = 'i')  -- a range type's constructors
 ORDER BY 1
@@ -175,7 +176,8 @@ def from_catalog(conn: psycopg.Connection) -> Shape:
         INDEXES, ([oid for oid, *_ in tables],)
     ).fetchall():
         shape[f"index {index}"] = (names[table], unique, _after_using(definition), note)
-    for signature, note in conn.execute(FUNCTIONS).fetchall():
+    functions = conn.execute(FUNCTIONS, {"bookkeeping": BOOKKEEPING_PATTERN}).fetchall()
+    for signature, note in functions:
         shape[f"function {signature}"] = (note,)
     for name, kind, labels, base, not_null, checks in conn.execute(TYPES).fetchall():
         detail = tuple(labels) if kind == "e" else base or ""

@@ -402,7 +402,7 @@ def run_files_by_hand(url: str, *files) -> None:
 
 
 def test_baseline_adopts_a_database_made_from_schema_sql(url):
-    run_files_by_hand(url, SQL_DIR / "schema.sql")
+    run_files_by_hand(url, SQL_DIR / "schema" / "schema.sql")
     head = loader.load(SQL_DIR).head
     result = liftdb(url, SQL_DIR, "baseline", "--to", str(head))
     assert result.exit_code == 0, result.output

@@ -25,7 +25,7 @@ POINTING_AT_PARENTS = {
 
 
 def tables(conn: psycopg.Connection) -> list[str]:
-    return [table for table, _comment in catalog.snapshot(conn)["tables"]]
+    return [table for _schema, table in catalog.snapshot(conn)["table"]]
 
 
 def fill(conn: psycopg.Connection) -> None:

@@ -6,9 +6,11 @@ here and by ``goose_up``, which applies Up sections the way goose does.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
+import uuid
 from pathlib import Path
 
 import pglast
@@ -17,7 +19,7 @@ import pytest
 from conftest import REPO, SQL_DIR
 
 from runner import api, catalog, database, goose, loader, recorder
-from runner.errors import LayoutError, Mismatch, UsageError
+from runner.errors import LayoutError, LiftdbError, Mismatch, UsageError
 
 CASES = Path(__file__).resolve().parent / "goose_cases"
 
@@ -58,6 +60,17 @@ def write_chain(directory: Path, versions: dict[str, tuple[str, str]]) -> Path:
     return directory
 
 
+def write_goose(directory: Path, files: dict[str, str]) -> Path:
+    """A goose folder written by hand: file name -> text."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    return directory
+
+
+THINGS_GOOSE = "-- +goose Up\nCREATE TABLE things (id int);\n-- +goose Down\nDROP TABLE things;\n"
+
+
 def trees(sql_file: loader.SqlFile) -> list[str]:
     from pglast.stream import RawStream
 
@@ -73,13 +86,32 @@ def liftdb(*args: str) -> subprocess.CompletedProcess:
 # --- goose's parser rules, as data ---------------------------------------------------
 
 
-@pytest.mark.parametrize("case", sorted(p.stem for p in (CASES / "valid").glob("*.sql")))
+def golden(folder: Path, direction: str) -> list[str]:
+    """The statements goose sends in one direction, as the golden files hold them."""
+    paths = sorted(folder.glob(f"*.{direction}.golden.sql"))
+    assert [p.name for p in paths] == [f"{i:02d}.{direction}.golden.sql" for i in
+                                       range(1, len(paths) + 1)]  # fmt: skip
+    texts = [p.read_bytes().decode("utf-8") for p in paths]
+    assert all(text.endswith("\n") for text in texts)
+    return [text[:-1] for text in texts]
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in (CASES / "valid").iterdir()))
 def test_valid_goose_file_reads_as_goose_reads_it(case):
-    expected = tomllib.loads((CASES / "valid" / f"{case}.toml").read_text())
-    parsed = goose.parse(CASES / "valid" / f"{case}.sql")
-    assert [s.sql for s in parsed.up] == [s.strip() for s in expected["up"]]
-    assert [s.sql for s in parsed.down] == [s.strip() for s in expected["down"]]
-    assert parsed.transactional == expected["transactional"]
+    folder = CASES / "valid" / case
+    parsed = goose.parse(folder / "input.sql")
+    assert [s.sql for s in parsed.up] == golden(folder, "up")
+    assert [s.sql for s in parsed.down] == golden(folder, "down")
+    mode = (folder / "mode.golden").read_text().strip()
+    assert mode in ("transaction", "no transaction")
+    assert parsed.transactional == (mode == "transaction")
+
+
+def test_a_line_longer_than_goose_reads_is_refused(tmp_path):
+    path = tmp_path / "00001_long.sql"
+    path.write_text("-- +goose Up\nSELECT '" + "x" * (4 * 1024 * 1024) + "';\n")
+    with pytest.raises(LayoutError, match="00001_long.sql:2: a line longer than goose reads"):
+        goose.parse(path)
 
 
 @pytest.mark.parametrize("case", sorted(p.stem for p in (CASES / "invalid").glob("*.sql")))
@@ -143,24 +175,145 @@ def test_export_writes_one_goose_file_per_version_that_goose_can_split(tmp_path)
     assert wrapped  # the chain's functions hold semicolons
 
 
-def test_non_transactional_version_gets_no_transaction_and_keeps_it_on_import(tmp_path):
+CONCURRENT = {
+    "00001_create_things": ("CREATE TABLE things (id int);\n", "DROP TABLE things;\n"),
+    "00002_index_things": (
+        "-- transactional: false\n\nCREATE INDEX CONCURRENTLY things_id_idx ON things (id);\n",
+        "-- transactional: false\n\nDROP INDEX CONCURRENTLY things_id_idx;\n",
+    ),
+}
+
+
+def test_no_transaction_covers_up_and_down_both_ways(tmp_path, database_url):
+    sql_dir = write_chain(tmp_path / "sql", CONCURRENT)
+    first, second = goose.export(sql_dir, tmp_path / "goose")
+    assert "-- +goose NO TRANSACTION" not in first.read_text().split("\n")
+    assert second.read_text().split("\n")[:2] == ["-- +goose Up", "-- +goose NO TRANSACTION"]
+    assert goose.check(tmp_path / "goose", sql_dir).versions == 2
+
+    goose.import_folder(tmp_path / "goose", tmp_path / "back")
+    back = loader.load(tmp_path / "back")
+    assert [(v.up.transactional, v.rollback.transactional) for v in back] == [
+        (True, True),
+        (False, False),
+    ]
+    # The imported rollback of a DROP INDEX CONCURRENTLY runs, as goose's Down would.
+    assert [s.number for s in api.migrate(database_url, back.directory)] == [1, 2]
+    assert [s.number for s in api.rollback(database_url, back.directory, steps=1)] == [2]
+
+
+def test_a_hand_written_no_transaction_file_imports_as_two_non_transactional_files(
+    tmp_path, database_url
+):
+    goose_dir = write_goose(
+        tmp_path / "goose",
+        {
+            "00001_create_things.sql": THINGS_GOOSE,
+            "00002_index_things.sql": "-- +goose NO TRANSACTION\n-- +goose Up\n"
+            "CREATE INDEX CONCURRENTLY things_id_idx ON things (id);\n"
+            "-- +goose Down\nDROP INDEX CONCURRENTLY things_id_idx;\n",
+        },
+    )
+    goose.import_folder(goose_dir, tmp_path / "sql")
+    rollback = (tmp_path / "sql" / "00002_index_things.rollback.sql").read_text()
+    assert rollback.startswith("-- transactional: false\n")
+    assert api.migrate(database_url, tmp_path / "sql")
+    assert [s.number for s in api.rollback(database_url, tmp_path / "sql", steps=1)] == [2]
+
+
+@pytest.mark.parametrize(
+    ("up", "rollback"),
+    [
+        (  # the rollback alone is non-transactional: goose would run it in a transaction
+            "CREATE INDEX things_id_idx ON things (id);\n",
+            "-- transactional: false\n\nDROP INDEX CONCURRENTLY things_id_idx;\n",
+        ),
+        (  # the up file alone: goose would run the rollback outside one, statement by statement
+            "-- transactional: false\n\nCREATE INDEX CONCURRENTLY things_id_idx ON things (id);\n",
+            "DROP INDEX things_id_idx;\nALTER TABLE things ADD COLUMN note text;\n",
+        ),
+    ],
+)
+def test_export_refuses_up_and_rollback_in_two_transaction_modes(tmp_path, up, rollback):
+    sql_dir = write_chain(
+        tmp_path / "sql",
+        {"00001_create_things": CONCURRENT["00001_create_things"], "00002_index": (up, rollback)},
+    )
+    with pytest.raises(LayoutError) as caught:
+        goose.export(sql_dir, tmp_path / "goose")
+    assert "goose runs a file's Up and Down in one mode" in caught.value.message
+    assert "00002_index.rollback.sql" in caught.value.message
+    assert not (tmp_path / "goose").exists()
+
+
+def test_check_holds_no_transaction_against_both_files(tmp_path):
+    sql_dir = write_chain(tmp_path / "sql", CONCURRENT)
+    goose.export(sql_dir, tmp_path / "goose")
+    rollback = sql_dir / "00002_index_things.rollback.sql"
+    rollback.write_text("DROP INDEX things_id_idx;\n")  # now transactional
+    with pytest.raises(Mismatch, match=r"has '-- \+goose NO TRANSACTION'; .*rollback.sql does not"):
+        goose.check(tmp_path / "goose", sql_dir)
+
+    sql_dir = write_chain(tmp_path / "sql2", CONCURRENT)
+    exported = goose.export(sql_dir, tmp_path / "goose2")[1]
+    exported.write_text(exported.read_text().replace("-- +goose NO TRANSACTION\n", ""))
+    with pytest.raises(Mismatch, match=r"lacks '-- \+goose NO TRANSACTION'"):
+        goose.check(tmp_path / "goose2", sql_dir)
+
+
+# --- a version that sends nothing ---------------------------------------------------------
+
+
+def test_a_goose_version_with_only_comments_is_an_empty_version_liftdb_runs(tmp_path, database_url):
+    goose_dir = write_goose(
+        tmp_path / "goose",
+        {
+            "00001_create_things.sql": THINGS_GOOSE,
+            "00002_reserved.sql": "-- +goose Up\n"
+            "-- kept for the numbering: its statements moved to version 1\n-- +goose Down\n",
+            "00003_more_things.sql": "-- +goose Up\nCREATE TABLE more_things (id int);\n"
+            "-- +goose Down\nDROP TABLE more_things;\n",
+        },
+    )
+    goose.import_folder(goose_dir, tmp_path / "sql")
+    chain = loader.load(tmp_path / "sql")
+    assert chain.get(2).up.empty and not chain.get(2).up.statements
+    assert goose.check(goose_dir, tmp_path / "sql").versions == 3
+
+    # goose applies and records it; so does liftdb, and lint and migrate agree.
+    from runner.lint import lint
+
+    assert [f for f in lint(tmp_path / "sql").findings if f.rule == "empty-version"] == []
+    assert [s.number for s in api.migrate(database_url, tmp_path / "sql")] == [1, 2, 3]
+    assert api.applied_versions(database_url) == [1, 2, 3]
+    assert [s.number for s in api.rollback(database_url, tmp_path / "sql", steps=2)] == [3, 2]
+
+
+def test_without_the_directive_lint_migrate_and_check_all_refuse_an_up_file_with_no_statement(
+    tmp_path, database_url
+):
     sql_dir = write_chain(
         tmp_path / "sql",
         {
             "00001_create_things": ("CREATE TABLE things (id int);\n", "DROP TABLE things;\n"),
-            "00002_index_things": (
-                "-- transactional: false\n\nCREATE INDEX CONCURRENTLY things_id_idx"
-                " ON things (id);\n",
-                "DROP INDEX CONCURRENTLY things_id_idx;\n",
-            ),
+            "00002_reserved": ("-- kept for the numbering\n", ""),
         },
     )
-    first, second = goose.export(sql_dir, tmp_path / "goose")
-    assert "-- +goose NO TRANSACTION" not in first.read_text().split("\n")
-    assert second.read_text().split("\n")[:2] == ["-- +goose Up", "-- +goose NO TRANSACTION"]
+    goose_dir = tmp_path / "goose"
+    goose_dir.mkdir()
+    for version in loader.load(sql_dir):
+        (goose_dir / f"{version.label}.sql").write_text(
+            f"-- +goose Up\n{version.up.text}-- +goose Down\n{version.rollback.text}"
+        )
+    from runner.lint import lint
 
-    goose.import_folder(tmp_path / "goose", tmp_path / "back")
-    assert [v.transactional for v in loader.load(tmp_path / "back")] == [True, False]
+    [finding] = [f for f in lint(sql_dir).findings if f.rule == "empty-version"]
+    assert finding.path.endswith("00002_reserved.sql")
+    with pytest.raises(LayoutError, match="00002_reserved.sql: holds no SQL statement"):
+        api.migrate(database_url, sql_dir)
+    with pytest.raises(Mismatch, match="00002_reserved.sql: holds no SQL statement.*empty: true"):
+        goose.check(goose_dir, sql_dir)
+    assert api.applied_versions(database_url) == []
 
 
 def test_export_refuses_a_comment_goose_would_take_for_an_annotation(tmp_path):
@@ -362,8 +515,9 @@ def test_adopt_refuses_a_schema_that_is_not_the_chains_and_records_nothing(tmp_p
     with pytest.raises(Mismatch) as caught:
         goose.adopt(database_url, SQL_DIR)
     assert "is not the chain's at version 2" in caught.value.message
-    assert "only in the chain" in caught.value.message
-    assert "lifts_parent_lift_id_idx" in caught.value.message
+    assert (
+        "index lifts_parent_lift_id_idx on public.lifts: in the chain only" in caught.value.message
+    )
     assert api.applied_versions(database_url) == []
 
 
@@ -392,3 +546,203 @@ def test_goose_commands_report_in_one_line_with_exit_codes(tmp_path):
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
     assert line.startswith(f"liftdb: error: {first}:")
+
+
+# --- statements whose meaning hangs on their exact text -----------------------------------
+
+MEANING = tomllib.loads((CASES / "meaning.toml").read_text())["case"]
+FIRST = ("create_t", "CREATE TABLE t (v text);\n", "DROP TABLE t;\n")
+
+
+@pytest.fixture(scope="module")
+def meaning_url(server_url):
+    from conftest import scratch_database
+
+    with scratch_database(server_url) as url:
+        yield url
+
+
+class Runs:
+    """Runs in schemas of their own, one per run, with standard_conforming_strings set."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.count = 0
+
+    def _url(self, conforming: bool) -> tuple[str, str]:
+        from urllib.parse import quote
+
+        self.count += 1
+        schema = f"run_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        setting = "on" if conforming else "off"
+        options = quote(f"-csearch_path={schema} -cstandard_conforming_strings={setting}")
+        return self.url + ("&" if "?" in self.url else "?") + f"options={options}", schema
+
+    def answer(self, run, target: Path, read: str, conforming: bool):
+        """What ``read`` answers after ``run`` applied ``target``, or that it failed."""
+        url, _schema = self._url(conforming)
+        try:
+            run(url, target)
+        except (psycopg.Error, LiftdbError):
+            return "failed"
+        with psycopg.connect(url, autocommit=True) as conn:
+            return [tuple(row) for row in conn.execute(read).fetchall()]
+
+
+def as_liftdb(url: str, sql_dir: Path) -> None:
+    api.migrate(url, sql_dir)
+
+
+def as_goose(url: str, goose_dir: Path) -> None:
+    """What `goose up` sends: each file's statements one by one, in a transaction unless
+    NO TRANSACTION, then its row in goose_db_version."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(GOOSE_TABLE_SQL)
+        for goose_file in goose.read_folder(goose_dir):
+            if goose_file.transactional:
+                with conn.transaction():
+                    for statement in goose_file.up:
+                        conn.execute(statement.sql)
+            else:
+                for statement in goose_file.up:
+                    conn.execute(statement.sql)
+            conn.execute(
+                "INSERT INTO goose_db_version (version_id, is_applied) VALUES (%s, true)",
+                (goose_file.number,),
+            )
+
+
+def hand_written(goose_dir: Path, exported: Path, sql: str) -> Path:
+    """The exported folder with version 2's Up replaced: each statement on its own."""
+    shutil.copytree(exported, goose_dir)
+    [second] = [p for p in goose_dir.iterdir() if p.name.startswith("00002_")]
+    second.write_text(
+        f"-- +goose Up\n-- +goose StatementBegin\n{sql}\n-- +goose StatementEnd\n-- +goose Down\n"
+    )
+    return goose_dir
+
+
+@pytest.mark.parametrize("case", MEANING, ids=[c["name"] for c in MEANING])
+def test_export_import_and_check_keep_what_the_server_executes(tmp_path, meaning_url, case):
+    from conftest import write_chain as write_versions
+
+    sql_dir = write_versions(tmp_path / "sql", [FIRST, ("the_case", case["sql"] + "\n", "")])
+    runs = Runs(meaning_url)
+
+    def answers(run, target: Path) -> list:
+        return [runs.answer(run, target, case["read"], on) for on in (True, False)]
+
+    ours = answers(as_liftdb, sql_dir)
+    if "refused" in case:
+        with pytest.raises(LiftdbError, match=case["refused"]):
+            goose.export(sql_dir, tmp_path / "goose")
+        goose_dir = tmp_path / "by_hand"
+        goose.export(write_versions(tmp_path / "first", [FIRST]), goose_dir)
+        statements = "\n".join(f"-- +goose StatementBegin\n{s.sql};\n-- +goose StatementEnd"
+                               for s in loader.load(sql_dir).get(2).up.statements)  # fmt: skip
+        (goose_dir / "00002_the_case.sql").write_text(f"-- +goose Up\n{statements}\n")
+        with pytest.raises(Mismatch, match=case["refused"]):
+            goose.check(goose_dir, sql_dir)
+        assert answers(as_goose, goose_dir) != ours  # the server shows why
+        return
+
+    goose_dir = tmp_path / "goose"
+    goose.export(sql_dir, goose_dir)
+    assert goose.check(goose_dir, sql_dir).versions == 2
+    goose.import_folder(goose_dir, tmp_path / "back")
+    back = loader.load(tmp_path / "back").get(2).up.statements
+    assert [s.sql for s in back] == [s.sql for s in loader.load(sql_dir).get(2).up.statements]
+    assert answers(as_goose, goose_dir) == ours
+
+    for index, variant in enumerate(case["other"]):
+        variant_dir = hand_written(tmp_path / f"other_{index}", goose_dir, variant)
+        with pytest.raises(Mismatch):
+            goose.check(variant_dir, sql_dir)
+        assert answers(as_goose, variant_dir) != ours, variant
+    for index, variant in enumerate(case["same"]):
+        variant_dir = hand_written(tmp_path / f"same_{index}", goose_dir, variant)
+        assert goose.check(variant_dir, sql_dir).versions == 2, variant
+        assert answers(as_goose, variant_dir) == ours, variant
+
+
+# --- comments ---------------------------------------------------------------------------
+
+BLOCK_COMMENTS = {
+    "00001_create_notes": (
+        "/* Version 1: the notes table.\n   Reviewed; see the ticket -- and the README. */\n"
+        "-- A line comment.\n\nCREATE TABLE notes (\n    id int PRIMARY KEY, /* the key */\n"
+        "    body text NOT NULL\n); /* after the first statement, on its line */\n\n"
+        "/* before the second\n   statement; over lines */\n"
+        "COMMENT ON TABLE notes IS 'A note; or two.';\n/* at the very end */\n"
+        "-- and a last line comment\n",
+        "/* nothing clever */\nDROP TABLE notes; -- gone\n",
+    ),
+}
+
+
+def comments(text: str) -> list[str]:
+    from pglast.parser import scan
+
+    return [
+        text[t.start : t.end + 1].rstrip()
+        for t in scan(text)
+        if t.name in ("SQL_COMMENT", "C_COMMENT")
+    ]
+
+
+@pytest.mark.parametrize("source", ["sql/", "block comments"])
+def test_export_keeps_every_comment(tmp_path, source):
+    sql_dir = SQL_DIR if source == "sql/" else write_chain(tmp_path / "sql", BLOCK_COMMENTS)
+    paths = goose.export(sql_dir, tmp_path / "goose")
+    for path, version in zip(paths, loader.load(sql_dir), strict=True):
+        exported = path.read_text()
+        for comment in comments(version.up.text) + comments(version.rollback.text):
+            assert comment in exported, f"{path.name} lost {comment!r}"
+    assert goose.check(tmp_path / "goose", sql_dir).versions == len(paths)
+
+
+def test_export_refuses_a_block_comment_with_no_statement_to_carry_it(tmp_path):
+    sql_dir = write_chain(
+        tmp_path / "sql",
+        {"00001_reserved": ("-- empty: true\n/* kept for the numbering */\n", "")},
+    )
+    with pytest.raises(LayoutError, match=r"00001_reserved.sql: a /\* \*/ comment in a file"):
+        goose.export(sql_dir, tmp_path / "goose")
+
+
+def test_outside_a_transaction_each_string_goose_sends_must_hold_one_statement(
+    tmp_path, meaning_url
+):
+    sql_dir = write_chain(
+        tmp_path / "sql",
+        {
+            "00001_create_things": CONCURRENT["00001_create_things"],
+            "00002_index_things": (
+                "-- transactional: false\n\n"
+                "CREATE INDEX CONCURRENTLY things_a_idx ON things (id);\n"
+                "CREATE INDEX CONCURRENTLY things_b_idx ON things (id DESC);\n",
+                "-- transactional: false\n\nDROP INDEX CONCURRENTLY things_b_idx;\n"
+                "DROP INDEX CONCURRENTLY things_a_idx;\n",
+            ),
+        },
+    )
+    goose_dir = tmp_path / "goose"
+    goose.export(sql_dir, goose_dir)
+    second = goose_dir / "00002_index_things.sql"
+    text = second.read_text()
+    # By hand, both statements in one block: goose sends them as one string.
+    second.write_text(
+        text.replace(
+            "CREATE INDEX CONCURRENTLY things_a_idx",
+            "-- +goose StatementBegin\nCREATE INDEX CONCURRENTLY things_a_idx",
+        ).replace("(id DESC);\n", "(id DESC);\n-- +goose StatementEnd\n", 1)
+    )
+    with pytest.raises(Mismatch, match="shares one string with the one before"):
+        goose.check(goose_dir, sql_dir)
+    runs = Runs(meaning_url)
+    read = "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()"
+    read += " AND indexname LIKE 'things_%'"
+    assert runs.answer(as_liftdb, sql_dir, read, True) == [(2,)]
+    assert runs.answer(as_goose, goose_dir, read, True) == "failed"  # an implicit transaction

@@ -35,8 +35,6 @@ BYSTANDERS = [
     "00001_create_things.sql~",
     ".00001_create_things.sql.swp",
     "00002_add_size.rollback.sql.bak",
-    "schema.sql",
-    "notes.sql",
     "README.md",
     "contract.toml",
     "00003_later.SQL",
@@ -74,6 +72,17 @@ def test_a_file_migrate_does_not_read_is_not_a_version_to_the_lint(tmp_path, nam
         (2, sql_dir / "00002_add_size.sql", sql_dir / "00002_add_size.rollback.sql"),
     ]
     assert set(result.model.tables) == {"things"}
+
+
+@pytest.mark.parametrize("name", ["schema.sql", "notes.sql", "seed.py"])
+def test_a_file_yoyo_would_apply_is_not_a_version_yet_the_lint_names_it(tmp_path, name):
+    # migrate never runs it; yoyo reads every .sql and .py file of the folder (issue 13).
+    sql_dir = write_chain(tmp_path / "sql", CHAIN)
+    (sql_dir / name).write_text("SELECT 1;\n")
+    assert [v.number for v in loader.load(sql_dir)] == [1, 2]
+    findings = [f for f in lint(sql_dir).findings if f.rule in LAYOUT_RULES]
+    assert [(Path(f.path).name, f.rule) for f in findings] == [(name, "snake-case-name")]
+    assert "yoyo would apply it" in findings[0].message
 
 
 DIRECTIVE_TEXTS = [

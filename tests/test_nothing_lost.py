@@ -11,6 +11,7 @@ identical still, while the re-created tables start empty.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import psycopg
@@ -19,18 +20,17 @@ from conftest import SQL_DIR, scratch_database
 from dataset import ROWS_PER_TABLE, checksum, populate
 from processes import assert_one_line_error, liftdb, recorded_versions
 
-from runner import api, database, loader
+from runner import api, catalog, database, loader
 from runner.errors import EXIT_USAGE
 
 HEAD = loader.load(SQL_DIR).head
-BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "liftdb_version", "liftdb_progress")
 
 
 def tables(conn: psycopg.Connection) -> list[str]:
     rows = conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
     )
-    return [name for (name,) in rows if name not in BOOKKEEPING]
+    return [name for (name,) in rows if not re.match(catalog.BOOKKEEPING_PATTERN, name)]
 
 
 def checksums(conn: psycopg.Connection, names: list[str]) -> dict[str, tuple[int, str]]:

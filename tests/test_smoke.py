@@ -23,5 +23,5 @@ def test_rollback_of_everything_leaves_an_empty_schema(database_url):
         full = catalog.snapshot(conn)
         api.rollback(database_url, SQL_DIR, steps=len(loader.load(SQL_DIR)))
         assert catalog.is_empty(empty)
-        assert len(full["tables"]) == 9
+        assert len(full["table"]) == 9
         assert catalog.differences(empty, catalog.snapshot(conn)) == []

@@ -78,11 +78,7 @@ def lint(
         ]
     for version, up, rollback in parsed_versions:
         files += [f for f in (up, rollback) if f is not None]
-        if up.error is None and not up.statements:  # the runner refuses to record it
-            findings.append(
-                Finding(up.display, 1, 1, "empty-version", "holds no SQL statement: write the"
-                        " change, or remove the version (liftdb refuses to record it as applied)")
-            )  # fmt: skip
+        findings += _empty_version(up)  # what the runner refuses to record
         findings += _fold_version(model, referrers, version.number, up, rollback, judged)
     unread = [parsed.error for parsed in files if parsed.error is not None]
     if unread or any(f.rule == INTERNAL_ERROR for f in findings):
@@ -114,6 +110,22 @@ class Judged:
     after: int = 0
     min_server_version: int = features.OLDEST
     locks: dict[tuple[str, int, int], tuple] = field(default_factory=dict)
+
+
+def _empty_version(up: ParsedFile) -> list[Finding]:
+    """What migrate refuses as to an up file's statements (``plan.empty_version_problem``):
+    none without ``-- empty: true``, some with it."""
+    from runner.plan import empty_problem
+
+    if up.error is not None:
+        return []
+    says_empty = (up.directives.get("empty") or "false").lower() == "true"
+    problem = empty_problem(up.path, [s.where.line for s in up.statements], says_empty)
+    if problem is None:
+        return []
+    where, _, message = problem.partition(": ")
+    line = int(where.rsplit(":", 1)[1]) if where != str(up.path) else 1
+    return [Finding(up.display, line, 1, "empty-version", message)]
 
 
 def display(path: Path) -> str:

@@ -1,0 +1,5 @@
+-- +goose Up
+-- +goose StatementBegin
+SELECT 1;
+-- +goose Down
+-- +goose StatementEnd

@@ -1,0 +1,2 @@
+-- +GOOSE Up
+SELECT 1;

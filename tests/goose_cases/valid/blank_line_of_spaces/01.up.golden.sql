@@ -1,0 +1,2 @@
+-- sent with the statement
+SELECT 1;

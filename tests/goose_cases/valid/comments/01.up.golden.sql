@@ -1,0 +1,5 @@
+CREATE TABLE b (
+    -- but one inside a statement is;
+    id int
+
+);

@@ -1,0 +1,3 @@
+CREATE TABLE c (
+    id int
+);

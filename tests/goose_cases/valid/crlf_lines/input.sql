@@ -1,0 +1,6 @@
+-- +goose Up
+CREATE TABLE c (
+    id int
+);
+-- +goose Down
+DROP TABLE c;

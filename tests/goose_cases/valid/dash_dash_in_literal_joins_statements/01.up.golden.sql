@@ -1,0 +1,2 @@
+COMMENT ON TABLE t IS 'an arrow -->';
+CREATE TABLE u (id int);

@@ -1,0 +1,3 @@
+-- +goose Up
+COMMENT ON TABLE t IS 'an arrow -->';
+CREATE TABLE u (id int);

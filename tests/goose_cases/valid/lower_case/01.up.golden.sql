@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY c_idx ON c (id);

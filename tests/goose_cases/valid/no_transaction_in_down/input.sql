@@ -1,0 +1,5 @@
+-- +goose Up
+CREATE INDEX CONCURRENTLY i ON t (id);
+-- +goose Down
+-- +goose NO TRANSACTION
+DROP INDEX CONCURRENTLY i;

@@ -1,0 +1,3 @@
+-- +goose Up
+INSERT INTO t VALUES ('first;
+second');

@@ -1,0 +1,5 @@
+-- +goose Up
+-- nothing to do any more
+
+-- +goose Down
+-- nor here

@@ -1,0 +1,3 @@
+-- empty: true
+
+CREATE TABLE reports (id int PRIMARY KEY);

@@ -1,0 +1,2 @@
+-- empty: true
+-- 00002: kept as goose applied it: an Up with comments only.

@@ -1,0 +1,1 @@
+-- a dump, in a subfolder: no one reads it as a version
