@@ -42,6 +42,14 @@ ADD_TOKEN = (
 )
 
 
+def trace_version_2(url: str, chain: Path):
+    """``liftdb lint --trace --format json`` of the chain's version 2, as a user runs it."""
+    return liftdb(
+        url, chain, "lint", "--trace", "--rows", ROWS, "--format", "json",
+        str(chain / "00002_step_2.sql"),
+    )  # fmt: skip
+
+
 def scratch_databases(url: str) -> list[str]:
     with psycopg.connect(url, autocommit=True) as conn:
         return [
@@ -80,10 +88,7 @@ def test_trace_runs_the_pending_version_and_leaves_the_target_as_it_was(database
 
 def test_trace_as_json(database_url, tmp_path):
     chain = write_chain(tmp_path / "sql", ADD_TOKEN)
-    result = liftdb(
-        database_url, chain, "lint", "--trace", "--rows", ROWS, "--format", "json",
-        str(chain / "00002_step_2.sql"),
-    )  # fmt: skip
+    result = trace_version_2(database_url, chain)
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
     assert document["count"] == len(document["findings"]) == 2  # the file's; not its rollback's
@@ -121,10 +126,7 @@ def test_a_statement_the_lint_cannot_see_differs(database_url, tmp_path):
             "-- lock_timeout: 5s\nALTER TABLE orders DROP COLUMN token;\n",
         ),
     )
-    result = liftdb(
-        database_url, chain, "lint", "--trace", "--rows", ROWS, "--format", "json",
-        str(chain / "00002_step_2.sql"),
-    )  # fmt: skip
+    result = trace_version_2(database_url, chain)
     assert_one_line_error(result, 1, "lint: 1 finding(s), 1 verdict(s) differ from the server")
     document = json.loads(result.stdout)
     assert [f["rule"] for f in document["findings"]] == ["not-modelled"]
@@ -151,10 +153,7 @@ def test_syntax_the_server_lacks_is_the_lints_claim_there_only(database_url, tmp
     )
     with psycopg.connect(database_url) as conn:
         major = conn.info.server_version // 10000
-    result = liftdb(
-        database_url, chain, "lint", "--trace", "--rows", ROWS, "--format", "json",
-        str(chain / "00002_step_2.sql"),
-    )  # fmt: skip
+    result = trace_version_2(database_url, chain)
     assert_one_line_error(result, 1, "lint: 2 finding(s), 0 verdict(s) differ from the server")
     document = json.loads(result.stdout)
     rules = [f["rule"] for f in document["findings"]]
