@@ -24,8 +24,8 @@ help:
 	@echo "make verify     check applied migrations' files against their recorded checksums"
 	@echo "make lint       ruff, liftdb lint over sql/, and sql/schema/schema.sql up to date"
 	@echo "make test       the whole test suite, against a real server"
-	@echo "make bench      benchmarks against the peers (writes bench/RESULTS.md);"
-	@echo "                BENCH_ARGS='--quick' or '--only overhead,queries' or '--pg15'"
+	@echo "make bench      benchmarks against the peers (writes bench/RESULTS*.md);"
+	@echo "                BENCH_ARGS='--quick' (to bench/out/) or '--only fleet' or '--pg15'"
 	@echo "make db-stop    stop the embedded server"
 
 install: $(STAMP)

@@ -18,6 +18,7 @@ import psycopg
 from bench import (
     concurrency,
     datagen,
+    fleet,
     large_file,
     lint_speed,
     overhead,
@@ -29,7 +30,10 @@ from bench import (
 )
 from runner import api
 
-BENCHMARKS = ("overhead", "rollback", "status", "large", "lint", "queries", "concurrency")
+BENCHMARKS = (
+    "overhead", "rollback", "status", "large", "lint", "queries", "concurrency", "fleet"
+)  # fmt: skip
+FLEET_DATABASES = 500
 NS = [50, 100, 200, 400]
 ROLLBACK_N = 100
 
@@ -44,21 +48,31 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", default=",".join(BENCHMARKS), help=f"comma-separated: {','.join(BENCHMARKS)}"
     )
-    parser.add_argument("--runs", type=int, help="runs per tool and N (default 3; quick 1)")
+    parser.add_argument(
+        "--runs", type=int, help="runs per tool and N (default 3; quick 1; fleet 1)"
+    )
     parser.add_argument("--scale", type=float, help="data volume (default 1.0; quick 0.1)")
     parser.add_argument("--pg15", action="store_true", help="also measure the runners on PG15")
-    parser.add_argument("--output", type=Path, default=report.RESULTS)
+    parser.add_argument("--output", type=Path, help="results file (quick runs: bench/out/)")
+    parser.add_argument("--databases", type=int, help="fleet: databases (default 500; quick 50)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(args.only) - set(BENCHMARKS))
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {BENCHMARKS}")
+    args.fleet_runs = args.runs or 1  # each fleet figure already spans hundreds of databases
     args.runs = args.runs or (1 if args.quick else 3)
     args.scale = args.scale or (0.1 if args.quick else 1.0)
     args.repeats = 3 if args.quick else 10
     args.executions = 300 if args.quick else 2000
     args.events = 1000 if args.quick else 10_000
+    args.databases = args.databases or (FLEET_DATABASES // 10 if args.quick else FLEET_DATABASES)
+    # A quick run never overwrites the full run's results: it writes beside them in out/.
+    args.output = args.output or (report.QUICK_RESULTS if args.quick else report.RESULTS)
+    args.fleet_output = args.output.parent / (
+        "RESULTS-fleet-quick.md" if args.quick else "RESULTS-fleet.md"
+    )
     return args
 
 
@@ -93,9 +107,38 @@ def main(argv: list[str] | None = None) -> int:
             time.perf_counter() - started,
             [bytecode],
         )
-    report.write(args.output, head, sections)
-    log(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
+        if sections:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            report.write(args.output, head, sections)
+            log(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
+        if "fleet" in args.only:
+            _fleet_benchmark(servers, args, bytecode)
     return 0
+
+
+def _fleet_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
+    """Written to a results file of its own: a fleet run alone (``--only fleet``) leaves
+    the other figures, and the README's, as they were measured."""
+    started = time.perf_counter()
+    load_at_start = report.load_average()
+    sections = []
+    runs = args.fleet_runs
+    for srv in servers:
+        log(f"fleet: {args.databases} databases ({srv.label}, PostgreSQL {srv.version})")
+        measured = fleet.measure(srv, args.databases, runs, log)
+        title = f"Many databases ({srv.label}, PostgreSQL {srv.version})"
+        sections.append(report.Section(title, fleet.section(measured, runs, srv)))
+    head = report.header(
+        [(s.label, s.version) for s in servers],
+        tools.versions(servers[0]),
+        "quick" if args.quick else f"full ({runs} run(s))",
+        (load_at_start, report.load_average()),
+        time.perf_counter() - started,
+        [bytecode],
+    )
+    args.fleet_output.parent.mkdir(parents=True, exist_ok=True)
+    report.write(args.fleet_output, head, sections)
+    log(f"wrote {args.fleet_output} in {time.perf_counter() - started:.0f} s")
 
 
 def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Section]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
+QUICK_RESULTS = HERE / "out" / "RESULTS-quick.md"  # gitignored: a quick run's figures
 
 
 @dataclass(frozen=True)

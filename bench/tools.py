@@ -220,14 +220,13 @@ class Dbmate(Tool):
         chains.write_dbmate(changes, workdir)
 
     def _cli(self, url: str, *args: str) -> Command:
-        # dbmate (Go) reaches a Unix socket through ?socket=DIR, not libpq's ?host=DIR.
-        parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query))
-        if "host" in query:
-            query["socket"] = query.pop("host")
-        query.setdefault("sslmode", "disable")
-        dbmate_url = urlunsplit(("postgres", parts.netloc, parts.path, urlencode(query), ""))
-        argv = [str(BIN / "dbmate"), "--url", dbmate_url, "--migrations-dir", str(self.workdir)]
+        argv = [
+            str(BIN / "dbmate"),
+            "--url",
+            dbmate_url(url),
+            "--migrations-dir",
+            str(self.workdir),
+        ]
         return Command([*argv, "--no-dump-schema", *args])
 
     def migrate(self, url):
@@ -239,6 +238,17 @@ class Dbmate(Tool):
 
     def status(self, url):
         return [self._cli(url, "status")]
+
+
+def dbmate_url(url: str) -> str:
+    """The URL in dbmate's form: dbmate (Go) reaches a Unix socket through ?socket=DIR, not
+    libpq's ?host=DIR, and wants sslmode said."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if "host" in query:
+        query["socket"] = query.pop("host")
+    query.setdefault("sslmode", "disable")
+    return urlunsplit(("postgres", parts.netloc, parts.path, urlencode(query), ""))
 
 
 class Sqitch(Tool):

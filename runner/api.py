@@ -14,10 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner import database, loader
 from runner.errors import DataLossRefused, DriftError, LayoutError, UsageError, and_more
 from runner.executor import Done, Timeouts
+
+if TYPE_CHECKING:  # for annotations only: this module imports plan where it uses it
+    from runner.plan import Plan, State
 
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 CLIENT_CHECK_MS = 1000
@@ -33,6 +37,13 @@ class Options:
     on_wait: Callable[[object], None] | None = None
     # Called after each version, as it completes: output streams during a long run.
     on_done: Callable[[Done], None] | None = None
+    # Called once the plan is made (under the lock; in a dry run too; again should a yoyo's
+    # run make liftdb read the bookkeeping again) with the ``State`` it was made from and
+    # the ``Plan``: where the database stood and what the run will do.
+    on_plan: Callable[[State, Plan], None] | None = None
+    # Asked before each version starts: True ends the run there, what was done kept and
+    # the lock released (``fleet`` on Ctrl-C). The version running when it turns runs on.
+    stop: Callable[[], bool] | None = None
 
 
 DEFAULT_OPTIONS = Options()
@@ -43,13 +54,17 @@ Confirm = Callable[[str], bool]
 
 def migrate(
     url: str,
-    sql_dir: Path | str = DEFAULT_SQL_DIR,
+    sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR,
     *,
     to: int | None = None,
     dry_run: bool = False,
     options: Options = DEFAULT_OPTIONS,
 ) -> list[Done]:
-    """Apply every pending version, in order, up to and including ``to``."""
+    """Apply every pending version, in order, up to and including ``to``.
+
+    ``sql_dir`` is the migration folder, or a chain already read from one (``fleet`` reads
+    it once for every database); so for every command below that takes it.
+    """
     from runner import plan
 
     return _run(url, sql_dir, lambda state: plan.migrate(state, to), dry_run, options)
@@ -57,7 +72,7 @@ def migrate(
 
 def rollback(
     url: str,
-    sql_dir: Path | str = DEFAULT_SQL_DIR,
+    sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR,
     *,
     steps: int | None = None,
     to: int | None = None,
@@ -107,12 +122,15 @@ def _run(
 ) -> list[Done]:
     from runner import executor, lock, plan, recorder
 
-    chain = loader.load(sql_dir)
+    chain = _chain(sql_dir)
     with database.connect(url) as conn:
         if dry_run:
             state = plan.read_state(conn, chain)
             state.check(allow_drift=options.allow_drift)
-            return executor.dry_run(make_plan(state), options.timeouts)
+            work = make_plan(state)
+            if options.on_plan is not None:
+                options.on_plan(state, work)
+            return executor.dry_run(work, options.timeouts)
         # A runner killed mid-statement must not leave its backend running (and holding the
         # lock and its table locks) until the statement ends: have the server check for a
         # vanished client every second, even while a statement runs.
@@ -123,6 +141,8 @@ def _run(
             state = plan.read_state(conn, chain)
             state.check(allow_drift=options.allow_drift)
             work = make_plan(state)
+            if options.on_plan is not None:
+                options.on_plan(state, work)
             if confirm is not None:
                 _ask_before_losing_data(conn, work, confirm, everything=everything)
             if not len(work):
@@ -132,9 +152,14 @@ def _run(
         if len(work):
             recorder.ensure_tables(conn)
         resume = {(i.version.number, i.direction): i.statements_done for i in state.interrupted}
-        done = executor.run(conn, work, options.timeouts, resume, options.on_done)
+        done = executor.run(conn, work, options.timeouts, resume, options.on_done, options.stop)
         lock.release(conn)
         return done
+
+
+def _chain(source: Path | str | loader.Chain) -> loader.Chain:
+    """The chain to work with: read from its folder, or one already read."""
+    return source if isinstance(source, loader.Chain) else loader.load(source)
 
 
 def _fence_yoyo(conn, options: Options, *, create: bool) -> bool:
@@ -225,11 +250,11 @@ class Status:
         return EXIT_OK
 
 
-def status(url: str, sql_dir: Path | str = DEFAULT_SQL_DIR) -> Status:
+def status(url: str, sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR) -> Status:
     """Every version, applied or pending, with drift; reads only, creates nothing."""
     from runner import plan
 
-    chain = loader.load(sql_dir)
+    chain = _chain(sql_dir)
     with database.connect(url) as conn:
         state = plan.read_state(conn, chain)
     drift = {d.number: d.reason for d in state.drift}
@@ -283,7 +308,7 @@ def status(url: str, sql_dir: Path | str = DEFAULT_SQL_DIR) -> Status:
     )
 
 
-def verify(url: str, sql_dir: Path | str = DEFAULT_SQL_DIR) -> Status:
+def verify(url: str, sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR) -> Status:
     """Check every applied version's files against the checksums recorded; change nothing.
 
     Raises ``DriftError`` naming the first file that differs (or is missing).

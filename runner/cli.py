@@ -570,3 +570,268 @@ def lint_command(
     click.echo(report.render(findings, output_format), nl=False)
     if findings:
         raise LiftdbError(f"lint: {len(findings)} finding(s)")
+
+
+# --- fleet (runner/fleet.py): many databases, one command ----------------------------------
+
+FLEET_EPILOG = """\b
+Exit codes:
+  0  every target succeeded
+  1  a target failed, was not started, or was interrupted (status, verify: not read)
+  2  usage: a bad option, targets file or selection; nothing was run
+  5  the only failures were lock timeouts (another runner was at work there)
+  status: 4 on drift; with --exit-code, 3 when a target is behind. verify: 4 on drift.
+"""
+
+
+@cli.group("fleet", epilog=FLEET_EPILOG)
+def fleet_group() -> None:
+    """Many databases, one command: migrate, roll back, read or verify them all.
+
+    Targets come from a TOML file (--targets) or are every database of a server whose
+    name is LIKE a pattern (--databases, on --server or the --database-url one). They
+    are ordered by name; each is worked on by one connection under its own migration
+    lock, --jobs at a time. A line per target as it ends, then a summary.
+    """
+
+
+def _fleet_selection(command):
+    """The options every fleet command takes: which targets, how many at a time, JSON."""
+    options = (
+        click.option(
+            "--targets",
+            "targets_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="A TOML file of [[target]] tables: name, url or url_env, tags.",
+        ),
+        click.option(
+            "--server",
+            "servers",
+            multiple=True,
+            metavar="URL",
+            help="A server whose databases matching --databases are targets (repeatable;"
+            " default: the --database-url one).",
+        ),
+        click.option(
+            "--databases",
+            "pattern",
+            metavar="PATTERN",
+            help="A LIKE pattern over the server's database names (templates excluded).",
+        ),
+        click.option(
+            "--tag", "tags", multiple=True, help="Only targets with this tag (repeatable)."
+        ),
+        click.option("--shard", metavar="I/N", help="Only the I-th of N slices of the targets."),
+        click.option(
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=4,
+            show_default=True,
+            help="Databases at a time, one connection each.",
+        ),
+        click.option("--json", "json_output", is_flag=True, help="Print one JSON document."),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _fleet_budget(command):
+    """The options of the fleet commands that change databases."""
+    options = (
+        click.option(
+            "--canary",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Run the first K targets alone, one after another; if one fails, stop.",
+        ),
+        click.option(
+            "--max-failures",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Start no new target once more than M failed (lock timeouts aside).",
+        ),
+        click.option(
+            "--dry-run", is_flag=True, help="Say what each target would run; change nothing."
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _fleet_targets(settings: Settings, targets_file, servers, pattern, tags, shard):
+    from runner import fleet
+
+    if pattern is not None and not servers:
+        servers = (settings.url(),)
+    return fleet.plan_targets(
+        file=targets_file, servers=servers, pattern=pattern, tags=tags, shard=shard
+    )
+
+
+class _FleetConsole:
+    """A fleet command's output, all printed from the main thread: a line per target as
+    it ends (migrate, rollback; status and verify print theirs in order at the end), a
+    live progress line on stderr when it is a terminal, the summary or one JSON
+    document, then the one error line that goes with a non-zero exit."""
+
+    REDRAW_S = 0.1
+
+    def __init__(self, settings: Settings, command: str, targets, json_output: bool) -> None:
+        from runner import output
+
+        self.settings, self.command = settings, command
+        self.json = json_output or settings.json
+        self.live = command in ("migrate", "rollback") and not (self.json or settings.quiet)
+        self.width = max((len(t.name) for t in targets), default=0)
+        self.colour = output.use_colour(sys.stdout)
+        self.terminal = not settings.quiet and sys.stderr.isatty()
+        self.shown = False
+        self.drawn_at = 0.0
+
+    def events(self):
+        from runner import fleet
+
+        return fleet.Events(on_record=self.record, on_progress=self.progress, on_halt=self.halt)
+
+    def _clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.shown = False
+
+    def record(self, record) -> None:
+        from runner import output
+
+        if self.live:
+            self._clear()
+            click.echo(output.fleet_line(record, self.command, self.width, self.colour))
+
+    def progress(self, progress) -> None:
+        import time
+
+        from runner import output
+
+        now = time.monotonic()
+        if not self.terminal or now - self.drawn_at < self.REDRAW_S:
+            return
+        self.drawn_at = now
+        sys.stderr.write("\r\x1b[K" + output.fleet_progress(progress))
+        sys.stderr.flush()
+        self.shown = True
+
+    def halt(self, reason: str, running: int) -> None:
+        from runner import output
+
+        if not self.settings.quiet:
+            self._clear()
+            click.echo(output.fleet_halt_line(reason, running), err=True)
+
+    def finish(self, report, code: int) -> None:
+        from runner import output
+        from runner.errors import FleetFailed
+
+        self._clear()
+        if self.json:
+            click.echo(output.fleet_document(report, code))
+        elif not self.settings.quiet:
+            if not self.live:
+                for record in report.records:
+                    click.echo(output.fleet_line(record, self.command, self.width, self.colour))
+            for line in output.fleet_summary(report):
+                click.echo(line)
+        message = output.fleet_failure(report, code)
+        if message is not None:
+            raise FleetFailed(message, code)
+        if code:
+            sys.exit(code)
+
+
+def _fleet_command(settings: Settings, command: str, which: dict, json_output: bool, run, **gate):
+    """Plan the targets, call ``run(targets, stop=..., events=...)`` (one call into
+    ``runner.fleet``) with the first Ctrl-C stopping it, then report and exit."""
+    from runner import fleet
+
+    targets = _fleet_targets(settings, **which)
+    console = _FleetConsole(settings, command, targets, json_output)
+    with fleet.stop_on_sigint() as stop:
+        report = run(targets, stop=stop, events=console.events())
+    console.finish(report, report.exit_code(**gate))
+
+
+@fleet_group.command("migrate")
+@_fleet_selection
+@_fleet_budget
+@click.option("--to", "to", type=int, default=None, help="Stop after this version.")
+@click.pass_obj
+def fleet_migrate(
+    settings: Settings, to, dry_run, canary, max_failures, jobs, json_output, **which
+):
+    """Apply pending versions on every target, up to --to."""
+    from runner import fleet
+
+    def run(targets, **events):
+        return fleet.migrate(
+            targets, settings.sql_dir, to=to, dry_run=dry_run, jobs=jobs, canary=canary,
+            max_failures=max_failures, options=settings.options(), **events,
+        )  # fmt: skip
+
+    _fleet_command(settings, "migrate", which, json_output, run)
+
+
+@fleet_group.command("rollback")
+@_fleet_selection
+@_fleet_budget
+@click.option("--to", "to", type=int, required=True, help="Roll back to this version (it stays).")
+@click.option(
+    "--yes", "-y", is_flag=True, help="Drop tables holding rows (else such targets fail)."
+)
+@click.pass_obj
+def fleet_rollback(
+    settings: Settings, to, yes, dry_run, canary, max_failures, jobs, json_output, **which
+):
+    """Roll every target back to --to. Nothing is asked: without --yes, a target whose
+    rollback would drop tables holding rows fails, changing nothing there."""
+    from runner import fleet
+
+    def run(targets, **events):
+        return fleet.rollback(
+            targets, settings.sql_dir, to=to, yes=yes, dry_run=dry_run, jobs=jobs,
+            canary=canary, max_failures=max_failures, options=settings.options(), **events,
+        )  # fmt: skip
+
+    _fleet_command(settings, "rollback", which, json_output, run)
+
+
+@fleet_group.command("status")
+@_fleet_selection
+@click.option("--exit-code", is_flag=True, help="Exit 3 if a target is behind (4 on drift).")
+@click.pass_obj
+def fleet_status(settings: Settings, exit_code: bool, jobs, json_output, **which):
+    """The version spread: how many targets at each version, which are behind, drifted,
+    interrupted, applied by yoyo, or cannot be read. Reads only."""
+    from runner import fleet
+
+    def run(targets, **events):
+        return fleet.status(targets, settings.sql_dir, jobs=jobs, **events)
+
+    _fleet_command(
+        settings, "status", which, json_output, run,
+        gate_pending=exit_code, allow_drift=settings.allow_drift,
+    )  # fmt: skip
+
+
+@fleet_group.command("verify")
+@_fleet_selection
+@click.pass_obj
+def fleet_verify(settings: Settings, jobs, json_output, **which):
+    """Check every target's applied versions against their files; change nothing."""
+    from runner import fleet
+
+    def run(targets, **events):
+        return fleet.verify(targets, settings.sql_dir, jobs=jobs, **events)
+
+    _fleet_command(settings, "verify", which, json_output, run)

@@ -297,3 +297,27 @@ def scratch_database(url: str, purpose: str = "scratch") -> Iterator[str]:
     finally:
         with connect(url) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- one database among many (runner/fleet.py) ------------------------------------------------
+
+
+def address(url: str) -> tuple[str, str, str]:
+    """``(host, port, database)`` as libpq reads ``url`` (``libpq_options``), its
+    environment and defaults filling what the URL leaves out: two URLs with one address
+    name one database."""
+    import psycopg
+
+    try:
+        options = libpq_options(url)
+    except psycopg.ProgrammingError as exc:
+        raise UsageError(f"malformed database URL {mask(url)}: {_reason(exc, url)}") from None
+    host = options.get("host") or os.environ.get("PGHOST") or "local socket"
+    port = options.get("port") or os.environ.get("PGPORT") or "5432"
+    return host, port, database_name(url)
+
+
+def server_label(url: str) -> str:
+    """``host:port`` of the server ``url`` names, to tell its databases from another's."""
+    host, port, _ = address(url)
+    return f"{host}:{port}"

@@ -84,3 +84,12 @@ class LockTimeout(LiftdbError):
 class Mismatch(LiftdbError):
     """Two things that must agree do not: a goose folder and sql/, a database and the chain,
     sql/schema/schema.sql and the schema the chain produces."""
+
+
+class FleetFailed(LiftdbError):
+    """A fleet command left targets failed or not started (each has its own record and
+    exit code); the code is the fleet's, as ``fleet.Report.exit_code`` decides it."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

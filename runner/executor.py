@@ -120,15 +120,21 @@ def run(
     timeouts: Timeouts,
     resume: dict[tuple[int, str], int] | None = None,
     on_done: Callable[[Done], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> list[Done]:
     """Apply ``plan`` in order; stop at the first failure (raised as ``MigrationFailed``).
 
     ``resume`` maps (version, direction) of interrupted non-transactional versions to
-    the number of their statements already done.
+    the number of their statements already done. ``stop`` is asked before each version:
+    True returns what was done so far, made durable.
     """
     done = []
     last = len(plan) - 1
     for index, step in enumerate(plan):
+        if stop is not None and stop():
+            if index and plan.steps[index - 1].file.transactional:
+                _flush(conn)
+            break
         started = time.perf_counter()
         if step.file.transactional:
             _run_transactional(conn, step, timeouts.for_file(step.file), durable=index == last)
@@ -147,6 +153,14 @@ def run(
         if on_done is not None:
             on_done(result)
     return done
+
+
+def _flush(conn) -> None:
+    """Make the run's commits so far durable. Every commit but a run's last skips the WAL
+    flush; a run stopped early never sends that last one, so send a transaction that must
+    flush: one with a transaction id commits synchronously, and PostgreSQL's flush of its
+    commit record writes out everything logged before it."""
+    conn.execute("SELECT pg_catalog.pg_current_xact_id()")
 
 
 def _run_transactional(conn, step: Step, timeouts: Timeouts, *, durable: bool) -> None:

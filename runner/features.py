@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from runner import sqltree  # its own imports are lazy: pglast loads when a tree is built
+
 OLDEST = 15  # the oldest server version liftdb knows the features of (and CI runs)
 NEWEST = 18  # the parser's (pglast's) version: nothing newer can be parsed
 
@@ -140,19 +142,19 @@ def uses(node, text: str, start: int, end: int) -> list[Use]:
     return sorted(set(found), key=lambda use: use.offset)
 
 
-def uses_in_file(text: str, newer_than: int) -> list[Use]:
+@sqltree.remembered
+def uses_in_file(text: str, newer_than: int) -> tuple[Use, ...]:
     """Uses, in a whole file, of features newer than PostgreSQL ``newer_than`` (the
-    runner's pre-flight: nothing is parsed when the text holds none of their words)."""
+    runner's pre-flight: nothing is parsed when the text holds none of their words);
+    remembered per text and version."""
     if newer_than >= NEWEST or not may_use(text):
-        return []
-    from runner import sqltree
-
+        return ()
     found = []
     for raw in sqltree.parse(text):
         start = raw.stmt_location or 0
         end = start + raw.stmt_len if raw.stmt_len else len(text)
         found += [u for u in uses(raw.stmt, text, start, end) if u.feature.since > newer_than]
-    return found
+    return tuple(found)
 
 
 def _walk(node):

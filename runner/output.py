@@ -22,6 +22,9 @@ COLOURS = {
     "applied by yoyo": "yellow",
     "missing": "red",
     "drift": "red",
+    "succeeded": "green",
+    "failed": "red",
+    "abandoned": "red",
 }
 
 
@@ -230,3 +233,301 @@ def _when(moment: datetime) -> str:
 
 def _dump(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, default=str)
+
+
+# --- fleet (runner/fleet.py): a line per target, a progress line, a summary ----------------
+
+LISTED = 5  # names a summary line shows before "(and N more)"
+
+
+def _version(number: int | None) -> str:
+    return "?" if number is None else f"{number:05d}"
+
+
+def fleet_line(record, command: str, width: int = 0, colour: bool = False) -> str:
+    """One target as it ended: ``tenant_0042  00006 -> 00008  applied 2 in 84 ms``."""
+    name = record.target.name.ljust(width)
+    if command in ("status", "verify") and record.status is not None:
+        return f"{name}  {_version(record.after)}  {_fleet_state(record, command)}"
+    span = (
+        f"{_version(record.before)} -> {_version(record.after)}  "
+        if record.before is not None
+        else ""
+    )
+    return f"{name}  {span}{_fleet_outcome(record, command, colour)}"
+
+
+def _fleet_outcome(record, command: str, colour: bool) -> str:
+    from runner import fleet
+
+    count = len(record.done)
+    verb, doing = (
+        ("applied", "applying") if command == "migrate" else ("rolled back", "rolling back")
+    )
+    if record.outcome == fleet.FAILED:
+        after = f" after {doing} {count}" if count else ""
+        return f"{paint('failed', 'failed', colour)}{after}: {record.error}"
+    if record.outcome == fleet.ABANDONED:
+        return paint(record.error, "abandoned", colour)
+    if record.outcome == fleet.INTERRUPTED:
+        word = paint("interrupted", "interrupted", colour)
+        return f"{word} after {doing} {count} of {record.planned} in {record.duration_ms} ms"
+    if record.outcome == fleet.SKIPPED:
+        return "not started"
+    if not record.planned:
+        return "nothing to do"
+    if record.done and record.done[0].duration_ms is None:
+        return f"would have {verb} {count} (dry run)"
+    return f"{paint(verb, 'succeeded', colour)} {count} in {record.duration_ms} ms"
+
+
+def _fleet_state(record, command: str) -> str:
+    """What status says of one database, worst first; ``up to date`` when nothing."""
+    from runner.errors import and_more
+
+    report = record.status
+    if command == "verify":
+        return f"{report.applied} applied version(s) match their files"
+    parts = []
+    drifted = [v for v in report.versions if v.drift]
+    if drifted:
+        parts.append(f"drift: {drifted[0].number:05d}: {drifted[0].drift}{and_more(drifted)}")
+    stopped = _interrupted(report)
+    if stopped:
+        parts.append(f"interrupted: {stopped[0].number:05d} {stopped[0].note}{and_more(stopped)}")
+    if report.applied_by_yoyo:
+        ids = report.applied_by_yoyo
+        parts.append(f"applied by yoyo: {ids[0]}{and_more(ids)} (adopt with liftdb baseline)")
+    if report.invalid_indexes:
+        indexes = report.invalid_indexes
+        parts.append(f"invalid index {indexes[0]}{and_more(indexes)}")
+    if report.pending:
+        parts.append(f"behind: {report.pending} pending")
+    return "; ".join(parts) or "up to date"
+
+
+def _interrupted(report) -> list:
+    """Versions a non-transactional run left part-way, up or down."""
+    return [
+        v
+        for v in report.versions
+        if v.state == "interrupted" or (v.note or "").startswith("rollback interrupted")
+    ]
+
+
+def fleet_progress(progress) -> str:
+    """``37/500 done, 1 failed, 8 running, 4.2 s, about 52 s left``."""
+    line = (
+        f"{progress.finished}/{progress.total} done, {progress.failed} failed,"
+        f" {progress.running} running, {progress.elapsed_s:.1f} s"
+    )
+    left = progress.remaining_s
+    return line if left is None else f"{line}, about {left:.0f} s left"
+
+
+def _spread(counts) -> str:
+    """``39 at 00008, 1 at 00006, 1 unknown``: newest first."""
+    known = sorted((v for v in counts if v is not None), reverse=True)
+    parts = [f"{counts[v]} at {_version(v)}" for v in known]
+    if counts.get(None):
+        parts.append(f"{counts[None]} unknown")
+    return ", ".join(parts) or "none"
+
+
+def _names(records) -> str:
+    from runner.errors import and_more
+
+    shown = ", ".join(r.target.name for r in records[:LISTED])
+    return f"{shown}{and_more(records, LISTED)}"
+
+
+def fleet_summary(report) -> list[str]:
+    """The lines after every target's: the version spread, and what happened overall."""
+    from runner import fleet
+
+    took = f"in {report.elapsed_s:.1f} s"
+    total = len(report.records)
+    if report.command in ("status", "verify"):
+        return _fleet_status_summary(report, took)
+    lines = [
+        f"before: {_spread(report.versions('before'))}",
+        f"after:  {_spread(report.versions('after'))}",
+    ]
+    counts = [f"{report.count(fleet.SUCCEEDED)} succeeded"]
+    for outcome in (fleet.FAILED, fleet.ABANDONED, fleet.INTERRUPTED, fleet.SKIPPED):
+        records = [r for r in report.records if r.outcome == outcome]
+        word = "not started" if outcome == fleet.SKIPPED else outcome
+        if records:
+            lines.append(f"{word} ({len(records)}): {_names(records)}")
+        if records or outcome in (fleet.FAILED, fleet.SKIPPED):
+            counts.append(f"{len(records)} {word}")
+    if report.halted:
+        lines.append(f"stopped starting targets: {report.halted}")
+    dry = " (dry run: nothing was changed)" if report.dry_run else ""
+    lines.append(f"fleet {report.command}{dry}: {total} target(s): {', '.join(counts)} {took}")
+    return lines
+
+
+def _fleet_status_summary(report, took: str) -> list[str]:
+    from runner import fleet
+    from runner.errors import EXIT_DRIFT
+
+    read = [r for r in report.records if r.status is not None]
+    spread = report.versions("after")
+    spread.pop(None, None)
+    lines = [f"version spread: {_spread(spread)}"]
+    groups = [
+        ("behind", [r for r in read if r.status.pending]),
+        (
+            "drift",
+            [
+                r
+                for r in report.records
+                if r.exit_code == EXIT_DRIFT or r.status and r.status.drifted
+            ],
+        ),
+        ("interrupted", [r for r in read if _interrupted(r.status)]),
+        ("applied by yoyo", [r for r in read if r.status.applied_by_yoyo]),
+        ("invalid indexes", [r for r in read if r.status.invalid_indexes]),
+        (
+            "cannot be read",
+            [r for r in report.records if r.outcome == fleet.FAILED and r.exit_code != EXIT_DRIFT],
+        ),
+        ("not read", [r for r in report.records if r.outcome == fleet.SKIPPED]),
+    ]
+    for label, records in groups:
+        if records:
+            lines.append(f"{label} ({len(records)}): {_names(records)}")
+    if report.halted:
+        lines.append(f"stopped starting targets: {report.halted}")
+    lines.append(f"fleet {report.command}: {len(report.records)} target(s) {took}")
+    return lines
+
+
+def fleet_failure(report, code: int) -> str | None:
+    """The one line on stderr that goes with a non-zero exit; None where the single
+    command prints none either (status's 3 and 4)."""
+    from runner import fleet
+    from runner.errors import EXIT_DRIFT, EXIT_LOCK_TIMEOUT, EXIT_OK
+
+    total = len(report.records)
+    command = f"fleet {report.command}"
+    if code == EXIT_OK:
+        return None
+    if report.command == "status" and code != 1:
+        return None
+    failed = report.failed
+    if report.command == "verify" and code == EXIT_DRIFT:
+        return f"{command}: drift on {len(failed)} of {total} target(s) ({_names(failed)})"
+    if report.command in ("status", "verify"):
+        unread = [r for r in report.records if r.status is None and r.exit_code != EXIT_DRIFT]
+        return f"{command}: {len(unread)} of {total} target(s) could not be read ({_names(unread)})"
+    skipped = report.count(fleet.SKIPPED)
+    interrupt = report.halted in (fleet.HALT_INTERRUPTED, fleet.HALT_ABANDONED)
+    if code == EXIT_LOCK_TIMEOUT:
+        later = f"; {skipped} not started: {report.halted}" if skipped else ""
+        return (
+            f"{command}: {len(failed)} of {total} target(s) gave up waiting for the migration"
+            f" lock ({_names(failed)}); run it again once the other runner is done{later}"
+        )
+    parts = []
+    for outcome, words in (
+        (fleet.FAILED, f"of {total} target(s) failed"),
+        (fleet.ABANDONED, "target(s) abandoned while running"),
+        (fleet.INTERRUPTED, "target(s) stopped between versions"),
+    ):
+        records = [r for r in report.records if r.outcome == outcome]
+        if records:
+            parts.append(f"{len(records)} {words} ({_names(records)})")
+    if skipped:
+        why = f": {report.halted}" if report.halted and not interrupt else ""
+        parts.append(f"{skipped} not started{why}")
+    return f"{command}: {'interrupted: ' if interrupt else ''}{'; '.join(parts)}"
+
+
+def fleet_document(report, code: int) -> str:
+    """One JSON document: a record per target, in the plan's order, and the summary."""
+    from runner import fleet
+
+    return _dump(
+        {
+            "command": report.command,
+            "dry_run": report.dry_run,
+            "targets": [_fleet_record(r) for r in report.records],
+            "summary": {
+                "targets": len(report.records),
+                **{
+                    outcome: report.count(outcome)
+                    for outcome in (
+                        fleet.SUCCEEDED,
+                        fleet.FAILED,
+                        fleet.INTERRUPTED,
+                        fleet.ABANDONED,
+                        fleet.SKIPPED,
+                    )
+                },
+                "before": _spread_document(report.versions("before")),
+                "after": _spread_document(report.versions("after")),
+                "halted": report.halted,
+                "elapsed_ms": round(report.elapsed_s * 1000),
+                "lines": fleet_summary(report),
+            },
+            "exit_code": code,
+        }
+    )
+
+
+def _spread_document(counts) -> dict[str, int]:
+    return {("unknown" if v is None else str(v)): n for v, n in sorted(counts.items(), key=str)}
+
+
+def _fleet_record(record) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "name": record.target.name,
+        "database": record.target.database,
+        "tags": list(record.target.tags),
+        "canary": record.canary,
+        "outcome": record.outcome,
+        "before": record.before,
+        "after": record.after,
+        "planned": record.planned,
+        "versions": [
+            {
+                "version": step.number,
+                "name": step.name,
+                "direction": step.direction,
+                "duration_ms": step.duration_ms,
+            }
+            for step in record.done
+        ],
+        "duration_ms": record.duration_ms,
+        "error": record.error,
+        "exit_code": record.exit_code,
+    }
+    report = record.status
+    if report is not None:
+        document.update(
+            pending=report.pending,
+            drift=[
+                {"version": v.number, "name": v.name, "drift": v.drift}
+                for v in report.versions
+                if v.drift
+            ],
+            interrupted=[
+                {"version": v.number, "name": v.name, "note": v.note} for v in _interrupted(report)
+            ],
+            applied_by_yoyo=list(report.applied_by_yoyo),
+            invalid_indexes=list(report.invalid_indexes),
+            out_of_order=list(report.out_of_order),
+        )
+    return document
+
+
+def fleet_halt_line(reason: str, running: int) -> str:
+    """Said on stderr once no new target may start."""
+    if reason == "interrupted":
+        return (
+            f"interrupted: nothing new starts; {running} running target(s) end with the version"
+            " they are running (interrupt again to abandon them)"
+        )
+    return f"stopping: {reason}; no new target starts, {running} running target(s) finish"

@@ -10,7 +10,9 @@ error (the loader has already refused unparseable files).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -51,6 +53,31 @@ def parser_built_nodes() -> Iterator[None]:
         ast.Node.__setattr__ = checked
 
 
+def remembered(function: Callable) -> Callable:
+    """``function`` (of hashable arguments: a statement's or a file's text) with its results
+    kept, each worked out once, one thread at a time: ``liftdb fleet`` plans every
+    database from one chain, in threads, and parses it once."""
+    cached = functools.lru_cache(maxsize=4096)(function)
+    lock = threading.Lock()
+
+    @functools.wraps(function)
+    def call(*args):
+        with lock:
+            return cached(*args)
+
+    _REMEMBERED.append(cached)
+    return call
+
+
+_REMEMBERED: list = []
+
+
+def forget() -> None:
+    """Drop every result ``remembered`` kept (a test measuring a first run)."""
+    for cached in _REMEMBERED:
+        cached.cache_clear()
+
+
 def _tree(sql: str):
     from pglast.parser import ParseError
 
@@ -64,7 +91,8 @@ def _qualified(parts) -> str:
     return ".".join(part.sval for part in parts)
 
 
-def dropped_tables(sql: str) -> list[str]:
+@remembered
+def dropped_tables(sql: str) -> tuple[str, ...]:
     """Tables a ``DROP TABLE`` statement drops, as written (``schema.table`` or ``table``)."""
     from pglast import ast
     from pglast.enums import ObjectType
@@ -74,7 +102,7 @@ def dropped_tables(sql: str) -> list[str]:
         node = raw.stmt
         if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
             names += [_qualified(parts) for parts in node.objects]
-    return names
+    return tuple(names)
 
 
 def tables(sql: str) -> list[str]:

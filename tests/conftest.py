@@ -215,6 +215,9 @@ class ScratchServer:
         )
 
 
+PG15_BIN = Path("/usr/lib/postgresql/15/bin")  # Debian's postgresql-15 (.ci/run installs it)
+
+
 def server_bin_dir(url: str) -> Path:
     """The programs (initdb, pg_ctl, pg_basebackup) of the server under test's major
     version: Debian's /usr/lib/postgresql/N/bin when installed, else the embedded wheel's."""
