@@ -44,6 +44,9 @@ class Options:
     # Asked before each version starts: True ends the run there, what was done kept and
     # the lock released (``fleet`` on Ctrl-C). The version running when it turns runs on.
     stop: Callable[[], bool] | None = None
+    # What the user says of a pooler between liftdb and the server: "session", or None
+    # (then a pooler is refused; see runner.target).
+    pool_mode: str | None = None
 
 
 DEFAULT_OPTIONS = Options()
@@ -135,7 +138,7 @@ def _run(
         # lock and its table locks) until the statement ends: have the server check for a
         # vanished client every second, even while a statement runs.
         conn.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'")
-        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode)
         _fence_yoyo(conn, options, create=False)
         while True:
             state = plan.read_state(conn, chain)
@@ -355,7 +358,7 @@ def repair(
     chain = loader.load(sql_dir)
     with database.connect(url) as conn:
         if not dry_run:
-            lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+            lock.acquire(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode)
             _fence_yoyo(conn, options, create=False)
         drift = plan.read_state(conn, chain).drift
         lost = [d for d in drift if d.kind != "changed"]
@@ -395,7 +398,7 @@ def baseline(
     chain = loader.load(sql_dir)
     plan.resolve(chain, to)
     with database.connect(url) as conn:
-        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait)
+        lock.acquire(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode)
         _fence_yoyo(conn, options, create=not dry_run)
         ours = {row.number for row in recorder.applied(conn)}
         past = max(ours, default=0)

@@ -27,7 +27,8 @@ Exit codes:
   5  lock timeout: another runner held the migration lock too long
 
 \b
-Environment: DATABASE_URL (default for --database-url), NO_COLOR (no colour).
+Environment: DATABASE_URL (default for --database-url), LIFTDB_POOL_MODE
+(default for --pool-mode), NO_COLOR (no colour).
 """
 
 
@@ -59,6 +60,7 @@ class Settings:
     quiet: bool
     verbose: bool
     allow_drift: bool
+    pool_mode: str | None  # "session": the URL is a PgBouncer pool in session mode
 
     def url(self) -> str:
         from runner import database
@@ -81,6 +83,7 @@ class Settings:
         return api.Options(
             timeouts=Timeouts(lock_ms=self.lock_timeout, statement_ms=self.statement_timeout),
             allow_drift=self.allow_drift,
+            pool_mode=self.pool_mode,
             on_wait=on_wait,
             on_done=on_done,
         )
@@ -149,6 +152,14 @@ class Liftdb(click.Group):
     "--allow-drift",
     is_flag=True,
     help="Proceed although applied files changed or are missing (exit 4 otherwise).",
+)
+@click.option(
+    "--pool-mode",
+    type=click.Choice(["session"]),
+    envvar="LIFTDB_POOL_MODE",
+    show_envvar=True,
+    help="The URL is a pooler (PgBouncer) in session mode: let changing commands run"
+    " through it. Otherwise they refuse any pooler: no client can tell its mode.",
 )
 @click.pass_context
 def cli(ctx: click.Context, database_url, sql_dir, json_output, **values) -> None:
@@ -470,7 +481,7 @@ def goose_adopt(settings: Settings) -> None:
     from runner import database, goose
 
     url = settings.url()
-    result = goose.adopt(url, settings.sql_dir, settings.lock_timeout)
+    result = goose.adopt(url, settings.sql_dir, settings.lock_timeout, settings.pool_mode)
     for number in result.marked:
         click.echo(f"{number:05d} adopted")
     click.echo(

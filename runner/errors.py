@@ -48,7 +48,7 @@ class ConnectionFailed(LiftdbError):
 
 class TargetRefused(LiftdbError):
     """The server can be reached but cannot take a migration: a hot standby, read-only
-    sessions, a pooler that shares server sessions between clients."""
+    sessions, a pooler not said to be in session mode (or said so wrongly)."""
 
 
 class EmbeddedServerError(LiftdbError):

@@ -70,16 +70,18 @@ def acquire(
     conn,
     timeout_ms: int,
     on_wait: Callable[[Holder | None], None] | None = None,
+    pool_mode: str | None = None,
 ) -> None:
     """Take the lock on ``conn`` or raise ``LockTimeout`` naming the holder.
 
     ``timeout_ms`` 0 means wait for ever. ``on_wait`` is called once, when the lock is
     first found taken, with who holds it. First, ``target.check`` refuses a server that
-    cannot take a migration (a standby, read-only sessions, transaction pooling).
+    cannot take a migration (a standby, read-only sessions, a pooler not said to be in
+    session mode by ``pool_mode``).
     """
     from runner import target
 
-    target.check(conn)
+    target.check(conn, pool_mode)
     deadline = None if timeout_ms == 0 else time.monotonic() + timeout_ms / 1000
     pause = POLL_FIRST_S
     told = False

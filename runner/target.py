@@ -11,12 +11,19 @@ other clients between transactions (PgBouncer's ``pool_mode = transaction`` or
 what to use instead, nothing changed. Reading commands (``status``, ``verify``,
 a dry run) do not ask: they are right on a standby and through any pooler.
 
-How a pooler is seen: PgBouncer (like every pooler that shares server
-sessions) answers the start-up itself, with a cancel key of its own, so the
-process id the connection was given is not the server's ``pg_backend_pid()``.
-Then a second connection asks for its server's process id: in transaction
-pooling it is handed ours as soon as our transaction ends (and our own next
-statement may land on another); in session pooling it never is.
+How a pooler is seen, every time: PgBouncer (like every pooler that shares
+server sessions) answers the start-up itself, with a cancel key of its own, so
+the process id the connection was given is not the server's
+``pg_backend_pid()``. Its pool mode cannot be seen: PgBouncer sends the same
+start-up messages in every mode, its admin console is closed to ordinary
+users, and whether another connection is handed our server session depends on
+what other clients are doing at that moment (measured with six clients at once:
+about one check in nine let transaction pooling through). So a pooler is refused
+unless the user says it pools sessions (``pool_mode="session"``, the CLI's
+``--pool-mode session``). Then two checks can still catch a wrong claim:
+statement pooling refuses a transaction block, always; and in transaction
+pooling a second connection is usually handed our server session once our
+transaction ends (always when no other client is busy; not always otherwise).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ PROBE = (
     "SELECT pg_backend_pid(), pg_is_in_recovery(), current_setting('transaction_read_only'),"
     " (SELECT source FROM pg_settings WHERE name = 'default_transaction_read_only')"
 )
+SESSION_POOLING = "session"  # the one pool mode a migration can run through
 WITNESS_WAIT_S = 2.0  # a session pool with no server to spare keeps the witness waiting
 
 # Where pg_settings says default_transaction_read_only came from, in a DBA's words.
@@ -42,9 +50,12 @@ _SOURCES = {
 }
 
 
-def check(conn) -> None:
+def check(conn, pool_mode: str | None = None) -> None:
     """Raise ``TargetRefused`` unless ``conn`` is one session on a server that takes
-    changes; a connection liftdb made with ``database.connect``."""
+    changes; a connection liftdb made with ``database.connect``. ``pool_mode`` is what the
+    user says of a pooler in between: ``"session"``, or None (a pooler is refused)."""
+    import psycopg
+
     from runner import database
 
     server_pid, in_recovery, read_only, source = conn.execute(PROBE).fetchone()
@@ -64,12 +75,29 @@ def check(conn) -> None:
         )
     if conn.info.backend_pid == server_pid:
         return  # the server itself answered the start-up: no pooler in between
-    with database.reconnect(conn) as witness:
-        shared = _server_pid(witness) == server_pid
-    if shared or conn.execute("SELECT pg_backend_pid()").fetchone()[0] != server_pid:
+    if pool_mode != SESSION_POOLING:
         raise TargetRefused(
-            f"{where}: a pooler between liftdb and the server shares server sessions"
-            " between clients (PgBouncer with pool_mode = transaction or statement), and"
+            f"{where}: a pooler (PgBouncer or the like) answers here for the server, and no"
+            " client can tell whether it shares server sessions between clients (pool_mode"
+            " = transaction or statement), which liftdb's migration lock and"
+            " non-transactional versions cannot survive: use a URL to the server itself, or"
+            " if this pool is in session mode, say so with --pool-mode session"
+            " (LIFTDB_POOL_MODE=session); nothing was changed"
+        )
+    try:
+        with conn.transaction():
+            pass  # a transaction block over several messages: statement pooling refuses it
+    except psycopg.errors.ProtocolViolation:
+        shared = "statement"
+    else:
+        with database.reconnect(conn) as witness:
+            handed_ours = _server_pid(witness) == server_pid
+        moved = conn.execute("SELECT pg_backend_pid()").fetchone()[0] != server_pid
+        shared = "transaction" if handed_ours or moved else None
+    if shared:
+        raise TargetRefused(
+            f"{where}: told the pool is in session mode (--pool-mode session), but the"
+            f" pooler shares server sessions between clients (pool_mode = {shared}), and"
             " liftdb needs one session for the whole run (its migration lock,"
             " non-transactional versions): use a URL to the server itself, or to a pool in"
             " session mode; nothing was changed"

@@ -30,10 +30,13 @@ def goose_applied(conn) -> list[int]:
 
 
 def adopt(
-    url: str, sql_dir: Path | str, lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    url: str,
+    sql_dir: Path | str,
+    lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+    pool_mode: str | None = None,
 ) -> adoption.Adopted:
     """Record as applied every version goose applied, once the live schema is checked
-    (``runner.adopt``), under the migration lock."""
+    (``runner.adopt``), under the migration lock (``pool_mode`` as ``lock.acquire``)."""
     from runner import database, lock, recorder, yoyo
 
     chain = loader.load(sql_dir)
@@ -41,7 +44,7 @@ def adopt(
         exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (GOOSE_TABLE,)).fetchone()[0]
         if not exists:
             raise UsageError(f"{database.mask(url)} has no {GOOSE_TABLE} table: nothing to adopt")
-        lock.acquire(conn, lock_ms)
+        lock.acquire(conn, lock_ms, pool_mode=pool_mode)
         yoyo.fence(conn, lock_ms, create=True)
         by_goose = set(goose_applied(conn))
         ours = {row.number for row in recorder.applied(conn)}
