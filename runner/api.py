@@ -509,3 +509,33 @@ def psql_command(url: str) -> tuple[list[str], dict[str, str]]:
         )
     conninfo = make_conninfo(**options)  # empty when libpq's environment says it all
     return [psql, *([conninfo] if conninfo else [])], env
+
+
+# --- lint --trace ---------------------------------------------------------------------
+
+
+def lint_trace(
+    url: str,
+    paths: Sequence[Path] = (),
+    sql_dir: Path | str = DEFAULT_SQL_DIR,
+    *,
+    rows: int | None = None,
+):
+    """Trace versions on a scratch database of the server at ``url`` (``runner.trace``):
+    the up files among ``paths``, else the versions pending in that database, of the chain
+    in the one folder ``paths`` name (default ``sql_dir``). Returns ``(Trace, lint Result)``;
+    raises ``UsageError`` for paths in several folders or that are not up files."""
+    from runner import trace
+
+    folders = {p if p.is_dir() else p.parent for p in map(Path, paths)}
+    if len(folders) > 1:
+        raise UsageError(f"--trace runs one chain: {', '.join(sorted(map(str, folders)))}")
+    folder = folders.pop() if folders else Path(sql_dir)
+    files = [p for p in map(Path, paths) if not p.is_dir()]
+    traced, result = trace.trace(url, folder, files, trace.DEFAULT_ROWS if rows is None else rows)
+    if files:  # as `lint FILE`: the chain is read whole, the files' findings shown
+        from runner.lint.check import display
+
+        shown = {display(path) for path in files}
+        result.findings = [f for f in result.findings if f.path in shown]
+    return traced, result

@@ -551,29 +551,60 @@ def dump_schema(settings: Settings, output: Path | None, check: bool) -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github", "sarif"]),
     default="text",
     show_default=True,
-    help="text: one 'file:line:col: rule: message' line per finding; json: one document.",
+    help="text: 'file:line:col: rule: message' lines; json: one document; github: workflow"
+    " annotations; sarif: SARIF 2.1.0 for code scanning.",
+)
+@click.option(
+    "--trace",
+    is_flag=True,
+    help="Also run the pending versions (or the FILEs given) on a scratch database of the"
+    " server, holding sample rows, and show what each statement did beside the lint's verdict.",
+)
+@click.option(
+    "--rows",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --trace: the sample rows each table is brought up to (default 10,000).",
 )
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.pass_obj
-def lint_command(settings: Settings, output_format: str, paths: tuple[Path, ...]) -> None:
+def lint_command(
+    settings: Settings, output_format: str, trace: bool, rows: int | None, paths: tuple[Path, ...]
+) -> None:
     """Check the migrations statically; exit 1 if anything is found.
 
     PATHS are migration folders (default: the --sql-dir one) or files in one; for a
-    file, its whole chain is read and only that file's findings are shown.
+    file, its whole chain is read and only that file's findings are shown. With --trace,
+    PATHS are up files (or one folder) and the trace runs them; the target database is
+    only read, for which versions are pending.
     """
+    from runner.errors import UsageError
     from runner.lint import check, report
 
+    if rows is not None and not trace:
+        raise UsageError("--rows goes with --trace")
+    if trace:
+        from runner import api
+
+        if output_format not in ("text", "json"):
+            raise UsageError("--trace reports as text or json")
+        traced, result = api.lint_trace(settings.url(), paths, settings.sql_dir, rows=rows)
+        findings = result.findings
+        if output_format == "json":
+            click.echo(report.as_json(findings, traced), nl=False)
+        else:
+            click.echo(report.text(findings) + report.trace_text(traced), nl=False)
+        differ = f", {traced.differences} verdict(s) differ from the server"
+        if findings or traced.differences:
+            raise LiftdbError(f"lint: {len(findings)} finding(s){differ}")
+        return
     findings = []
     for folder, only in check.targets(paths or (settings.sql_dir,)):
         findings += check.lint(folder, only=only).findings
-    click.echo(
-        report.as_json(findings) if output_format == "json" else report.text(findings), nl=False
-    )
-    if output_format == "json":
-        click.echo()
+    click.echo(report.render(findings, output_format), nl=False)
     if findings:
         raise LiftdbError(f"lint: {len(findings)} finding(s)")
 

@@ -1,4 +1,5 @@
-"""Cases kept as data, turned into chains: ``tests/lint_cases`` and ``tests/model_cases``.
+"""Cases kept as data, turned into chains: ``tests/lint_cases`` (and its ``oracle.toml``)
+and ``tests/model_cases``.
 
 A case is a file ``NAME.sql`` (with ``NAME.rollback.sql`` beside it, or an empty
 rollback), which becomes version 2 on top of ``lint_cases/base.sql``; or a folder
@@ -11,12 +12,16 @@ Adding a case is adding files.
 from __future__ import annotations
 
 import shutil
+import tomllib
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 LINT_CASES = TESTS / "lint_cases"
 MODEL_CASES = TESTS / "model_cases"
 BASE = LINT_CASES / "base.sql"
+# The server as the judge of the safety rules: its corpus of statements and its matrix of
+# column type changes (tests/test_lint_oracle.py) are folded cases too.
+ORACLE = tomllib.loads((LINT_CASES / "oracle.toml").read_text())
 
 
 def build(source: Path, tmp_path: Path, *, fill_rollbacks: bool = False) -> Path:
@@ -39,6 +44,39 @@ def build(source: Path, tmp_path: Path, *, fill_rollbacks: bool = False) -> Path
         shutil.copy(rollback, chain / "00002_case.rollback.sql")
     else:
         (chain / "00002_case.rollback.sql").write_text("")
+    return chain
+
+
+def build_statement(statement: str, tmp_path: Path) -> Path:
+    """One statement as version 2 on top of base.sql (an empty rollback), in tmp_path/chain:
+    a statement of ``oracle.toml``'s corpus."""
+    chain = tmp_path / "chain"
+    chain.mkdir()
+    _base(chain)
+    (chain / "00002_case.sql").write_text(f"-- lock_timeout: 5s\n{statement};\n")
+    (chain / "00002_case.rollback.sql").write_text("")
+    return chain
+
+
+def build_type_changes(tmp_path: Path) -> Path:
+    """Every change of ``oracle.toml``'s type-change matrix in one chain, in tmp_path/chain:
+    version 1 a table with a column of each change's old type, version 2 each column
+    changed to its new type (``USING`` as written, ``c`` the column)."""
+    changes = ORACLE["matrix"]["type_changes"]
+    chain = tmp_path / "chain"
+    chain.mkdir()
+    columns = "".join(f"    c{i} {change[0]},\n" for i, change in enumerate(changes))
+    (chain / "00001_create_retyped.sql").write_text(
+        f"CREATE TABLE retyped (\n{columns}    id integer PRIMARY KEY\n);\n"
+    )
+    (chain / "00001_create_retyped.rollback.sql").write_text("DROP TABLE retyped;\n")
+    alters = ",\n".join(
+        f"    ALTER COLUMN c{i} TYPE {change[1]}"
+        + (f" USING {change[2].replace('c', f'c{i}', 1)}" if len(change) > 2 else "")
+        for i, change in enumerate(changes)
+    )
+    (chain / "00002_retype.sql").write_text(f"ALTER TABLE retyped\n{alters};\n")
+    (chain / "00002_retype.rollback.sql").write_text("")
     return chain
 
 

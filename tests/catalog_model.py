@@ -103,7 +103,11 @@ SELECT {QUALIFIED.format(n="n", name="t.typname")}, t.typtype::text,
        ARRAY(SELECT enumlabel::text FROM pg_enum WHERE enumtypid = t.oid ORDER BY enumsortorder),
        CASE t.typtype WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod)
                       WHEN 'r' THEN (SELECT format_type(rngsubtype, NULL) FROM pg_range
-                                     WHERE rngtypid = t.oid) END
+                                     WHERE rngtypid = t.oid) END,
+       t.typnotnull,
+       -- a domain's CHECKs (its NOT NULL is a constraint too from 17 on: typnotnull says it)
+       ARRAY(SELECT ARRAY[conname::text, convalidated::text] FROM pg_constraint
+             WHERE contypid = t.oid AND contype = 'c' ORDER BY conname)
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE {USER_SCHEMA} AND (t.typtype IN ('e', 'd', 'r') OR t.typtype = 'c' AND EXISTS (
     SELECT FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
@@ -145,7 +149,8 @@ ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "
 
 
 def from_catalog(conn: psycopg.Connection) -> Shape:
-    """Every table, column, constraint, index, function, trigger, type and schema."""
+    """Every table, column, constraint, index, function, trigger, type (a domain with its
+    NOT NULL and its CHECKs, by name, validated or not) and schema."""
     shape: Shape = {}
     tables = conn.execute(TABLES, {"bookkeeping": BOOKKEEPING_PATTERN}).fetchall()
     for oid, name, comment, key, bound, parents in tables:
@@ -174,9 +179,10 @@ def from_catalog(conn: psycopg.Connection) -> Shape:
     functions = conn.execute(FUNCTIONS, {"bookkeeping": BOOKKEEPING_PATTERN}).fetchall()
     for signature, note in functions:
         shape[f"function {signature}"] = (note,)
-    for name, kind, labels, base in conn.execute(TYPES).fetchall():
+    for name, kind, labels, base, not_null, checks in conn.execute(TYPES).fetchall():
         detail = tuple(labels) if kind == "e" else base or ""
-        shape[f"type {name}"] = (TYPE_KINDS[kind], detail)
+        checks = tuple((check, valid == "true") for check, valid in checks)
+        shape[f"type {name}"] = (TYPE_KINDS[kind], detail, not_null, checks)
     for (name,) in conn.execute(SCHEMAS).fetchall():
         shape[f"schema {name}"] = ()
     for name, owner in conn.execute(SEQUENCES, {"bookkeeping": BOOKKEEPING_PATTERN}).fetchall():
@@ -226,7 +232,8 @@ def from_model(conn: psycopg.Connection, model) -> Shape:
     for signature in model.functions:
         shape[f"function {signature}"] = (model.function_comments.get(signature),)
     for name, kind in model.types.items():
-        shape[f"type {name}"] = (kind.kind, kind.detail)
+        checks = tuple((check, check not in kind.not_valid) for check in sorted(kind.checks))
+        shape[f"type {name}"] = (kind.kind, kind.detail, kind.not_null, checks)
     for name in model.schemas:
         shape[f"schema {name}"] = ()
     for name, owner in model.sequences.items():

@@ -36,8 +36,11 @@ def liftdb(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
 
 
 def copy_chain(tmp_path: Path) -> Path:
+    """The project's chain in tmp_path/sql, under a copy of its pyproject.toml (its
+    ``[tool.liftdb]`` settings: the lint judges the copy as it judges the project)."""
     target = tmp_path / "sql"
     shutil.copytree(SQL_DIR, target)
+    shutil.copy(SQL_DIR.parent / "pyproject.toml", tmp_path / "pyproject.toml")
     return target
 
 

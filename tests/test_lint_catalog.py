@@ -1,8 +1,10 @@
 """The lint's folded model is what PostgreSQL builds, for every kind of DDL (differential).
 
 Each chain (the project's own, every case of ``tests/lint_cases`` and of
-``tests/model_cases``) is applied to a real server version by version, and the
-model ``liftdb lint`` folds without a server is compared with ``pg_catalog``,
+``tests/model_cases``, each statement of the oracle's corpus and its column type
+changes in ``tests/lint_cases/oracle.toml``) is applied to a real server version by
+version, and the model ``liftdb lint`` folds without a server is compared with
+``pg_catalog``,
 every user schema, object by object (``tests/catalog_model.py``: expressions
 compared in the server's own words). Then the last version is rolled back on
 the server: the lint must report ``irreversible`` for it exactly when the
@@ -23,7 +25,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from case_chains import MODEL_CASES, build, lint_cases, model_cases
+from case_chains import (
+    MODEL_CASES,
+    ORACLE,
+    build,
+    build_statement,
+    build_type_changes,
+    lint_cases,
+    model_cases,
+)
 from catalog_model import diff, from_catalog, from_model
 from conftest import SQL_DIR
 
@@ -32,6 +42,7 @@ from runner.errors import LayoutError, LiftdbError
 from runner.lint import lint
 from runner.lint.rules import RULES
 
+TYPE_CHANGES = "the oracle's type changes"
 CASES = (
     [pytest.param(SQL_DIR, id="sql")]
     + [pytest.param(p, id=f"model_cases/{p.name}") for p in model_cases()]
@@ -40,6 +51,9 @@ CASES = (
         for kind in ("ok", "bad")
         for rule, name, p in lint_cases(kind)
     ]
+    # The statements and type changes the oracle observes (tests/lint_cases/oracle.toml).
+    + [pytest.param(s, id=f"oracle corpus/{s}") for s in ORACLE["corpus"]["statements"]]
+    + [pytest.param(TYPE_CHANGES, id="oracle matrix")]
 )
 
 
@@ -49,10 +63,19 @@ def server_major(server_url: str) -> int:
         return conn.info.server_version // 10000
 
 
-def chain_of(source: Path, tmp_path: Path) -> Path:
+def chain_of(source: Path | str, tmp_path: Path) -> Path:
+    if source == TYPE_CHANGES:
+        return build_type_changes(tmp_path)
+    if isinstance(source, str):
+        return build_statement(source, tmp_path)
     if source == SQL_DIR:
         return shutil.copytree(SQL_DIR, tmp_path / "chain")
     return build(source, tmp_path, fill_rollbacks=source.is_relative_to(MODEL_CASES))
+
+
+def must_apply(source: Path | str) -> bool:
+    """The project's chain, a model case and what the oracle runs apply on every server."""
+    return isinstance(source, str) or source == SQL_DIR or source.is_relative_to(MODEL_CASES)
 
 
 def prefix(chain: Path, last: int, tmp_path: Path) -> Path:
@@ -66,13 +89,17 @@ def prefix(chain: Path, last: int, tmp_path: Path) -> Path:
 
 
 def reversible_shape(conn) -> dict:
-    """The catalog as a rollback must restore it: whether a constraint was validated
-    aside (VALIDATE has no undo; the lint does not ask for one)."""
-    shape = from_catalog(conn)
-    return {
-        key: value[:7] + (None,) + value[8:] if key.startswith("constraint ") else value
-        for key, value in shape.items()
-    }
+    """The catalog as a rollback must restore it: whether a constraint (a table's or a
+    domain's) was validated aside (VALIDATE has no undo; the lint does not ask for one)."""
+
+    def restorable(key: str, value: tuple) -> tuple:
+        if key.startswith("constraint "):
+            return value[:7] + (None,) + value[8:]
+        if key.startswith("type "):
+            return value[:3] + (tuple(check for check, _ in value[3]),)
+        return value
+
+    return {key: restorable(key, value) for key, value in from_catalog(conn).items()}
 
 
 def apply_in_order(url: str, chain: Path, head: int) -> tuple[int, str | None, dict | None]:
@@ -112,7 +139,7 @@ def test_model_equals_the_catalog(emptied_url, server_major, tmp_path, source):
             f"the lint says version {min(newer)} needs a newer server, the server"
             f" {'refused version ' + str(applied + 1) if refusal else 'applied it'}"
         )
-    elif source.is_relative_to(MODEL_CASES) or source == SQL_DIR:
+    elif must_apply(source):
         assert refusal is None, f"the server refused version {applied + 1}: {refusal}"
 
     compared = chain if applied == head else prefix(chain, applied, tmp_path)
@@ -121,7 +148,8 @@ def test_model_equals_the_catalog(emptied_url, server_major, tmp_path, source):
     unmodelled = [f.as_text() for f in result.findings if f.rule == "not-modelled"]
     with psycopg.connect(url, autocommit=True) as conn:
         differences = diff(from_model(conn, result.model), from_catalog(conn))
-    if source.is_relative_to(MODEL_CASES):  # a model case lists its not-modelled findings
+    if isinstance(source, Path) and source.is_relative_to(MODEL_CASES):
+        # A model case lists its not-modelled findings.
         expected_file = source.with_suffix(".expected")
         expected = expected_file.read_text().splitlines() if expected_file.exists() else []
         shown = [line.replace(f"{compared}/", "") for line in unmodelled]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pglast import ast
 
-from runner import sqltree
+from runner import config, features, sqltree
 from runner.lint import fold
 from runner.lint.findings import Finding
 from runner.lint.model import Model, Table, relation_name, walk
@@ -39,6 +39,11 @@ NOT_CHECKED = "; the contract and the schema-wide rules were not checked"
 class Result:
     findings: list[Finding]
     model: Model = field(default_factory=Model)
+    waived: list[Finding] = field(default_factory=list)  # removed by a waiver on their statement
+    # The locks each statement takes on tables holding data (rules.locks), by place:
+    # the lint's claim that runner.trace compares with pg_locks.
+    locks: dict[tuple[str, int, int], tuple] = field(default_factory=dict)
+    safety_after: int = 0  # [tool.liftdb] lint_safety_after: versions the safety rules skip
 
     @property
     def clean(self) -> bool:
@@ -54,9 +59,8 @@ def lint(
     project's setting, ``runner.config``; a bad setting raises ``UsageError``)."""
     directory = Path(directory)
     if min_server_version is None:
-        from runner import config
-
         min_server_version = config.min_server_version(directory)
+    judged = Judged(config.lint_safety_after(directory), min_server_version)
     versions, findings = layout.versions_and_findings(directory, display)
     files: list[ParsedFile] = []
     model = Model()
@@ -75,9 +79,7 @@ def lint(
     for version, up, rollback in parsed_versions:
         files += [f for f in (up, rollback) if f is not None]
         findings += _empty_version(up)  # what the runner refuses to record
-        findings += _fold_version(
-            model, referrers, version.number, up, rollback, min_server_version
-        )
+        findings += _fold_version(model, referrers, version.number, up, rollback, judged)
     unread = [parsed.error for parsed in files if parsed.error is not None]
     if unread or any(f.rule == INTERNAL_ERROR for f in findings):
         # The model lacks what was not read: judging it whole would report that as missing.
@@ -91,10 +93,23 @@ def lint(
             findings += contract.check(model, contract_path, display(contract_path))
     for parsed in files:
         findings += parsed.text_findings
-    findings = _apply_waivers(findings, files)
+    findings, waived = _apply_waivers(findings, files)
     if only is not None:
         findings = [f for f in findings if f.path in only]
-    return Result(findings=sorted(set(findings)), model=model)
+    return Result(
+        findings=sorted(set(findings)), model=model, waived=sorted(set(waived)),
+        locks=judged.locks, safety_after=judged.after,
+    )  # fmt: skip
+
+
+@dataclass
+class Judged:
+    """How the chain is judged (``runner.config``): the safety rules judge versions after
+    ``after``, the rest hold it to ``min_server_version``; and the locks the safety rules saw."""
+
+    after: int = 0
+    min_server_version: int = features.OLDEST
+    locks: dict[tuple[str, int, int], tuple] = field(default_factory=dict)
 
 
 def _empty_version(up: ParsedFile) -> list[Finding]:
@@ -135,18 +150,18 @@ def _fold_version(
     number: int,
     up: ParsedFile,
     rollback: ParsedFile | None,
-    min_server_version: int,
+    judged: Judged,
 ) -> list[Finding]:
     findings: list[Finding] = []
     readable = up.error is None and rollback is not None and rollback.error is None
     touched = _touched(model, referrers, up, rollback)
     before = _snapshot(model, touched) if readable else None
-    findings += _fold_file(model, up, number, "up", min_server_version)
+    findings += _fold_file(model, up, number, "up", judged)
     referrers.refresh(model, referrers.everything(model) if EVERYTHING in touched else touched)
     if not readable:
         return findings
     after = _snapshot(model, touched)
-    findings += _fold_file(after, rollback, number, "rollback", min_server_version)
+    findings += _fold_file(after, rollback, number, "rollback", judged)
     if after != before:
         # "added": left behind by the rollback; "missing": the rollback does not restore it.
         differences = before.differences(after)
@@ -162,21 +177,27 @@ def _fold_version(
 
 
 def _fold_file(
-    model: Model, parsed: ParsedFile, number: int, direction: str, min_server_version: int
+    model: Model, parsed: ParsedFile, number: int, direction: str, judged: Judged
 ) -> list[Finding]:
     findings: list[Finding] = []
     not_valid_here: set[tuple[str, str]] = set()
+    new_enum_values: dict[str, str] = {}
+    enums_created: set[str] = set()
     for statement in parsed.statements:
         ctx = StatementContext(
-            parsed, statement, number, direction, model, not_valid_here, min_server_version
-        )
+            parsed, statement, number, direction, model, not_valid_here, new_enum_values,
+            enums_created, judged.min_server_version,
+        )  # fmt: skip
         source = parsed.text[statement.start : statement.end]
         try:
             findings += conventions.check_statement(ctx)
-            findings += safety.check_statement(ctx)
+            if number > judged.after:
+                findings += safety.check_statement(ctx)
+                where = statement.where
+                judged.locks[(where.path, where.line, where.col)] = tuple(ctx.locks)
             findings += server_version.check_statement(ctx)
             unmodelled = fold.apply(
-                model, statement.node, statement.where, number, source, min_server_version
+                model, statement.node, statement.where, number, source, judged.min_server_version
             )
         except Exception as exc:  # liftdb's own bug: name the statement, go on
             findings.append(internal_error(statement.where, source, exc))
@@ -299,6 +320,10 @@ def _statement_tables(node, names: set[str]) -> bool:
     if isinstance(into, ast.IntoClause):  # CREATE TABLE AS, SELECT INTO: and what it reads
         names.add(relation_name(into.rel))
         names.update(relation_name(r) for r in walk(node) if isinstance(r, ast.RangeVar))
+    if isinstance(node, ast.CreateSeqStmt | ast.AlterSeqStmt):  # OWNED BY: held by the table
+        for option in node.options or ():
+            if option.defname == "owned_by" and len(option.arg) > 1:
+                names.add(".".join(p.sval for p in option.arg[:-1] if p.sval != "public"))
     if isinstance(node, ast.CreateStmt):
         names.update(relation_name(r) for r in node.inhRelations or ())
         constraints_of(node.tableElts)
@@ -376,8 +401,11 @@ def _clone(table: Table) -> Table:
     return clone
 
 
-def _apply_waivers(findings: list[Finding], files: list[ParsedFile]) -> list[Finding]:
-    """Drop each finding waived on its statement; a waiver that waives nothing is a finding."""
+def _apply_waivers(
+    findings: list[Finding], files: list[ParsedFile]
+) -> tuple[list[Finding], list[Finding]]:
+    """(the findings kept, those waived on their statement); a waiver that waives nothing
+    is a finding."""
     waivers = {
         (s.where.path, s.where.line, s.where.col, rule): waiver
         for parsed in files
@@ -386,13 +414,14 @@ def _apply_waivers(findings: list[Finding], files: list[ParsedFile]) -> list[Fin
         for rule in waiver.rules
     }
     if not waivers:
-        return findings
+        return findings, []
     used = set()
-    kept = []
+    kept, waived = [], []
     for finding in findings:
         key = (finding.path, finding.line, finding.col, finding.rule)
         if key in waivers and RULES.get(finding.rule) != "layout":
             used.add(key)
+            waived.append(finding)
         else:
             kept.append(finding)
     for key, waiver in waivers.items():
@@ -403,7 +432,7 @@ def _apply_waivers(findings: list[Finding], files: list[ParsedFile]) -> list[Fin
                     f"waiver of {key[3]} matches no finding on its statement: remove it",
                 )
             )  # fmt: skip
-    return kept
+    return kept, waived
 
 
 def targets(paths) -> list[tuple[Path, set[str] | None]]:

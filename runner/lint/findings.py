@@ -1,13 +1,13 @@
 """What the lint reports: one ``Finding`` per problem, at a place in a file.
 
-Invariant: a finding is a plain value (path, line, column, rule, message) with
-no reference to parse trees, so findings sort, compare and serialise the same
-way whichever rule produced them.
+Invariant: a finding is a plain value (path, line, column, rule, message, and
+for a safety rule the effect it claims) with no reference to parse trees, so
+findings sort, compare and serialise the same way whichever rule produced them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
@@ -28,10 +28,14 @@ class Finding:
     col: int
     rule: str
     message: str
+    # What the finding says the server does to a table holding rows, in the words of
+    # runner.observe (rewrite, scan, blocks, fails), for the rules that say so; what
+    # `lint --trace` and the oracle tests compare with what a server did.
+    effect: str | None = field(default=None, compare=False)
 
     @classmethod
-    def at(cls, where: Location, rule: str, message: str) -> Finding:
-        return cls(where.path, where.line, where.col, rule, message)
+    def at(cls, where: Location, rule: str, message: str, effect: str | None = None) -> Finding:
+        return cls(where.path, where.line, where.col, rule, message, effect)
 
     def as_text(self) -> str:
         return f"{self.path}:{self.line}:{self.col}: {self.rule}: {self.message}"

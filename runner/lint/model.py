@@ -28,6 +28,7 @@ TYPE_NAMES = {
     "bool": "boolean",
     "varchar": "character varying",
     "bpchar": "character",
+    "varbit": "bit varying",
     "timestamptz": "timestamp with time zone",
     "timestamp": "timestamp without time zone",
     "timetz": "time with time zone",
@@ -159,14 +160,31 @@ class Trigger:
     function: str = field(default="", compare=False)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TypeDef:
     """A type the chain creates: an enum (``detail``: its labels, in order), a domain (its
-    base type), a range (its subtype) or a composite type (its attributes are not held)."""
+    base type, and what it checks: what makes a column of it cost a scan or a rewrite), a
+    range (its subtype) or a composite type (its attributes are not held). A value: a
+    change to a type is a new ``TypeDef`` (the lint's snapshots share them)."""
 
     name: str
     kind: str  # "enum" | "domain" | "range" | "composite"
     detail: tuple[str, ...] | str
+    not_null: bool = False  # a domain's NOT NULL
+    checks: frozenset[str] = frozenset()  # a domain's CHECK constraints, by name
+    # Those of ``checks`` added NOT VALID and not validated since: VALIDATE has no undo,
+    # so a rollback need not restore it (as for a table's constraint).
+    not_valid: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def base(self) -> str:
+        """A domain's base type, in format_type spelling."""
+        return self.detail if self.kind == "domain" else ""
+
+    @property
+    def constrained(self) -> bool:
+        """A domain whose values are checked: every row using it is read to add or retype."""
+        return self.not_null or bool(self.checks)
 
 
 @dataclass
@@ -207,6 +225,11 @@ class Model:
         self.unowned_sequences.discard(name)
         if owner is not None and owner[0] in self.tables:
             self.tables[owner[0]].sequences.pop(name, None)
+
+    def domain(self, name: str) -> TypeDef | None:
+        """The domain ``name`` (spelled as a column's type), if the chain created it."""
+        found = self.types.get(name)
+        return found if found is not None and found.kind == "domain" else None
 
     def copy(self) -> Model:
         return copy.deepcopy(self)
@@ -339,7 +362,7 @@ def type_name(type_node) -> tuple[str, bool]:
         value = getattr(getattr(mod, "val", None), "ival", None)
         mods.append(str(value) if value is not None else deparse(mod))
     if base == "interval" and mods:
-        mods = []  # interval fields (YEAR TO MONTH) are an encoded typmod; keep the base
+        base, mods = _interval(mods)
     if mods:
         if base.startswith("timestamp ") or base.startswith("time "):
             word, _, rest = base.partition(" ")
@@ -351,6 +374,25 @@ def type_name(type_node) -> tuple[str, bool]:
     if type_node.arrayBounds:
         base += "[]" * len(type_node.arrayBounds)
     return base, serial
+
+
+# The fields of an interval typmod (PostgreSQL's datetime.h bits), as format_type names them.
+_YEAR, _MONTH, _DAY, _HOUR, _MINUTE, _SECOND = 1 << 2, 1 << 1, 1 << 3, 1 << 10, 1 << 11, 1 << 12
+INTERVAL_FIELDS = {
+    _YEAR: "year", _MONTH: "month", _DAY: "day", _HOUR: "hour", _MINUTE: "minute",
+    _SECOND: "second", _YEAR | _MONTH: "year to month", _DAY | _HOUR: "day to hour",
+    _DAY | _HOUR | _MINUTE: "day to minute", _DAY | _HOUR | _MINUTE | _SECOND: "day to second",
+    _HOUR | _MINUTE: "hour to minute", _HOUR | _MINUTE | _SECOND: "hour to second",
+    _MINUTE | _SECOND: "minute to second",
+}  # fmt: skip
+
+
+def _interval(mods: list[str]) -> tuple[str, list[str]]:
+    """``interval`` with its typmod (fields mask, precision) spelled as format_type does:
+    ``interval day to second``, precision as the type's modifier: ``interval(3)``."""
+    fields = INTERVAL_FIELDS.get(int(mods[0])) if mods[0].isdigit() else None
+    base = f"interval {fields}" if fields else "interval"
+    return base, mods[1:]
 
 
 def walk(node):

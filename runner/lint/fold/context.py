@@ -66,14 +66,17 @@ def relation_taken(model: Model, schema: str) -> Callable[[str], bool]:
 
 
 def constraint_taken(model: Model, schema: str) -> Callable[[str], bool]:
-    """Whether a name is a constraint's on any table of the schema (``ConstraintNameExists``)."""
+    """Whether a name is a constraint's on any table or domain of the schema
+    (``ConstraintNameExists``)."""
     tables: list[Table] | None = None
 
     def taken(name: str) -> bool:
         nonlocal tables
         if tables is None:
             tables = [t for t in model.tables.values() if schema_of(t.name) == schema]
-        return any(name in table.constraints for table in tables)
+        return any(name in table.constraints for table in tables) or any(
+            name in t.checks for t in model.types.values() if schema_of(t.name) == schema
+        )
 
     return taken
 

@@ -17,6 +17,7 @@ HANDLERS = {
     "CreateSchemaStmt": objects.create_schema,
     "CreateEnumStmt": objects.create_enum,
     "CreateDomainStmt": objects.create_domain,
+    "AlterDomainStmt": objects.alter_domain,
     "CompositeTypeStmt": objects.create_composite,
     "CreateRangeStmt": objects.create_range,
     "CreateFunctionStmt": objects.create_function,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import replace
 
 from pglast import ast
+from pglast.enums import ConstrType, ObjectType
 from pglast.enums import FunctionParameterMode as Mode
-from pglast.enums import ObjectType
 
-from runner.lint.fold.context import Fold
+from runner.lint.fold import names
+from runner.lint.fold.context import Fold, bare, constraint_taken, schema_of
 from runner.lint.model import (
     Model,
     Trigger,
@@ -61,8 +63,51 @@ def create_enum(f: Fold, node) -> None:
 
 def create_domain(f: Fold, node) -> None:
     name = qualified(node.domainname)
-    if name not in f.model.types:
-        f.model.types[name] = TypeDef(name, "domain", type_name(node.typeName)[0])
+    if name in f.model.types:
+        return
+    f.model.types[name] = TypeDef(name, "domain", type_name(node.typeName)[0])
+    for constraint in node.constraints or ():
+        f.model.types[name] = _constrain(f.model, f.model.types[name], constraint)
+
+
+def alter_domain(f: Fold, node) -> None:
+    """``ALTER DOMAIN``: its NOT NULL and CHECK constraints (a default is not held)."""
+    model = f.model
+    domain = model.domain(qualified(node.typeName))
+    if domain is None:
+        return
+    kind = node.subtype
+    if kind == "O":  # SET NOT NULL
+        domain = replace(domain, not_null=True)
+    elif kind == "N":  # DROP NOT NULL
+        domain = replace(domain, not_null=False)
+    elif kind == "C":  # ADD CONSTRAINT
+        domain = _constrain(model, domain, node.def_)
+    elif kind == "X" and node.name in domain.checks:  # DROP CONSTRAINT
+        domain = replace(
+            domain, checks=domain.checks - {node.name}, not_valid=domain.not_valid - {node.name}
+        )
+    elif kind == "X" and domain.not_null and not node.missing_ok:
+        domain = replace(domain, not_null=False)  # 17+: its NOT NULL is a named constraint
+    elif kind == "V":  # VALIDATE CONSTRAINT
+        domain = replace(domain, not_valid=domain.not_valid - {node.name})
+    model.types[domain.name] = domain
+
+
+def _constrain(model: Model, domain: TypeDef, constraint) -> TypeDef:
+    """``domain`` with one more constraint, a CHECK named as the server names it."""
+    if constraint.contype == ConstrType.CONSTR_NOTNULL:
+        return replace(domain, not_null=True)
+    if constraint.contype == ConstrType.CONSTR_NULL:
+        return replace(domain, not_null=False)
+    if constraint.contype != ConstrType.CONSTR_CHECK:
+        return domain
+    schema = schema_of(domain.name)
+    name = constraint.conname or names.choose(
+        bare(domain.name), None, "check", constraint_taken(model, schema)
+    )
+    not_valid = {name} if constraint.skip_validation else set()
+    return replace(domain, checks=domain.checks | {name}, not_valid=domain.not_valid | not_valid)
 
 
 def argument_type(type_node) -> str:
@@ -186,6 +231,7 @@ def create_sequence(f: Fold, node) -> None:
     name = relation_name(node.sequence)
     if name not in f.model.sequences:
         f.model.set_sequence(name, None)
+        alter_sequence(f, node)  # CREATE SEQUENCE ... OWNED BY
 
 
 def alter_sequence(f: Fold, node) -> None:

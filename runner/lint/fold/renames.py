@@ -10,6 +10,7 @@ one.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 from pglast import ast
 from pglast.enums import ObjectType
@@ -62,6 +63,16 @@ def rename(f: Fold, node) -> None:
     elif kind in TYPE_KINDS:
         old = qualified(node.object)
         rename_type(model, old, in_schema(schema_of(old), node.newname))
+    elif kind == ObjectType.OBJECT_DOMCONSTRAINT:
+        domain = model.domain(qualified(node.object))
+        if domain is not None and node.subname in domain.checks:
+            model.types[domain.name] = replace(
+                domain,
+                checks=domain.checks - {node.subname} | {node.newname},
+                not_valid=frozenset(
+                    node.newname if n == node.subname else n for n in domain.not_valid
+                ),
+            )
 
 
 def set_schema(f: Fold, node) -> None:
@@ -218,10 +229,10 @@ def rename_type(model: Model, old: str, new: str) -> None:
     found = model.types.pop(old, None)
     if found is None:
         return
-    model.types[new] = TypeDef(new, found.kind, found.detail)
+    model.types[new] = replace(found, name=new)
     for kind in list(model.types.values()):
         if kind.kind == "domain" and kind.detail == old:
-            model.types[kind.name] = TypeDef(kind.name, "domain", new)
+            model.types[kind.name] = replace(kind, detail=new)
     for table in model.tables.values():
         for column in table.columns.values():
             if column.type.removesuffix("[]").removesuffix("[]") == old:

@@ -10,6 +10,7 @@ waiver can hide it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from runner.lint.model import Model
 from runner.lint.source import ParsedFile, ParsedStatement
@@ -49,6 +50,8 @@ RULES: dict[str, str] = {
     "ban-drop-table": "safety",
     "ban-truncate": "safety",
     "volatile-default": "safety",
+    "table-rewrite": "safety",
+    "enum-value-in-transaction": "safety",
     "require-lock-timeout": "safety",
     "ban-transaction-control": "safety",
     "ban-drop-database": "safety",
@@ -70,9 +73,23 @@ class StatementContext:
     direction: str  # "up" or "rollback"
     model: Model  # the schema just before this statement
     not_valid_here: set[tuple[str, str]] = field(default_factory=set)  # added NOT VALID here
+    # Enum values ALTER TYPE ... ADD VALUE added earlier in the file (value -> type), and
+    # the enum types the file creates: what the rest of its transaction may not use.
+    new_enum_values: dict[str, str] = field(default_factory=dict)
+    enums_created_here: set[str] = field(default_factory=set)
     min_server_version: int = 15  # [tool.liftdb] min_server_version
 
     def holds_data(self, table: str) -> bool:
         """True for a table an earlier version created: production has rows in it."""
         found = self.model.tables.get(table)
         return found is not None and found.created_in < self.version
+
+    @cached_property
+    def locks(self) -> list:
+        """The locks the statement takes on tables holding data (``rules.locks``)."""
+        from runner.lint.rules import locks
+
+        return [
+            lock for lock in locks.taken(self.model, self.statement.node)
+            if self.holds_data(lock.table)
+        ]  # fmt: skip

@@ -2,7 +2,9 @@
 
 Invariant: a statement gets one finding per use of a feature newer than the
 chain's ``min_server_version`` (``runner.features``, which the runner's
-pre-flight uses too), at the use's own line and column.
+pre-flight uses too), at the use's own line and column. Each claims the effect
+``fails``: a server older than the feature refuses the statement (``runner.trace``
+holds the claim to a server that lacks the feature, and only to such a one).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 from runner import features
 from runner.lint.findings import Finding
 from runner.lint.rules import StatementContext
+from runner.observe import FAILS
 
 
 def check_statement(ctx: StatementContext) -> Iterator[Finding]:
@@ -26,4 +29,5 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
                     f"the chain must run on PostgreSQL {oldest}"
                     " ([tool.liftdb] min_server_version in pyproject.toml)"
                 ),
+                FAILS,
             )  # fmt: skip

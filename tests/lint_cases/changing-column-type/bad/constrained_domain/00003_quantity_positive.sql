@@ -1,0 +1,2 @@
+-- lock_timeout: 5s
+ALTER TABLE stock ALTER COLUMN quantity TYPE positive;

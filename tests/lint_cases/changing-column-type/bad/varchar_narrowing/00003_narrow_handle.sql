@@ -1,0 +1,2 @@
+-- lock_timeout: 5s
+ALTER TABLE profiles ALTER COLUMN handle TYPE varchar(20);

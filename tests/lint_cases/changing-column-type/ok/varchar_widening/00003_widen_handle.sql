@@ -1,0 +1,4 @@
+-- lock_timeout: 5s
+ALTER TABLE profiles ALTER COLUMN handle TYPE varchar(200);
+ALTER TABLE profiles ALTER COLUMN handle TYPE varchar;
+ALTER TABLE profiles ALTER COLUMN handle TYPE text;

@@ -1,0 +1,2 @@
+-- lock_timeout: 5s
+ALTER DOMAIN positive DROP CONSTRAINT positive_check;

@@ -1,0 +1,2 @@
+-- transactional: false
+DROP INDEX CONCURRENTLY accounts_email_key;

@@ -1,0 +1,2 @@
+-- lock_timeout: 5s
+UPDATE orders SET status = 'paid' WHERE status = 'shipped';

@@ -1,0 +1,2 @@
+-- transactional: false
+DROP INDEX CONCURRENTLY orders_total_idx;

@@ -1,0 +1,2 @@
+-- lock_timeout: 5s
+ALTER DOMAIN positive SET NOT NULL;

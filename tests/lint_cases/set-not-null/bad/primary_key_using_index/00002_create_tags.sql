@@ -1,0 +1,5 @@
+CREATE TABLE tags (
+    label text,
+    note text
+);
+COMMENT ON TABLE tags IS 'A label an account may put on an order.';

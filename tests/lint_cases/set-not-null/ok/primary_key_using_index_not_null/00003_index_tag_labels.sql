@@ -1,0 +1,2 @@
+-- transactional: false
+CREATE UNIQUE INDEX CONCURRENTLY tags_pkey ON tags (label);

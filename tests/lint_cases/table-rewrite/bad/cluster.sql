@@ -1,0 +1,2 @@
+-- lock_timeout: 5s
+CLUSTER orders USING orders_pkey;

@@ -1,0 +1,3 @@
+-- transactional: false
+-- lock_timeout: 5s
+VACUUM FULL orders;

@@ -1,0 +1,2 @@
+-- lock_timeout: 5s
+ALTER TABLE orders ADD COLUMN quantity positive;

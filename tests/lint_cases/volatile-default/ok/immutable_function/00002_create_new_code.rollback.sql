@@ -1,0 +1,1 @@
+DROP FUNCTION new_code();

@@ -1,0 +1,2 @@
+-- lock_timeout: 5s
+ALTER TABLE orders DROP COLUMN quantity;

@@ -1,0 +1,4 @@
+DROP TABLE stock;
+DROP DOMAIN quantity;
+DROP DOMAIN label;
+DROP SCHEMA catalogue CASCADE;
