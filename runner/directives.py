@@ -7,7 +7,10 @@ true`` (a version that runs no statement on purpose, as goose allows).
 Invariant: this module is the one reader of directives. The runner (the loader,
 the plan's pre-flight, the executor), the lint and goose's import all read a
 file's directives here, so they agree on what a file says, and on what is wrong
-with it: a value the runner refuses is a ``problem`` here, with its line.
+with it: a value the runner refuses is a ``problem`` here, with its line, and so
+is a comment that resembles a directive but is not one (``-- lock-timeout: 3s``,
+``-- Lock_Timeout: 3s``, a directive's line after the first statement), which
+would otherwise be silently ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import re
 from dataclasses import dataclass
 
 DIRECTIVE = re.compile(r"^--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
+# Any ``-- word: value`` comment, for the look-alikes: another case, "-" for "_".
+LOOKALIKE = re.compile(r"^--\s*(?P<key>[A-Za-z][A-Za-z_-]*)\s*:\s*(?P<value>.*?)\s*$")
 KNOWN = ("transactional", "lock_timeout", "statement_timeout", "depends", "empty")
 DURATIONS = ("lock_timeout", "statement_timeout")
 BOOLEANS = ("true", "false")
@@ -34,6 +39,8 @@ class Directives:
     """The directives of one file, in order; a key given twice counts as its last."""
 
     found: tuple[Directive, ...] = ()
+    # (comment, what it is taken for): look-alikes, and directives after the first statement
+    lookalikes: tuple[tuple[Directive, str], ...] = ()
 
     def get(self, key: str, default: str | None = None) -> str | None:
         values = [d.value for d in self.found if d.key == key]
@@ -57,7 +64,7 @@ class Directives:
     @property
     def problems(self) -> list[tuple[Directive, str]]:
         """(directive, what is wrong with it) for each value the runner cannot use."""
-        found = []
+        found = list(self.lookalikes)
         for directive in self.found:
             if directive.key in DURATIONS:
                 try:
@@ -69,21 +76,40 @@ class Directives:
             ):
                 problem = f"directive {directive.key}: {directive.value!r} is not true or false"
                 found.append((directive, problem))
-        return found
+        return sorted(found, key=lambda pair: pair[0].line)
 
 
 def read_directives(text: str) -> Directives:
     """The ``-- key: value`` lines of the leading comment block (blank lines allowed), for
-    the keys liftdb knows; the block ends at the first line that is not a comment."""
-    found = []
+    the keys liftdb knows; the block ends at the first line that is not a comment.
+
+    A whole-line comment anywhere in the file that would be a known directive but for its
+    case or a ``-`` for ``_``, or that is one but comes after the block, is kept in
+    ``lookalikes`` (and so among ``problems``): the runner refuses the file rather than
+    ignore what its author meant as a directive."""
+    found, lookalikes = [], []
+    leading = True
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped:
             continue
         if not stripped.startswith("--"):
-            break
+            leading = False
+            continue
         match = DIRECTIVE.match(stripped)
-        if match and match["key"] in KNOWN:
+        if leading and match and match["key"] in KNOWN:
             col = len(line) - len(line.lstrip()) + match.start("value") + 1
             found.append(Directive(match["key"], match["value"], number, col))
-    return Directives(tuple(found))
+            continue
+        loose = LOOKALIKE.match(stripped)
+        key = loose["key"].lower().replace("-", "_") if loose else None
+        if key not in KNOWN:
+            continue
+        col = len(line) - len(line.lstrip()) + loose.start("key") + 1
+        comment = Directive(loose["key"], loose["value"], number, col)
+        if loose["key"] != key:
+            why = f"'{loose['key']}' is not a directive; did you mean '{key}'?"
+        else:
+            why = f"directive {key} after the first statement is not read; move it to the top"
+        lookalikes.append((comment, why))
+    return Directives(tuple(found), tuple(lookalikes))
