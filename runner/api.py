@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner import database, loader
-from runner.errors import DataLossRefused, DriftError, LayoutError, UsageError, and_more
+from runner.errors import (
+    ConnectionFailed,
+    DataLossRefused,
+    DriftError,
+    LayoutError,
+    MigrationFailed,
+    UsageError,
+    and_more,
+)
 from runner.executor import Done, Notice, Timeouts
 
 if TYPE_CHECKING:  # for annotations only: this module imports plan where it uses it
@@ -482,6 +490,73 @@ def db_stop() -> bool:
     from runner import embedded
 
     return embedded.stop()
+
+
+def db_url(source: database.Source) -> str | None:
+    """The URL ``source`` names; for the embedded server, its URL if it runs, else None.
+    Starts nothing."""
+    from runner import embedded
+
+    return embedded.running_url() if source.embedded else source.url
+
+
+def db_wait(url: str, timeout_ms: int, pause_s: float = 0.2) -> float:
+    """Wait until the server at ``url`` accepts connections (for CI and containers);
+    returns the seconds waited. A server that answers but refuses us (a password, a
+    database that does not exist) is not waited for: ``ConnectionFailed`` at once, as
+    after ``timeout_ms`` (0: try once) with the last reason."""
+    import time
+
+    import psycopg
+
+    started = time.monotonic()
+    while True:
+        try:
+            with psycopg.connect(url, **{**database._connect_options(), "connect_timeout": 2}):
+                return time.monotonic() - started
+        except psycopg.ProgrammingError:
+            database.connect(url)  # raises the one-line usage error for a malformed URL
+        except psycopg.OperationalError as exc:
+            # No SQLSTATE: nobody answered; 57P03: starting up or shutting down.
+            answered = exc.sqlstate not in (None, "57P03")
+            if answered or time.monotonic() - started + pause_s > timeout_ms / 1000:
+                waited = "" if answered else f" after waiting {timeout_ms / 1000:g} s"
+                reason = database._reason(exc, url)
+                raise ConnectionFailed(
+                    f"cannot connect to {database.mask(url)}{waited}: {reason}"
+                ) from None
+        time.sleep(pause_s)
+
+
+def db_create(url: str) -> bool:
+    """Create the database ``url`` names, on its server (connected to through its
+    maintenance database); False if it already exists."""
+    return _create_or_drop(url, create=True)
+
+
+def db_drop(url: str) -> bool:
+    """Drop the database ``url`` names (refused by the server while others are connected
+    to it); False if it does not exist."""
+    return _create_or_drop(url, create=False)
+
+
+def _create_or_drop(url: str, *, create: bool) -> bool:
+    import psycopg
+    from psycopg import sql
+
+    name = database.database_name(url)
+    maintenance = "template1" if name == "postgres" else "postgres"
+    with database.connect(database.with_database(url, maintenance)) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if bool(exists) == create:
+            return False
+        verb = "CREATE" if create else "DROP"
+        try:
+            conn.execute(sql.SQL(verb + " DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.Error as exc:
+            what = " ".join(str(exc).split())
+            raise MigrationFailed(f"cannot {verb.lower()} database {name}: {what}") from None
+    return True
 
 
 def psql_command(url: str) -> tuple[list[str], dict[str, str]]:

@@ -61,11 +61,19 @@ class Settings:
     verbose: bool
     allow_drift: bool
     pool_mode: str | None  # "session": the URL is a PgBouncer pool in session mode
+    url_origin: str = "--database-url"  # or "$DATABASE_URL": where database_url came from
+    sql_source: str = "--sql-dir"  # why sql_dir is the migration folder (runner.project)
+
+    def source(self):
+        """Which server is used, and why (``database.Source``); starts nothing."""
+        from runner import database
+
+        return database.choose(self.database_url, self.url_origin)
 
     def url(self) -> str:
         from runner import database
 
-        return database.resolve_url(self.database_url)
+        return database.resolve_url(self.database_url, self.url_origin)
 
     def options(self, command_quiet: bool = False, notices: list | None = None):
         """``notices``: with --json, where the server's notices are kept for the document
@@ -100,7 +108,11 @@ class Settings:
 
 class Liftdb(click.Group):
     """The command group, with the one place errors become one line and an exit code
-    (here rather than in ``main`` so that ``CliRunner`` tests see exactly what users do)."""
+    (here rather than in ``main`` so that ``CliRunner`` tests see exactly what users do),
+    and global options accepted after the command too (``liftdb migrate --json``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, ctx, args))
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         from runner import output
@@ -126,7 +138,42 @@ class Liftdb(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-@click.group(cls=Liftdb, epilog=EPILOG)
+def hoist_global_options(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """``args`` with the group's options that follow a command moved before it, each with
+    its value, unless that command has an option of the same name (``status --json``)."""
+    globals_ = {name: option for option in group.params for name in option.opts}
+    front, rest = [], []
+    command: click.Command = group
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            rest += [word, *words]
+            break
+        name = word.partition("=")[0] if word.startswith("--") else word
+        if not word.startswith("-") or word == "-":
+            if isinstance(command, click.Group):
+                command = command.get_command(ctx, word) or command
+            rest.append(word)
+            continue
+        own = command is not group and _option(command, name)
+        option = own or globals_.get(name)
+        target = front if option is not None and not own else rest
+        target.append(word)
+        if option is not None and not option.is_flag and "=" not in word:
+            value = next(words, None)
+            if value is not None:
+                target.append(value)
+    return front + rest
+
+
+def _option(command: click.Command, name: str) -> click.Option | None:
+    for param in command.params:
+        if isinstance(param, click.Option) and name in param.opts + param.secondary_opts:
+            return param
+    return None
+
+
+@click.group(cls=Liftdb, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="liftdb")
 @click.option(
     "--database-url",
@@ -138,7 +185,8 @@ class Liftdb(click.Group):
     "--sql-dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Migration folder (default: sql/).",
+    help="Migration folder (default: $LIFTDB_SQL_DIR, else the nearest sql/ at or above"
+    " the current directory).",
 )
 @click.option(
     "--lock-timeout",
@@ -172,15 +220,23 @@ class Liftdb(click.Group):
 )
 @click.pass_context
 def cli(ctx: click.Context, database_url, sql_dir, json_output, **values) -> None:
-    """Apply, roll back and check the migrations in sql/."""
-    from runner import api
+    """Apply, roll back and check the migrations in sql/ (found from the current
+    directory upward, as git finds .git; or $LIFTDB_SQL_DIR)."""
+    from runner import project
 
+    found = project.find() if sql_dir is None else None
+    from_env = ctx.get_parameter_source("database_url") == click.core.ParameterSource.ENVIRONMENT
     ctx.obj = Settings(
         database_url=database_url,
-        sql_dir=sql_dir or api.DEFAULT_SQL_DIR,
+        sql_dir=found.sql_dir if found else sql_dir,
         json=json_output,
+        url_origin="$DATABASE_URL" if from_env else "--database-url",
+        sql_source=found.source if found else "--sql-dir",
         **values,
     )
+    if values["verbose"] and not json_output:
+        where = project.shown(ctx.obj.sql_dir)
+        click.echo(f"liftdb: migrations in {where} ({ctx.obj.sql_source})", err=True)
 
 
 def _report_run(
@@ -384,38 +440,124 @@ def new(settings: Settings, name: str) -> None:
     """Create the next numbered NAME.sql and NAME.rollback.sql from a template."""
     from runner import api
 
+    from runner import project
+
     for path in api.new(settings.sql_dir, name):
-        click.echo(str(path))
+        click.echo(project.shown(path))
 
 
 @cli.group("db")
 def db_group() -> None:
-    """The embedded PostgreSQL server (data in .pgdata/)."""
+    """The server: which one is used (url), wait for it, create or drop its database, and
+    the embedded server (start, stop; data in .pgdata/ beside the migration folder)."""
+
+
+def _not_in_use(settings: Settings) -> None:
+    """Say so when the embedded server is not the one liftdb uses."""
+    from runner import database
+
+    source = settings.source()
+    if not source.embedded:
+        click.echo(
+            f"note: the embedded server is not the one in use: {source.origin} selects"
+            f" {database.mask(source.url)}",
+            err=True,
+        )
 
 
 @db_group.command("start")
-def db_start() -> None:
+@click.pass_obj
+def db_start(settings: Settings) -> None:
     """Start the embedded server (if needed) and print its URL."""
     from runner import api, database
 
+    _not_in_use(settings)
     click.echo(database.mask(api.db_start()))
 
 
 @db_group.command("stop")
-def db_stop() -> None:
+@click.pass_obj
+def db_stop(settings: Settings) -> None:
     """Stop the embedded server."""
     from runner import api
 
+    _not_in_use(settings)
     click.echo("stopped" if api.db_stop() else "not running")
 
 
 @db_group.command("url")
 @click.pass_obj
 def db_url(settings: Settings) -> None:
-    """Print the database URL liftdb uses (password masked)."""
-    from runner import database
+    """Print the database URL liftdb uses (password masked) and, on stderr, why that
+    one: --database-url, else $DATABASE_URL, else libpq's PG* variables, else the
+    embedded server. Starts nothing."""
+    from runner import api, database, embedded
 
-    click.echo(database.mask(settings.url()))
+    source = settings.source()
+    url = api.db_url(source)
+    if url is None:
+        click.echo(
+            f"the embedded server, not running (data in {embedded.data_dir()}):"
+            " `liftdb db start` starts it"
+        )
+    else:
+        click.echo(database.mask(url))
+    if not settings.quiet:
+        click.echo(f"from {source.origin}: {source.why}", err=True)
+
+
+@db_group.command("wait")
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default="30s",
+    show_default=True,
+    help="Give up (exit 1) after this long.",
+)
+@click.pass_obj
+def db_wait(settings: Settings, timeout: int) -> None:
+    """Wait until the server accepts connections (for CI and containers)."""
+    from runner import api, database
+
+    url = settings.url()
+    waited = api.db_wait(url, timeout)
+    if not settings.quiet:
+        click.echo(f"{database.mask(url)} accepts connections (waited {waited:.1f} s)")
+
+
+@db_group.command("create")
+@click.pass_obj
+def db_create(settings: Settings) -> None:
+    """Create the database the URL names, on its server."""
+    from runner import api, database
+
+    url = settings.url()
+    made = api.db_create(url)
+    if not settings.quiet:
+        name = database.database_name(url)
+        said = "created" if made else "already exists:"
+        click.echo(f"{said} database {name} on {database.server_label(url)}")
+
+
+@db_group.command("drop")
+@click.option("--yes", "-y", is_flag=True, help="Required: the database and all it holds go.")
+@click.pass_obj
+def db_drop(settings: Settings, yes: bool) -> None:
+    """Drop the database the URL names (with --yes)."""
+    from runner import api, database
+    from runner.errors import DataLossRefused
+
+    url = settings.url()
+    name = database.database_name(url)
+    if not yes:
+        raise DataLossRefused(
+            f"refused: this would drop database {name} of {database.mask(url)} and everything"
+            " in it; nothing was changed (pass --yes to proceed)"
+        )
+    dropped = api.db_drop(url)
+    if not settings.quiet:
+        said = "dropped" if dropped else "does not exist:"
+        click.echo(f"{said} database {name} on {database.server_label(url)}")
 
 
 @db_group.command("psql")

@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from runner.errors import ConnectionFailed, UsageError
@@ -32,12 +33,66 @@ PERCENT_ENCODE = (
 )
 
 
-def resolve_url(explicit: str | None = None) -> str:
-    """The URL given, else ``$DATABASE_URL``, else the embedded server's (started on demand)."""
-    url = explicit or os.environ.get(URL_ENV)
-    if url:
-        _check_url(url)
-        return url
+# libpq's variables that choose a server or database; any of them set, and no URL given,
+# the connection is libpq's own reading of them, as psql's would be (PGPASSWORD and the
+# like are read by libpq too, but choose nothing).
+LIBPQ_ENV = {
+    "PGSERVICE": "service",
+    "PGHOST": "host",
+    "PGHOSTADDR": "hostaddr",
+    "PGPORT": "port",
+    "PGUSER": "user",
+    "PGDATABASE": "dbname",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Which server liftdb uses, and why: ``url`` is None for the embedded server (its
+    URL is known once it runs: ``resolve_url`` starts it)."""
+
+    url: str | None
+    origin: str  # "--database-url", "$DATABASE_URL", "libpq's environment", "the embedded server"
+    why: str  # a sentence for ``liftdb db url``
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+
+def choose(explicit: str | None = None, origin: str = "--database-url") -> Source:
+    """The URL given (``origin`` says where it came from), else ``$DATABASE_URL``, else
+    libpq's environment (``LIBPQ_ENV``) as a URL naming what it sets, else the embedded
+    server. Starts nothing."""
+    if not explicit and os.environ.get(URL_ENV):
+        explicit, origin = os.environ[URL_ENV], f"${URL_ENV}"
+    if explicit:
+        if origin == f"${URL_ENV}":
+            return Source(explicit, origin, f"{origin} is set; it comes before libpq's PG*")
+        return Source(explicit, origin, f"{origin} is given; it comes before ${URL_ENV}")
+    given = [name for name in LIBPQ_ENV if os.environ.get(name)]
+    if given:
+        from urllib.parse import quote
+
+        pairs = (f"{LIBPQ_ENV[name]}={quote(os.environ[name], safe='')}" for name in given)
+        return Source(
+            f"postgresql://?{'&'.join(pairs)}",
+            "libpq's environment",
+            f"${URL_ENV} is unset and libpq's environment names a server ({', '.join(given)})",
+        )
+    return Source(
+        None,
+        "the embedded server",
+        f"neither ${URL_ENV} nor libpq's environment ({', '.join(LIBPQ_ENV)}) is set",
+    )
+
+
+def resolve_url(explicit: str | None = None, origin: str = "--database-url") -> str:
+    """The URL of the server ``choose`` picks, starting the embedded server if it is that."""
+    source = choose(explicit, origin)
+    if source.url is not None:
+        _check_url(source.url)
+        return source.url
     from runner import embedded
 
     return embedded.ensure_running()

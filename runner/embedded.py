@@ -20,11 +20,14 @@ DATABASE_MARKER = "liftdb_database_created"  # written once DATABASE exists
 
 
 def data_dir() -> Path:
-    """Where the embedded server keeps its data: ``$LIFTDB_PGDATA``, else the repo's ``.pgdata``."""
+    """Where the embedded server keeps its data: ``$LIFTDB_PGDATA``, else ``.pgdata`` beside
+    the project's migration folder (``runner.project``), never where liftdb is installed."""
     configured = os.environ.get(PGDATA_ENV)
     if configured:
         return Path(configured).expanduser().resolve()
-    return Path(__file__).resolve().parent.parent / ".pgdata"
+    from runner import project
+
+    return project.find().root / ".pgdata"
 
 
 def _running_url(pgdata: Path, *, require_database: bool = True) -> str | None:
@@ -91,6 +94,11 @@ def _ensure_database(url: str) -> None:
         raise EmbeddedServerError(
             f"could not create database {DATABASE} on the embedded server: {exc}"
         ) from None
+
+
+def running_url() -> str | None:
+    """The URL of the embedded server if it runs (with its database made); starts nothing."""
+    return _running_url(data_dir())
 
 
 def is_running() -> bool:

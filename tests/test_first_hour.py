@@ -4,17 +4,23 @@ server where it touches one."""
 
 from __future__ import annotations
 
-import pytest
-from conftest import WIDGETS
-from processes import invoke
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
 
-from runner import api
+import psycopg
+import pytest
+from conftest import REPO, WIDGETS, ScratchServer, free_port, server_bin_dir
+from processes import COMMAND_TIMEOUT, environment, invoke, run, started
+
+from runner import api, database
 
 
 def liftdb(url: str, sql_dir, *args: str, input: str | None = None, env=None):
-    result = invoke(
-        ["--database-url", url, "--sql-dir", str(sql_dir), *args], input=input, env=env
-    )
+    result = invoke(["--database-url", url, "--sql-dir", str(sql_dir), *args], input=input, env=env)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result
@@ -51,3 +57,173 @@ def test_a_directive_look_alike_is_an_error_naming_file_line_and_directive_befor
     assert f"00002_odd.sql:{line}:" in error
     assert named in error and says in error
     assert api.applied_versions(database_url) == []  # not even version 1 ran
+
+
+# --- where liftdb looks: the project found from the current directory ------------------
+
+NO_SERVER_ENV = ("DATABASE_URL", *database.LIBPQ_ENV)
+
+
+def project_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """An environment naming no server (the embedded one's data kept out of the project)."""
+    env = {k: v for k, v in os.environ.items() if k not in NO_SERVER_ENV}
+    env.pop("LIFTDB_SQL_DIR", None)
+    env.pop("LIFTDB_PGDATA", None)
+    env.update(NO_COLOR="1", **extra)
+    return env
+
+
+def test_new_writes_into_the_sql_folder_found_above_the_current_directory(tmp_path):
+    (tmp_path / "project" / "sql").mkdir(parents=True)
+    inside = tmp_path / "project" / "app" / "deep"
+    inside.mkdir(parents=True)
+    result = run(
+        [sys.executable, "-m", "runner", "-v", "new", "first_table"],
+        cwd=inside, env=project_env(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    made = sorted(p.name for p in (tmp_path / "project" / "sql").iterdir())
+    assert made == ["00001_first_table.rollback.sql", "00001_first_table.sql"]
+    assert "migrations in" in result.stderr and "project/sql" in result.stderr
+    assert "above the current directory" in result.stderr
+    assert not list((REPO / "sql").glob("*first_table*"))  # not liftdb's own checkout
+
+
+def test_liftdb_sql_dir_names_the_migration_folder(tmp_path):
+    elsewhere = tmp_path / "migrations"
+    result = run(
+        [sys.executable, "-m", "runner", "new", "first_table"],
+        cwd=tmp_path, env=project_env(tmp_path, LIFTDB_SQL_DIR=str(elsewhere)),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (elsewhere / "00001_first_table.sql").exists()
+    assert result.stdout.splitlines() == [
+        "migrations/00001_first_table.sql",  # relative to the current directory
+        "migrations/00001_first_table.rollback.sql",
+    ]
+
+
+def test_db_url_names_the_embedded_servers_data_in_the_project_found_and_starts_nothing(
+    tmp_path,
+):
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sub").mkdir()
+    result = run(
+        [sys.executable, "-m", "runner", "db", "url"],
+        cwd=tmp_path / "sub",
+        env=project_env(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"not running (data in {tmp_path / '.pgdata'})" in result.stdout
+    assert "from the embedded server: neither $DATABASE_URL nor libpq's environment" in (
+        result.stderr
+    )
+    assert not (tmp_path / ".pgdata").exists()  # nothing was started
+
+
+# --- which server: libpq's environment selects it, as it does for psql -------------------
+
+
+def libpq_environment(url: str) -> dict[str, str]:
+    """The PG* variables naming what ``url`` names."""
+    options = database.libpq_options(url)
+    names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE"}
+    return {names[k]: v for k, v in options.items() if k in names}
+
+
+def test_libpq_environment_selects_the_server_when_no_url_is_given(
+    database_url, make_chain, tmp_path
+):
+    chain = make_chain()
+    env = {
+        "DATABASE_URL": None,
+        "PGSERVICE": None,
+        "PGHOSTADDR": None,
+        "LIFTDB_PGDATA": str(tmp_path / "pgdata"),
+        **libpq_environment(database_url),
+    }
+    result = invoke(["--sql-dir", str(chain), "migrate"], env=env)
+    assert result.exit_code == 0, result.output
+    assert api.applied_versions(database_url) == [1, 2, 3]
+
+    said = invoke(["db", "url"], env=env)
+    assert said.exit_code == 0, said.output
+    assert f"dbname={database.database_name(database_url)}" in said.stdout
+    assert said.stderr.startswith("from libpq's environment: $DATABASE_URL is unset")
+    assert "PGHOST" in said.stderr and "PGDATABASE" in said.stderr
+    assert not (tmp_path / "pgdata").exists()  # the embedded server was never started
+
+
+def test_with_database_url_set_db_stop_says_the_embedded_server_is_not_in_use(
+    database_url, tmp_path
+):
+    env = {"DATABASE_URL": database_url, "LIFTDB_PGDATA": str(tmp_path / "pgdata")}
+    result = invoke(["db", "stop"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "not running\n"
+    assert result.stderr.startswith(
+        "note: the embedded server is not the one in use: $DATABASE_URL selects postgresql://"
+    )
+    said = invoke(["db", "url"], env=env)
+    assert said.stdout.strip() == database.mask(database_url)
+    assert said.stderr.strip() == (
+        "from $DATABASE_URL: $DATABASE_URL is set; it comes before libpq's PG*"
+    )
+
+
+# --- db wait, db create, db drop ---------------------------------------------------------
+
+
+def test_db_wait_returns_once_a_starting_server_accepts_connections(server_url):
+    server = ScratchServer(server_bin_dir(server_url))
+    try:
+        server.initdb()
+        command = [sys.executable, "-m", "runner", "--database-url", server.url(), "db", "wait"]
+        with started(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment()
+        ) as waiting:
+            time.sleep(0.5)  # it is waiting: nothing listens yet
+            assert waiting.poll() is None
+            server.start()
+            out, err = waiting.communicate(timeout=COMMAND_TIMEOUT)
+        assert waiting.returncode == 0, err
+        assert "accepts connections" in out and ScratchServer.PASSWORD not in out + err
+    finally:
+        server.stop()
+
+
+def test_db_wait_gives_up_after_its_timeout_in_one_line():
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    result = invoke(["--database-url", url, "db", "wait", "--timeout", "1s"])
+    assert result.exit_code == 1
+    assert "after waiting 1 s" in one_line(result)
+
+
+def test_db_create_and_drop_the_database_the_url_names(server_url):
+    name = f"liftdb_test_{uuid.uuid4().hex[:12]}"
+    url = database.with_database(server_url, name)
+
+    def exists() -> bool:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            query = "SELECT 1 FROM pg_database WHERE datname = %s"
+            return conn.execute(query, (name,)).fetchone() is not None
+
+    try:
+        created = invoke(["--database-url", url, "db", "create"])
+        assert created.exit_code == 0, created.output
+        assert created.stdout.startswith(f"created database {name} on ")
+        assert exists()
+        again = invoke(["--database-url", url, "db", "create"])
+        assert again.exit_code == 0 and "already exists" in again.stdout
+
+        refused = invoke(["--database-url", url, "db", "drop"])
+        assert refused.exit_code == 2
+        assert "pass --yes" in one_line(refused) and name in refused.stderr
+        assert exists()
+
+        dropped = invoke(["--database-url", url, "db", "drop", "--yes"])
+        assert dropped.exit_code == 0, dropped.output
+        assert not exists()
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')

@@ -1,0 +1,56 @@
+"""Which project liftdb works on, found the way git finds ``.git``.
+
+Invariant: the migration folder and the embedded server's data folder both come
+from here and from nothing else: ``$LIFTDB_SQL_DIR`` when set, else the first
+``sql/`` folder at or above the current directory, else ``./sql`` (where
+``liftdb new`` starts a chain). The embedded server's data lives in ``.pgdata``
+beside that folder (``$LIFTDB_PGDATA`` overrides it), so it belongs to the
+project found, never to where liftdb is installed. Reading it costs a few
+``stat`` calls and imports nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SQL_DIR_ENV = "LIFTDB_SQL_DIR"
+FOLDER = "sql"
+
+
+@dataclass(frozen=True)
+class Found:
+    """The migration folder and why it was chosen (said by ``--verbose`` and ``status``)."""
+
+    sql_dir: Path  # absolute
+    source: str  # "$LIFTDB_SQL_DIR", "found above the current directory", ...
+
+    @property
+    def root(self) -> Path:
+        """The project's folder: the one holding the migration folder."""
+        return self.sql_dir.parent
+
+
+def find(start: Path | None = None) -> Found:
+    """``$LIFTDB_SQL_DIR``, else the nearest ``sql/`` at or above ``start`` (default: the
+    current directory), else ``start/sql`` (not yet made)."""
+    configured = os.environ.get(SQL_DIR_ENV)
+    if configured:
+        return Found(Path(configured).expanduser().resolve(), f"${SQL_DIR_ENV}")
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / FOLDER
+        if candidate.is_dir():
+            where = "the current directory" if directory == here else "above the current directory"
+            return Found(candidate, f"found in {where}")
+    return Found(here / FOLDER, "none found: the current directory's")
+
+
+def shown(path: Path | str) -> str:
+    """``path`` relative to the current directory when it lies under it, else as given."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
