@@ -438,9 +438,7 @@ def baseline(settings: Settings, to: int, dry_run: bool) -> None:
 @click.pass_obj
 def new(settings: Settings, name: str) -> None:
     """Create the next numbered NAME.sql and NAME.rollback.sql from a template."""
-    from runner import api
-
-    from runner import project
+    from runner import api, project
 
     for path in api.new(settings.sql_dir, name):
         click.echo(project.shown(path))
