@@ -4,6 +4,7 @@ server where it touches one."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,12 +12,13 @@ import time
 import uuid
 from pathlib import Path
 
+import click
 import psycopg
 import pytest
 from conftest import REPO, WIDGETS, ScratchServer, free_port, server_bin_dir
 from processes import COMMAND_TIMEOUT, environment, invoke, run, started
 
-from runner import api, database
+from runner import api, cli, database
 
 
 def liftdb(url: str, sql_dir, *args: str, input: str | None = None, env=None):
@@ -227,3 +229,44 @@ def test_db_create_and_drop_the_database_the_url_names(server_url):
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+# --- options: global ones after the command too, -h everywhere ----------------------------
+
+
+def test_global_options_are_accepted_after_the_command(database_url, make_chain):
+    chain = make_chain()
+    result = invoke(["migrate", "--database-url", database_url, "--sql-dir", str(chain), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["command"] == "migrate"
+    assert api.applied_versions(database_url) == [1, 2, 3]
+
+    quiet = invoke(
+        ["rollback", "--yes", "-q", f"--database-url={database_url}", "--sql-dir", str(chain)]
+    )
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.output == ""
+    assert api.applied_versions(database_url) == [1, 2]
+
+    # status has a --json of its own: it stays status's (the same document either way)
+    own = invoke(["--database-url", database_url, "--sql-dir", str(chain), "status", "--json"])
+    assert json.loads(own.stdout)["applied"] == 2
+    # an option's value that looks like a command is left where it is
+    named = invoke(["--database-url", database_url, "--sql-dir", str(chain), "new", "status"])
+    assert named.exit_code == 0, named.output
+    assert (chain / "00004_status.sql").exists()
+
+
+def every_command(group: click.Group, path: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from every_command(command, (*path, name))
+
+
+@pytest.mark.parametrize("path", list(every_command(cli.cli)), ids=" ".join)
+def test_dash_h_prints_help_for_every_command(path):
+    result = invoke([*path, "-h"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Usage: ")
+    assert result.stdout.splitlines()[0].split()[2 : 2 + len(path)] == list(path)
