@@ -58,6 +58,9 @@ class Options:
     # What the user says of a pooler between liftdb and the server: "session", or None
     # (then a pooler is refused; see runner.target).
     pool_mode: str | None = None
+    # Called in a dry run, when a ``confirm`` is given, with what the real run would ask
+    # before destroying rows (``data_loss_question``): that it would need a yes.
+    on_data_loss: Callable[[str], None] | None = None
 
 
 DEFAULT_OPTIONS = Options()
@@ -144,6 +147,10 @@ def _run(
             work = make_plan(state)
             if options.on_plan is not None:
                 options.on_plan(state, work)
+            if confirm is not None and options.on_data_loss is not None:
+                question = data_loss_question(conn, url, work, everything=everything)
+                if question is not None:
+                    options.on_data_loss(question)
             return executor.dry_run(work, options.timeouts)
         with lock.held(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode):
             setup = session.start(conn)
@@ -155,7 +162,7 @@ def _run(
                 if options.on_plan is not None:
                     options.on_plan(state, work)
                 if confirm is not None:
-                    _ask_before_losing_data(conn, work, confirm, everything=everything)
+                    _ask_before_losing_data(conn, url, work, confirm, everything=everything)
                 if not len(work):
                     break
                 if not _fence_yoyo(conn, options, state.books, create=True):
@@ -196,34 +203,28 @@ def _fence_yoyo(conn, options: Options, books, *, create: bool) -> bool:
     )
 
 
-def _ask_before_losing_data(conn, work, confirm: Confirm, *, everything: bool) -> None:
-    """Ask before rolling back everything, or dropping tables that hold rows (checked
-    now, under the lock, so the answer is about the data as it is)."""
-    risks = []
-    if everything and len(work):
-        risks.append(f"roll back all {len(work)} applied version(s)")
-    holding_rows = _tables_holding_rows(conn, work.dropped_tables())
-    if holding_rows:
-        risks.append(f"drop table(s) holding rows: {', '.join(holding_rows)}")
-    what = " and ".join(risks)
-    if risks and not confirm(f"this would {what}"):
-        raise DataLossRefused(
-            f"refused: this would {what}; nothing was changed (pass --yes to proceed)"
-        )
+def data_loss_question(conn, url: str, work, *, everything: bool) -> str | None:
+    """What a rollback of everything, or one that would destroy rows the database holds
+    now (``runner.loss``), must be asked ("rolling back 00002_x on DB would drop ..."),
+    naming the database (masked) and the versions; None when nothing is at risk."""
+    from runner import loss
+
+    risks = loss.describe(loss.losses(conn, work))
+    labels = [step.version.label for step in work if step.direction == "down"]
+    if not risks and not (everything and labels):
+        return None
+    versions = ", ".join(labels[:3]) + and_more(labels, 3)
+    count = f"all {len(labels)} applied" if everything else str(len(labels))
+    question = f"rolling back {count} version(s) ({versions}) on {database.mask(url)}"
+    return f"{question} would {'; '.join(risks)}" if risks else question
 
 
-def _tables_holding_rows(conn, tables: Sequence[str]) -> list[str]:
-    from psycopg import sql
-
-    holding = []
-    for name in tables:
-        table = sql.Identifier(*name.split("."))
-        # Quoted, so a mixed-case name is looked up as written, not folded to lower case.
-        if conn.execute("SELECT to_regclass(%s)", (table.as_string(conn),)).fetchone()[0] is None:
-            continue
-        if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(table)).fetchone()[0]:
-            holding.append(name)
-    return holding
+def _ask_before_losing_data(conn, url, work, confirm: Confirm, *, everything: bool) -> None:
+    """Ask before rolling back everything, or destroying rows (checked now, under the
+    lock, so the answer is about the data as it is)."""
+    question = data_loss_question(conn, url, work, everything=everything)
+    if question is not None and not confirm(question):
+        raise DataLossRefused(f"refused: {question}; nothing was changed (pass --yes to proceed)")
 
 
 # --- status and verify ----------------------------------------------------------------

@@ -284,6 +284,16 @@ def _confirm(yes: bool):
     return confirm
 
 
+def _guarded(options):
+    """``options`` saying, in a dry run, that the real run would need ``--yes``."""
+    from dataclasses import replace
+
+    def on_data_loss(question: str) -> None:
+        click.echo(f"liftdb: dry run: --yes would be needed: {question}", err=True)
+
+    return replace(options, on_data_loss=on_data_loss)
+
+
 @cli.command()
 @click.option("--to", "to", type=int, default=None, help="Stop after this version.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
@@ -304,13 +314,15 @@ def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
 @click.option("--to", "to", type=int, default=None, help="Roll back to this version (it stays).")
 @click.option("--all", "everything", is_flag=True, help="Roll back every applied version.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Drop tables holding rows without asking.")
+@click.option("--yes", "-y", is_flag=True, help="Destroy rows the database holds without asking.")
 @click.pass_obj
 def rollback(settings: Settings, steps, to, everything, dry_run, yes) -> None:
     """Roll back the newest version (or --steps N, --to VERSION, --all).
 
-    A rollback that drops tables holding rows asks first on a terminal, and
-    refuses (exit 2) elsewhere unless --yes.
+    A rollback that would destroy rows the database holds (DROP TABLE, DROP COLUMN,
+    DROP SCHEMA ... CASCADE, TRUNCATE, DELETE without WHERE), or roll back everything,
+    asks first on a terminal, and refuses (exit 2) elsewhere unless --yes; --dry-run
+    says when --yes would be needed.
     """
     from runner import api
 
@@ -323,7 +335,7 @@ def rollback(settings: Settings, steps, to, everything, dry_run, yes) -> None:
         to=to,
         everything=everything,
         dry_run=dry_run,
-        options=settings.options(dry_run, notices),
+        options=_guarded(settings.options(dry_run, notices)),
         confirm=_confirm(yes),
     )
     _report_run(settings, "rollback", url, done, dry_run, notices=notices)
@@ -331,7 +343,7 @@ def rollback(settings: Settings, steps, to, everything, dry_run, yes) -> None:
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Drop tables holding rows without asking.")
+@click.option("--yes", "-y", is_flag=True, help="Destroy rows the database holds without asking.")
 @click.pass_obj
 def redo(settings: Settings, dry_run: bool, yes: bool) -> None:
     """Roll back the newest applied version and apply it again."""
@@ -343,7 +355,7 @@ def redo(settings: Settings, dry_run: bool, yes: bool) -> None:
         url,
         settings.sql_dir,
         dry_run=dry_run,
-        options=settings.options(dry_run, notices),
+        options=_guarded(settings.options(dry_run, notices)),
         confirm=_confirm(yes),
     )
     _report_run(settings, "redo", url, done, dry_run, notices=notices)

@@ -13,10 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner import recorder
 from runner.errors import DriftError, LayoutError, UsageError, and_more
 from runner.loader import NUMBER_WIDTH, Chain, SqlFile, Version
+
+if TYPE_CHECKING:
+    from runner import sqltree
 
 # Statements that begin, end or split a transaction (PostgreSQL's TransactionStmt).
 TRANSACTION_CONTROL = re.compile(
@@ -313,17 +317,18 @@ class Plan:
                     _refuse_newer_syntax(sql_file, server_version)
         return self
 
-    def dropped_tables(self) -> list[str]:
-        """Tables the plan's statements drop, in order, each once."""
+    def destroys(self) -> list[tuple[Step, sqltree.Destroys]]:
+        """What the plan's statements would destroy of the rows they name, in order, each
+        once (``sqltree.destroys``), with the step that would do it."""
         from runner import sqltree
 
-        names: list[str] = []
+        found: list = []
         for step in self.steps:
             for statement in step.file.statements:
-                for name in sqltree.dropped_tables(statement.sql):
-                    if name not in names:
-                        names.append(name)
-        return names
+                for loss in sqltree.destroys(statement.sql):
+                    if loss not in (seen for _, seen in found):
+                        found.append((step, loss))
+        return found
 
 
 def _check_blocks_end(sql_file: SqlFile) -> None:
@@ -466,6 +471,11 @@ def rollback(
         count = 1 if steps is None else steps
         if count < 0:
             raise UsageError(f"--steps must be 0 or more, not {count}")
+        if steps is not None and count > len(applied):
+            raise UsageError(
+                f"--steps {count}: only {len(applied)} version(s) are applied (--all rolls"
+                " them all back); nothing was changed"
+            )
         chosen = applied[:count]
     plan = []
     for number in chosen:

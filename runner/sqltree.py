@@ -91,18 +91,48 @@ def _qualified(parts) -> str:
     return ".".join(part.sval for part in parts)
 
 
-@remembered
-def dropped_tables(sql: str) -> tuple[str, ...]:
-    """Tables a ``DROP TABLE`` statement drops, as written (``schema.table`` or ``table``)."""
-    from pglast import ast
-    from pglast.enums import ObjectType
+@dataclass(frozen=True)
+class Destroys:
+    """Rows a statement destroys, if the objects it names hold any: ``kind`` is "table"
+    (DROP TABLE), "column" (ALTER TABLE ... DROP COLUMN), "schema" (DROP SCHEMA ...
+    CASCADE: its tables), "truncate" or "delete" (DELETE without WHERE). ``relation`` is
+    as written (``schema.table`` or ``table``; the schema's name for "schema")."""
 
-    names = []
+    kind: str
+    relation: str
+    column: str | None = None
+
+
+def _relation(range_var) -> str:
+    return ".".join(part for part in (range_var.schemaname, range_var.relname) if part)
+
+
+@remembered
+def destroys(sql: str) -> tuple[Destroys, ...]:
+    """What a statement would destroy of the rows it names, read from its tree."""
+    from pglast import ast
+    from pglast.enums import AlterTableType, DropBehavior, ObjectType
+
+    found = []
     for raw in _tree(sql):
         node = raw.stmt
         if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
-            names += [_qualified(parts) for parts in node.objects]
-    return tuple(names)
+            found += [Destroys("table", _qualified(parts)) for parts in node.objects]
+        elif (
+            isinstance(node, ast.DropStmt)
+            and node.removeType == ObjectType.OBJECT_SCHEMA
+            and node.behavior == DropBehavior.DROP_CASCADE
+        ):
+            found += [Destroys("schema", name.sval) for name in node.objects]
+        elif isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
+            for cmd in node.cmds or ():
+                if cmd.subtype == AlterTableType.AT_DropColumn:
+                    found.append(Destroys("column", _relation(node.relation), cmd.name))
+        elif isinstance(node, ast.TruncateStmt):
+            found += [Destroys("truncate", _relation(r)) for r in node.relations]
+        elif isinstance(node, ast.DeleteStmt) and node.whereClause is None:
+            found.append(Destroys("delete", _relation(node.relation)))
+    return tuple(found)
 
 
 def tables(sql: str) -> list[str]:

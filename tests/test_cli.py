@@ -559,8 +559,10 @@ def test_rollback_all_is_refused_off_a_terminal_without_yes(url, make_chain):
     result = liftdb(url, sql_dir, "rollback", "--all")
     assert result.exit_code == 2
     assert error_of(result) == (
-        "liftdb: error: refused: this would roll back all 3 applied version(s);"
-        " nothing was changed (pass --yes to proceed)"
+        "liftdb: error: refused: rolling back all 3 applied version(s) (00003_create_gadgets,"
+        " 00002_add_widget_size, 00001_create_widgets) on postgresql://postgres:***@"
+        + url.split("@", 1)[1]
+        + "; nothing was changed (pass --yes to proceed)"
     )
     assert recorded(url) == [1, 2, 3]
 

@@ -270,3 +270,99 @@ def test_dash_h_prints_help_for_every_command(path):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Usage: ")
     assert result.stdout.splitlines()[0].split()[2 : 2 + len(path)] == list(path)
+
+
+# --- the data-loss guard: every statement that destroys rows ------------------------------
+
+SETUP = (
+    "create_items",
+    "CREATE SCHEMA app;\n"
+    "CREATE TABLE app.items (id int PRIMARY KEY, size int);\n"
+    "CREATE TABLE plain (id int PRIMARY KEY);\n",
+    "DROP TABLE plain;\nDROP TABLE app.items;\nDROP SCHEMA app;\n",
+)
+FILL = "INSERT INTO app.items VALUES (1, 10), (2, NULL); INSERT INTO plain VALUES (1), (2)"
+# (rollback of version 2, what the guard says, a query whose answer the rollback changes)
+DESTROYING = [
+    ("ALTER TABLE app.items DROP COLUMN size;", "drop column(s) holding data: app.items.size",
+     "SELECT count(*) FROM pg_attribute WHERE attrelid = 'app.items'::regclass"
+     " AND attname = 'size' AND NOT attisdropped"),
+    ("DROP SCHEMA app CASCADE;", "drop schema(s) with tables holding rows: app (app.items)",
+     "SELECT count(*) FROM pg_namespace WHERE nspname = 'app'"),
+    ("TRUNCATE plain;", "truncate table(s) holding rows: plain", "SELECT count(*) FROM plain"),
+    ("DELETE FROM plain;", "delete every row of: plain", "SELECT count(*) FROM plain"),
+    ("DROP TABLE plain;", "drop table(s) holding rows: plain",
+     "SELECT count(*) FROM pg_class WHERE relname = 'plain'"),
+]  # fmt: skip
+
+
+def answer(url: str, query: str):
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(query).fetchone()[0]
+
+
+@pytest.mark.parametrize(("rollback", "said", "observed"), DESTROYING, ids=lambda v: v[:24])
+def test_a_rollback_destroying_rows_is_refused_naming_database_versions_and_loss(
+    database_url, make_chain, rollback, said, observed
+):
+    chain = make_chain(SETUP, ("later", "SELECT 1;\n", rollback + "\n"))
+    assert liftdb(database_url, chain, "migrate").exit_code == 0
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(FILL)
+    before = answer(database_url, observed)
+
+    refused = liftdb(database_url, chain, "rollback")
+    assert refused.exit_code == 2, refused.output
+    error = one_line(refused)
+    masked = database.mask(database_url)
+    assert f"refused: rolling back 1 version(s) (00002_later) on {masked} would {said};" in error
+    assert error.endswith("nothing was changed (pass --yes to proceed)")
+    assert answer(database_url, observed) == before
+    assert api.applied_versions(database_url) == [1, 2]
+
+    dry = liftdb(database_url, chain, "rollback", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert (
+        f"dry run: --yes would be needed: rolling back 1 version(s) (00002_later) on {masked}"
+        in dry.stderr
+    )
+    assert said in dry.stderr
+    assert api.applied_versions(database_url) == [1, 2]
+
+    done = liftdb(database_url, chain, "rollback", "--yes")  # the verdict, observed
+    assert done.exit_code == 0, done.output
+    assert answer(database_url, observed) != before
+    assert api.applied_versions(database_url) == [1]
+
+
+@pytest.mark.parametrize(
+    "rollback",
+    [
+        "ALTER TABLE app.items DROP COLUMN size;",  # every value NULL after the UPDATE below
+        "DELETE FROM plain WHERE id > 100;",
+        "TRUNCATE app.items;",  # emptied below
+        "DROP SCHEMA IF EXISTS nowhere CASCADE;",
+    ],
+)
+def test_a_rollback_that_loses_nothing_asks_nothing(database_url, make_chain, rollback):
+    chain = make_chain(SETUP, ("later", "SELECT 1;\n", rollback + "\n"))
+    assert liftdb(database_url, chain, "migrate").exit_code == 0
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(FILL)
+        conn.execute("UPDATE app.items SET size = NULL")
+        if "TRUNCATE" in rollback:
+            conn.execute("DELETE FROM app.items")
+    result = liftdb(database_url, chain, "rollback")
+    assert result.exit_code == 0, result.output
+    assert api.applied_versions(database_url) == [1]
+
+
+def test_rollback_steps_beyond_what_is_applied_is_an_error(database_url, make_chain):
+    chain = make_chain()
+    assert liftdb(database_url, chain, "migrate").exit_code == 0
+    result = liftdb(database_url, chain, "rollback", "--steps", "4", "--yes")
+    assert result.exit_code == 2
+    assert "--steps 4: only 3 version(s) are applied" in one_line(result)
+    assert api.applied_versions(database_url) == [1, 2, 3]
+    assert liftdb(database_url, chain, "rollback", "--steps", "3", "--yes").exit_code == 0
+    assert api.applied_versions(database_url) == []

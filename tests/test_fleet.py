@@ -560,9 +560,9 @@ def test_dry_run_changes_nothing_and_rollback_refuses_data_loss_without_yes(serv
         refused = fleet(sql_dir, "rollback", *selection, "--to", "1", "--max-failures", "1")
         assert refused.returncode == 1
         line = target_lines(refused.stdout, [f"{prefix}_02"])[f"{prefix}_02"]
+        assert "00003 -> 00003  failed: refused: rolling back 2 version(s)" in line
         assert line.endswith(
-            "00003 -> 00003  failed: refused: this would drop table(s) holding rows: t3;"
-            " nothing was changed (pass --yes to proceed)"
+            " would drop table(s) holding rows: t3; nothing was changed (pass --yes to proceed)"
         )
         assert [recorded_versions(url) for url in urls] == [[1], [1], [1, 2, 3]]
         agreed = fleet(sql_dir, "rollback", *selection, "--to", "1", "--yes")

@@ -149,7 +149,8 @@ def test_the_data_loss_guard_sees_a_table_dropped_by_its_schema_qualified_name(
     assert_one_line_error(
         refused,
         EXIT_USAGE,
-        "refused: this would drop table(s) holding rows: app.widgets; nothing was changed",
+        "refused: rolling back 1 version(s) (00001_create_app_widgets) on postgresql://",
+        " would drop table(s) holding rows: app.widgets; nothing was changed",
     )
     assert recorded_versions(database_url) == [1]
     with psycopg.connect(database_url, autocommit=True) as conn:
