@@ -27,6 +27,42 @@ class Adopted:
     version: int  # the version the database is at
 
 
+def hint(conn, chain: loader.Chain, applied) -> str | None:
+    """What to run on a database with no version recorded (``applied`` empty) that was
+    built another way: goose's ``goose_db_version`` -> ``liftdb goose adopt``; tables the
+    chain creates already there -> ``liftdb baseline``. None otherwise (reads only)."""
+    from psycopg import sql
+
+    from runner import sqltree
+    from runner.goose import GOOSE_TABLE
+
+    if applied or not len(chain):
+        return None
+    if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (GOOSE_TABLE,)).fetchone()[0]:
+        return (
+            f"this database has goose's {GOOSE_TABLE} and no liftdb bookkeeping:"
+            " `liftdb goose adopt` records what goose applied"
+        )
+    created = [
+        name
+        for version in chain
+        for statement in version.up.statements
+        for name in sqltree.created_tables(statement.sql)
+    ]
+    present = []
+    for name in dict.fromkeys(created):
+        quoted = sql.Identifier(*name.split(".")).as_string(conn)
+        if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (quoted,)).fetchone()[0]:
+            present.append(name)
+    if not present:
+        return None
+    return (
+        f"tables the chain creates already exist ({', '.join(present[:SHOWN])}"
+        f"{and_more(present, SHOWN)}) but no version is recorded: `liftdb baseline --to"
+        " VERSION` records the version this schema is at"
+    )
+
+
 def check_schema(conn, url: str, sql_dir: Path | str, version: int) -> None:
     """Raise ``Mismatch`` naming the first differences unless the schema of ``conn``'s
     database is the chain's at ``version``."""

@@ -125,7 +125,7 @@ def redo(
     from runner import plan
 
     def make(state):
-        down = plan.rollback(state, steps=1)
+        down = plan.rollback(state)  # the newest version
         if not len(down):
             raise UsageError("nothing to redo: no version is applied")
         [step] = down.steps
@@ -173,17 +173,36 @@ def _run(
                 for i in state.interrupted
                 if i.problem is None  # else the plan refused to resume it
             }
-            return executor.run(
-                conn,
-                work,
-                options.timeouts,
-                books=books,
-                session=setup,
-                resume=resume,
-                on_done=options.on_done,
-                on_notice=options.on_notice,
-                stop=options.stop,
-            )
+            try:
+                return executor.run(
+                    conn,
+                    work,
+                    options.timeouts,
+                    books=books,
+                    session=setup,
+                    resume=resume,
+                    on_done=options.on_done,
+                    on_notice=options.on_notice,
+                    stop=options.stop,
+                )
+            except MigrationFailed as exc:
+                if state.applied or state.applied_by_yoyo:
+                    raise
+                raise _with_adoption_hint(exc, conn, chain) from None
+
+
+def _with_adoption_hint(failed: MigrationFailed, conn, chain) -> MigrationFailed:
+    """``failed``, on a database where nothing was recorded, with a hint when it was built
+    another way (``adopt.hint``: goose, a restore): why "already exists"."""
+    from runner import adopt
+
+    try:
+        hint = adopt.hint(conn, chain, ())
+    except Exception:  # the connection the failure left may be gone: no hint, same error
+        return failed
+    if hint is None:
+        return failed
+    return MigrationFailed(f"{failed.message}; hint: {hint}")
 
 
 def _chain(source: Path | str | loader.Chain) -> loader.Chain:
@@ -252,6 +271,7 @@ class Status:
     invalid_indexes: tuple[str, ...] = ()
     out_of_order: tuple[int, ...] = ()
     applied_by_yoyo: tuple[str, ...] = ()  # migration ids, not adopted (``baseline``)
+    hint: str | None = None  # built another way: what adopts it (``adopt.hint``)
 
     @property
     def pending(self) -> int:
@@ -279,11 +299,12 @@ class Status:
 
 def status(url: str, sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR) -> Status:
     """Every version, applied or pending, with drift; reads only, creates nothing."""
-    from runner import plan
+    from runner import adopt, plan
 
     chain = _chain(sql_dir)
     with database.connect(url) as conn:
         state = plan.read_state(conn, chain)
+        hint = adopt.hint(conn, chain, state.applied or state.applied_by_yoyo)
     drift = {d.number: d.reason for d in state.drift}
     interrupted = {i.number: i for i in state.interrupted}
     lines = []
@@ -321,6 +342,7 @@ def status(url: str, sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR) -> St
         invalid_indexes=state.invalid_indexes,
         out_of_order=tuple(v.number for v in state.out_of_order),
         applied_by_yoyo=state.applied_by_yoyo,
+        hint=hint,
     )
 
 

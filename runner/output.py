@@ -135,6 +135,8 @@ def status_lines(report, colour: bool = False) -> list[str]:
         lines.append(f"invalid index {index}: left by an interrupted CREATE INDEX CONCURRENTLY")
     for number in report.out_of_order:
         lines.append(f"{number:05d} is pending but older than an applied version (out of order)")
+    if report.hint:
+        lines.append(f"hint: {report.hint}")
     lines.append(status_summary(report))
     return lines
 
@@ -169,6 +171,7 @@ def status_document(report) -> str:
             "invalid_indexes": list(report.invalid_indexes),
             "out_of_order": list(report.out_of_order),
             "applied_by_yoyo": list(report.applied_by_yoyo),
+            "hint": report.hint,
             "applied": report.applied,
             "pending": report.pending,
             "drifted": report.drifted,

@@ -239,3 +239,14 @@ def created_schemas(sql: str) -> list[str]:
         for raw in _tree(sql)
         if isinstance(raw.stmt, ast.CreateSchemaStmt) and raw.stmt.schemaname
     ]
+
+
+def created_tables(sql: str) -> list[str]:
+    """The tables a ``CREATE TABLE`` statement creates, as written."""
+    from pglast import ast
+
+    return [
+        _relation(raw.stmt.relation)
+        for raw in _tree(sql)
+        if isinstance(raw.stmt, ast.CreateStmt) and raw.stmt.relation is not None
+    ]

@@ -366,3 +366,48 @@ def test_rollback_steps_beyond_what_is_applied_is_an_error(database_url, make_ch
     assert api.applied_versions(database_url) == [1, 2, 3]
     assert liftdb(database_url, chain, "rollback", "--steps", "3", "--yes").exit_code == 0
     assert api.applied_versions(database_url) == []
+
+
+# --- what it says: hints for a database built another way -----------------------------
+
+GOOSE_TABLE = (
+    "CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL,"
+    " is_applied boolean NOT NULL, tstamp timestamp DEFAULT now());"
+    " INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true)"
+)
+
+
+@pytest.mark.parametrize(
+    ("built", "hint"),
+    [
+        (GOOSE_TABLE, "has goose's goose_db_version and no liftdb bookkeeping:"
+         " `liftdb goose adopt`"),
+        ("SELECT 1", "tables the chain creates already exist (widgets) but no version is"
+         " recorded: `liftdb baseline --to VERSION`"),
+    ],
+    ids=["goose", "restored"],
+)  # fmt: skip
+def test_a_database_built_another_way_gets_a_hint_in_status_and_when_migrate_fails(
+    database_url, make_chain, built, hint
+):
+    chain = make_chain()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(WIDGETS[0][1])  # what version 1 made, built another way
+        conn.execute(built)
+    status = liftdb(database_url, chain, "status")
+    assert status.exit_code == 0, status.output
+    assert hint in status.stdout.splitlines()[3] and status.stdout.splitlines()[3].startswith(
+        "hint: "
+    )
+    assert status.stdout.splitlines()[-1].startswith("0 applied, 3 pending on ")
+
+    failed = liftdb(database_url, chain, "migrate")
+    assert failed.exit_code == 1
+    error = one_line(failed)
+    assert 'relation "widgets" already exists' in error and "; hint: " in error and hint in error
+    assert api.applied_versions(database_url) == []
+
+
+def test_a_fresh_database_gets_no_hint(database_url, make_chain):
+    status = liftdb(database_url, make_chain(), "status")
+    assert "hint" not in status.stdout
