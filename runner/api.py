@@ -258,6 +258,7 @@ class VersionStatus:
     state: str  # "applied", "pending", "interrupted" or "missing" (applied, not on disk)
     applied_at: datetime | None = None
     drift: str | None = None  # why it drifted, naming the file
+    drift_kind: str | None = None  # "changed" (``repair`` mends it), "renamed", "missing"
     note: str | None = None  # where an interrupted version stopped
 
 
@@ -272,6 +273,7 @@ class Status:
     out_of_order: tuple[int, ...] = ()
     applied_by_yoyo: tuple[str, ...] = ()  # migration ids, not adopted (``baseline``)
     hint: str | None = None  # built another way: what adopts it (``adopt.hint``)
+    lock_holder: str | None = None  # who holds the migration lock (a run in progress)
 
     @property
     def pending(self) -> int:
@@ -299,13 +301,15 @@ class Status:
 
 def status(url: str, sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR) -> Status:
     """Every version, applied or pending, with drift; reads only, creates nothing."""
-    from runner import adopt, plan
+    from runner import adopt, lock, plan
 
     chain = _chain(sql_dir)
     with database.connect(url) as conn:
         state = plan.read_state(conn, chain)
         hint = adopt.hint(conn, chain, state.applied or state.applied_by_yoyo)
+        holder = lock.holder(conn)
     drift = {d.number: d.reason for d in state.drift}
+    kinds = {d.number: d.kind for d in state.drift}
     interrupted = {i.number: i for i in state.interrupted}
     lines = []
     # Applied and interrupted versions are named as the bookkeeping recorded them: after
@@ -321,7 +325,8 @@ def status(url: str, sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR) -> St
                     "applied" if version else "missing",
                     row.applied_at,
                     drift.get(number) or (stop.problem if stop else None),
-                    note,
+                    note=note,
+                    drift_kind=kinds.get(number),
                 )
             )
         elif stop is not None:
@@ -343,6 +348,7 @@ def status(url: str, sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR) -> St
         out_of_order=tuple(v.number for v in state.out_of_order),
         applied_by_yoyo=state.applied_by_yoyo,
         hint=hint,
+        lock_holder=holder.describe() if holder is not None else None,
     )
 
 
@@ -356,8 +362,15 @@ def verify(url: str, sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR) -> St
     if drifted:
         first = drifted[0]
         more = and_more(drifted)
+        mend = {
+            "changed": "; if the edit was on purpose, `liftdb repair` records the files as they"
+            " are now, else restore them",
+            "renamed": "; restore its name (repair does not mend a rename)",
+            "missing": "; restore the file (repair does not mend a missing file)",
+        }.get(first.drift_kind, "")
         raise DriftError(
             f"drift: {first.number:0{loader.NUMBER_WIDTH}d}_{first.name}: {first.drift}{more}"
+            + mend
         )
     return report
 

@@ -90,6 +90,14 @@ class Settings:
                 line = output.step_line(step, output.use_colour(sys.stdout))
                 click.echo(f"{line} ({step.path})" if self.verbose else line)
 
+        warned: set = set()
+
+        def on_plan(state, _work) -> None:
+            for drift in state.drift if self.allow_drift else ():
+                if drift.number not in warned:
+                    warned.add(drift.number)
+                    click.echo(output.drift_allowed_line(drift), err=True)
+
         def on_notice(notice) -> None:
             if self.json and notices is not None:
                 notices.append(notice)
@@ -103,6 +111,7 @@ class Settings:
             on_wait=on_wait,
             on_done=on_done,
             on_notice=on_notice,
+            on_plan=on_plan,
         )
 
 
@@ -228,7 +237,7 @@ def cli(ctx: click.Context, database_url, sql_dir, json_output, **values) -> Non
     from_env = ctx.get_parameter_source("database_url") == click.core.ParameterSource.ENVIRONMENT
     ctx.obj = Settings(
         database_url=database_url,
-        sql_dir=found.sql_dir if found else sql_dir,
+        sql_dir=project.relative(found.sql_dir if found else sql_dir),
         json=json_output,
         url_origin="$DATABASE_URL" if from_env else "--database-url",
         sql_source=found.source if found else "--sql-dir",

@@ -56,6 +56,8 @@ def run_summary(
 ) -> str:
     """The last line of a run; ``to`` is migrate's ``--to``, below which nothing was left."""
     verb = {"migrate": "applied", "rollback": "rolled back", "redo": "redid"}[command]
+    if dry_run and command == "redo":
+        verb = "redone"  # "would have redone", not "would have redid"
     # redo lists each version twice, down then up.
     count = len({step.number for step in steps}) if command == "redo" else len(steps)
     total = sum(step.duration_ms or 0 for step in steps)
@@ -121,11 +123,14 @@ def notice_line(notice) -> str:
 
 
 def status_lines(report, colour: bool = False) -> list[str]:
+    """A line per version, its name, state and time in aligned columns; then the rest."""
     lines = []
+    name_width = max((len(v.name) for v in report.versions), default=0)
+    state_width = max((len(v.state) for v in report.versions), default=0)
     for v in report.versions:
-        state = paint(v.state, v.state, colour)
+        state = paint(v.state, v.state, colour) + " " * (state_width - len(v.state))
         when = f" {_when(v.applied_at)}" if v.applied_at else ""
-        line = f"{v.number:05d} {v.name} {state}{when}"
+        line = f"{v.number:05d} {v.name:<{name_width}} {state}{when}".rstrip()
         if v.drift:
             line += f" {paint('drift', 'drift', colour)}: {v.drift}"
         if v.note:
@@ -137,6 +142,8 @@ def status_lines(report, colour: bool = False) -> list[str]:
         lines.append(f"{number:05d} is pending but older than an applied version (out of order)")
     if report.hint:
         lines.append(f"hint: {report.hint}")
+    if report.lock_holder:
+        lines.append(f"a run is in progress: the migration lock is held by {report.lock_holder}")
     lines.append(status_summary(report))
     return lines
 
@@ -172,6 +179,7 @@ def status_document(report) -> str:
             "out_of_order": list(report.out_of_order),
             "applied_by_yoyo": list(report.applied_by_yoyo),
             "hint": report.hint,
+            "lock_holder": report.lock_holder,
             "applied": report.applied,
             "pending": report.pending,
             "drifted": report.drifted,
@@ -241,6 +249,11 @@ def baseline_document(adopted, database: str, *, dry_run: bool) -> str:
 def lock_wait_line(holder) -> str:
     who = holder.describe() if holder is not None else "another session"
     return f"waiting for the migration lock, held by {who}"
+
+
+def drift_allowed_line(drift) -> str:
+    """The warning a run given --allow-drift prints for each drift it goes past."""
+    return f"liftdb: warning: --allow-drift: going past drift: {drift.message}"
 
 
 def confirm_prompt(question: str) -> str:

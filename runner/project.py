@@ -42,15 +42,22 @@ def find(start: Path | None = None) -> Found:
     for directory in (here, *here.parents):
         candidate = directory / FOLDER
         if candidate.is_dir():
-            where = "the current directory" if directory == here else "above the current directory"
-            return Found(candidate, f"found in {where}")
+            where = "in" if directory == here else "above"
+            return Found(candidate, f"found {where} the current directory")
     return Found(here / FOLDER, "none found: the current directory's")
 
 
-def shown(path: Path | str) -> str:
-    """``path`` relative to the current directory when it lies under it, else as given."""
+def relative(path: Path | str) -> Path:
+    """``path`` relative to the current directory when it lies under it, else as given:
+    the migration folder the CLI works with, so that every path it names (``file:line``,
+    status, repair's note in yoyo's log) is short where it can be."""
     path = Path(path)
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return path.resolve().relative_to(Path.cwd().resolve()) or Path(".")
     except (ValueError, OSError):
-        return str(path)
+        return path
+
+
+def shown(path: Path | str) -> str:
+    """``relative(path)`` as text."""
+    return str(relative(path))

@@ -16,7 +16,16 @@ import click
 import psycopg
 import pytest
 from conftest import REPO, WIDGETS, ScratchServer, free_port, server_bin_dir
-from processes import COMMAND_TIMEOUT, environment, invoke, run, started
+from processes import (
+    COMMAND_TIMEOUT,
+    environment,
+    invoke,
+    migration_lock_holder,
+    run,
+    start_liftdb,
+    started,
+    wait_for,
+)
 
 from runner import api, cli, database
 
@@ -411,3 +420,70 @@ def test_a_database_built_another_way_gets_a_hint_in_status_and_when_migrate_fai
 def test_a_fresh_database_gets_no_hint(database_url, make_chain):
     status = liftdb(database_url, make_chain(), "status")
     assert "hint" not in status.stdout
+
+
+# --- what it says: grammar, drift, the lock, aligned columns -------------------------------
+
+
+def test_redo_dry_run_says_would_have_redone(database_url, make_chain):
+    chain = make_chain()
+    liftdb(database_url, chain, "migrate")
+    result = liftdb(database_url, chain, "redo", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "dry run: would have redone 1 version(s) on " in result.stdout
+    assert "redid" not in result.output
+
+
+def test_verify_points_to_repair_for_an_edited_file_and_migrate_allow_drift_warns(
+    database_url, make_chain
+):
+    chain = make_chain()
+    liftdb(database_url, chain, "migrate", "--to", "2")
+    edited = chain / "00001_create_widgets.sql"
+    edited.write_text(edited.read_text() + "-- a comment added later\n")
+
+    verify = liftdb(database_url, chain, "verify")
+    assert verify.exit_code == 4
+    error = one_line(verify)
+    assert error.startswith("liftdb: error: drift: 00001_create_widgets: ")
+    assert "`liftdb repair` records the files as they are now" in error
+
+    allowed = liftdb(database_url, chain, "migrate", "--allow-drift")
+    assert allowed.exit_code == 0, allowed.output
+    assert allowed.stderr.splitlines() == [
+        "liftdb: warning: --allow-drift: going past drift: 00001_create_widgets: "
+        + verify.stderr.split("00001_create_widgets: ", 1)[1].split(";")[0]
+    ]
+    assert api.applied_versions(database_url) == [1, 2, 3]
+
+    liftdb(database_url, chain, "repair")
+    (chain / "00003_create_gadgets.sql").unlink()
+    (chain / "00003_create_gadgets.rollback.sql").unlink()
+    missing = liftdb(database_url, chain, "verify")
+    assert missing.exit_code == 4
+    error = one_line(missing)
+    assert "00003_create_gadgets" in error and "restore the file" in error
+    assert "`liftdb repair` records" not in error
+
+
+def test_status_columns_are_aligned(database_url, make_chain):
+    chain = make_chain(WIDGETS[0], ("x", "SELECT 1;\n", "SELECT 1;\n"), WIDGETS[2])
+    liftdb(database_url, chain, "migrate", "--to", "1")
+    lines = liftdb(database_url, chain, "status").stdout.splitlines()[:3]
+    states = ["applied", "pending", "pending"]
+    starts = {line.index(state) for line, state in zip(lines, states, strict=True)}
+    assert len(starts) == 1, lines
+
+
+def test_status_during_a_running_migrate_says_who_holds_the_lock(database_url, make_chain):
+    chain = make_chain(("slow", "SELECT pg_sleep(60);\n", "SELECT 1;\n"))
+    with start_liftdb(database_url, chain, "migrate") as running:
+        pid = wait_for(lambda: migration_lock_holder(database_url), "the migrate's lock")
+        status = liftdb(database_url, chain, "status")
+        document = json.loads(liftdb(database_url, chain, "status", "--json").stdout)
+        running.kill()
+    assert status.exit_code == 0, status.output
+    said = [line for line in status.stdout.splitlines() if "migration lock" in line]
+    assert len(said) == 1, status.stdout
+    assert said[0].startswith(f"a run is in progress: the migration lock is held by pid {pid} (")
+    assert document["lock_holder"].startswith(f"pid {pid} (liftdb, ")
