@@ -194,10 +194,10 @@ def _run(
 def _with_adoption_hint(failed: MigrationFailed, conn, chain) -> MigrationFailed:
     """``failed``, on a database where nothing was recorded, with a hint when it was built
     another way (``adopt.hint``: goose, a restore): why "already exists"."""
-    from runner import adopt
+    from runner import adopt, recorder
 
-    try:
-        hint = adopt.hint(conn, chain, ())
+    try:  # a version this run applied before the failure: the database is liftdb's
+        hint = adopt.hint(conn, chain, recorder.applied(conn))
     except Exception:  # the connection the failure left may be gone: no hint, same error
         return failed
     if hint is None:
