@@ -650,3 +650,72 @@ def lint_trace(
         shown = {display(path) for path in files}
         result.findings = [f for f in result.findings if f.path in shown]
     return traced, result
+
+
+# --- lint, the schema file, goose: the library calls behind those commands -------------
+
+
+def lint(paths: Sequence[Path] = (), sql_dir: Path | str = DEFAULT_SQL_DIR) -> list:
+    """Lint the chains ``paths`` name (folders, or files in one: the whole chain is read
+    and only those files' findings kept), default ``sql_dir``; no database. Returns the
+    findings (``runner.lint.findings.Finding``), in order."""
+    from runner.lint import check
+
+    findings: list = []
+    for folder, only in check.targets(tuple(paths) or (Path(sql_dir),)):
+        findings += check.lint(folder, only=only).findings
+    return findings
+
+
+def dump_schema(
+    url: str, sql_dir: Path | str, output: Path | str | None = None, *, check: bool = False
+) -> tuple[Path, bool]:
+    """Write the chain's schema (applied to a scratch database of ``url``'s server) to
+    ``output`` (default sql/schema/schema.sql); returns ``(path, changed)``. With
+    ``check``, write nothing and raise ``Mismatch`` when the file is out of date."""
+    from runner import dump
+
+    target = Path(output) if output is not None else dump.default_output(sql_dir)
+    if check:
+        dump.check(url, sql_dir, target)
+        return target, False
+    return target, dump.write(url, sql_dir, target)
+
+
+def dump_schema_text(url: str, sql_dir: Path | str) -> str:
+    """The schema file's text, for stdout."""
+    from runner import dump
+
+    return dump.render(url, sql_dir)
+
+
+def goose_export(sql_dir: Path | str, goose_dir: Path | str) -> list[Path]:
+    """Write the chain as goose files into ``goose_dir``; the paths written."""
+    from runner import goose
+
+    return goose.export(sql_dir, goose_dir)
+
+
+def goose_check(goose_dir: Path | str, sql_dir: Path | str):
+    """Compare a goose folder with the chain (``goose.CheckResult``; ``Mismatch`` at the
+    first difference)."""
+    from runner import goose
+
+    return goose.check(goose_dir, sql_dir)
+
+
+def goose_import(goose_dir: Path | str, sql_dir: Path | str):
+    """Turn a goose folder into up/rollback files in ``sql_dir`` (``goose.Imported``)."""
+    from runner import goose
+
+    return goose.import_folder(goose_dir, sql_dir)
+
+
+def goose_adopt(url: str, sql_dir: Path | str, options: Options = DEFAULT_OPTIONS):
+    """Record as applied what goose_db_version says goose applied, once the schema is
+    checked (``adopt.Adopted``)."""
+    from runner import goose
+
+    return goose.adopt(
+        url, sql_dir, options.timeouts.lock_ms, options.pool_mode, on_wait=options.on_wait
+    )

@@ -79,7 +79,6 @@ class Settings:
         """``notices``: with --json, where the server's notices are kept for the document
         (without it they are printed on stderr as they come)."""
         from runner import api, output
-        from runner.executor import Timeouts
 
         def on_wait(holder) -> None:
             if not self.quiet:
@@ -105,7 +104,7 @@ class Settings:
                 click.echo(output.notice_line(notice), err=True)
 
         return api.Options(
-            timeouts=Timeouts(lock_ms=self.lock_timeout, statement_ms=self.statement_timeout),
+            timeouts=api.Timeouts(lock_ms=self.lock_timeout, statement_ms=self.statement_timeout),
             allow_drift=self.allow_drift,
             pool_mode=self.pool_mode,
             on_wait=on_wait,
@@ -612,9 +611,9 @@ def goose_group() -> None:
 @click.pass_obj
 def goose_export(settings: Settings, directory: Path) -> None:
     """Write the chain as goose files (NNNNN_name.sql) into DIRECTORY."""
-    from runner import goose
+    from runner import api
 
-    paths = goose.export(settings.sql_dir, directory)
+    paths = api.goose_export(settings.sql_dir, directory)
     for path in paths:
         click.echo(str(path))
     click.echo(f"wrote {len(paths)} goose file(s) to {directory}")
@@ -628,9 +627,9 @@ def goose_check(settings: Settings, directory: Path) -> None:
 
     Statements are compared as syntax trees: whitespace and comments do not count.
     """
-    from runner import goose
+    from runner import api
 
-    result = goose.check(directory, settings.sql_dir)
+    result = api.goose_check(directory, settings.sql_dir)
     click.echo(
         f"{directory} matches {settings.sql_dir}: {result.versions} version(s),"
         f" {result.statements} statement(s)"
@@ -642,9 +641,9 @@ def goose_check(settings: Settings, directory: Path) -> None:
 @click.pass_obj
 def goose_import(settings: Settings, directory: Path) -> None:
     """Turn a goose folder into up/rollback files."""
-    from runner import goose
+    from runner import api
 
-    result = goose.import_folder(directory, settings.sql_dir)
+    result = api.goose_import(directory, settings.sql_dir)
     for path in result.written:
         click.echo(str(path))
     for number in result.without_down:
@@ -659,20 +658,15 @@ def goose_adopt(settings: Settings) -> None:
 
     Refuses, changing nothing, unless the database's schema is the chain's at that version.
     """
-    from runner import database, goose
+    from runner import api, database
+    from runner.goose import GOOSE_TABLE
 
     url = settings.url()
-    result = goose.adopt(
-        url,
-        settings.sql_dir,
-        settings.lock_timeout,
-        settings.pool_mode,
-        on_wait=settings.options().on_wait,
-    )
+    result = api.goose_adopt(url, settings.sql_dir, settings.options())
     for number in result.marked:
         click.echo(f"{number:05d} adopted")
     click.echo(
-        f"adopted {len(result.marked)} version(s) from {goose.GOOSE_TABLE};"
+        f"adopted {len(result.marked)} version(s) from {GOOSE_TABLE};"
         f" {database.mask(url)} is at version {result.version}"
     )
 
@@ -691,17 +685,16 @@ def dump_schema(settings: Settings, output: Path | None, check: bool) -> None:
 
     The chain is applied to a scratch database on the server, never to yours.
     """
-    from runner import dump
+    from runner import api
 
     url = settings.url()
-    target = output or dump.default_output(settings.sql_dir)
     if str(output) == "-":
-        click.echo(dump.render(url, settings.sql_dir), nl=False)
-    elif check:
-        dump.check(url, settings.sql_dir, target)
+        click.echo(api.dump_schema_text(url, settings.sql_dir), nl=False)
+        return
+    target, changed = api.dump_schema(url, settings.sql_dir, output, check=check)
+    if check:
         click.echo(f"{target} is up to date")
     else:
-        changed = dump.write(url, settings.sql_dir, target)
         click.echo(f"{'wrote' if changed else 'unchanged:'} {target}")
 
 
@@ -742,14 +735,13 @@ def lint_command(
     PATHS are up files (or one folder) and the trace runs them; the target database is
     only read, for which versions are pending.
     """
+    from runner import api
     from runner.errors import UsageError
-    from runner.lint import check, report
+    from runner.lint import report
 
     if rows is not None and not trace:
         raise UsageError("--rows goes with --trace")
     if trace:
-        from runner import api
-
         if output_format not in ("text", "json"):
             raise UsageError("--trace reports as text or json")
         traced, result = api.lint_trace(settings.url(), paths, settings.sql_dir, rows=rows)
@@ -762,9 +754,7 @@ def lint_command(
         if findings or traced.differences:
             raise LiftdbError(f"lint: {len(findings)} finding(s){differ}")
         return
-    findings = []
-    for folder, only in check.targets(paths or (settings.sql_dir,)):
-        findings += check.lint(folder, only=only).findings
+    findings = api.lint(paths, settings.sql_dir)
     click.echo(report.render(findings, output_format), nl=False)
     if findings:
         raise LiftdbError(f"lint: {len(findings)} finding(s)")

@@ -487,3 +487,40 @@ def test_status_during_a_running_migrate_says_who_holds_the_lock(database_url, m
     assert len(said) == 1, status.stdout
     assert said[0].startswith(f"a run is in progress: the migration lock is held by pid {pid} (")
     assert document["lock_holder"].startswith(f"pid {pid} (liftdb, ")
+
+
+# --- the CLI stays thin and light -------------------------------------------------------
+
+
+def test_the_cli_calls_the_library_for_goose_dump_schema_and_lint():
+    """cli.py reaches goose, dump and the lint's checks only through runner.api."""
+    import ast as python_ast
+
+    tree = python_ast.parse((REPO / "runner" / "cli.py").read_text())
+    imported = set()
+    for node in python_ast.walk(tree):
+        if isinstance(node, python_ast.ImportFrom) and node.module:
+            imported |= {f"{node.module}.{alias.name}" for alias in node.names}
+    reached = {name for name in imported if name.startswith("runner.")}
+    modules = ("runner.goose", "runner.dump", "runner.lint.check", "runner.executor")
+    calls = {name for name in reached if name.startswith(modules)}
+    assert calls <= {"runner.goose.GOOSE_TABLE"}, calls  # a name for a message, no call
+
+
+def test_help_version_new_and_db_url_import_neither_psycopg_nor_pglast(tmp_path):
+    program = (
+        "import sys\n"
+        "from runner import cli\n"
+        "for args in (['--help'], ['--version'], ['new', 'first'], ['migrate', '-h'],"
+        " ['db', 'url']):\n"
+        "    try:\n"
+        "        cli.cli.main(args, prog_name='liftdb', standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'pglast')))\n"
+    )
+    env = project_env(tmp_path, LIFTDB_SQL_DIR=str(tmp_path / "sql"))
+    result = run([sys.executable, "-c", program], cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+    assert (tmp_path / "sql" / "00001_first.sql").exists()
