@@ -27,8 +27,10 @@ Exit codes:
   5  lock timeout: another runner held the migration lock too long
 
 \b
-Environment: DATABASE_URL (default for --database-url), LIFTDB_POOL_MODE
-(default for --pool-mode), NO_COLOR (no colour).
+Environment: DATABASE_URL (default for --database-url), else libpq's PGSERVICE,
+PGHOST, PGHOSTADDR, PGPORT, PGUSER, PGDATABASE; LIFTDB_SQL_DIR (default for
+--sql-dir), LIFTDB_PGDATA (the embedded server's data), LIFTDB_POOL_MODE (default
+for --pool-mode), PGCONNECT_TIMEOUT, NO_COLOR (no colour).
 """
 
 
