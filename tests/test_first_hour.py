@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -524,3 +525,34 @@ def test_help_version_new_and_db_url_import_neither_psycopg_nor_pglast(tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
     assert (tmp_path / "sql" / "00001_first.sql").exists()
+
+
+def test_shell_completion_as_the_readme_says(tmp_path):
+    liftdb_program = str(Path(sys.executable).parent / "liftdb")
+    script = run([liftdb_program], env=project_env(tmp_path, _LIFTDB_COMPLETE="bash_source"))
+    assert script.returncode == 0 and "_liftdb_completion()" in script.stdout
+    env = project_env(
+        tmp_path, _LIFTDB_COMPLETE="bash_complete", COMP_WORDS="liftdb db w", COMP_CWORD="2"
+    )
+    assert run([liftdb_program], env=env).stdout.split() == ["plain,wait"]
+
+
+def test_the_readme_commands_block_names_every_command():
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Commands", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    for path in every_command(cli.cli):
+        assert path[-1] in block, f"liftdb {' '.join(path)} is not in README's Commands block"
+
+
+def test_the_readme_names_every_environment_variable_liftdb_reads():
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("### Environment variables", 1)[1].split("\n\n", 2)[1]
+    found = set()
+    for source in (REPO / "runner").rglob("*.py"):
+        text = source.read_text()
+        found |= set(re.findall(r"environ(?:\.get)?\(\s*\"([A-Z_]+)\"", text))
+        found |= set(re.findall(r"environ\[\"([A-Z_]+)\"\]", text))
+    found |= {"DATABASE_URL", "LIFTDB_POOL_MODE", "LIFTDB_SQL_DIR", "LIFTDB_PGDATA"}
+    found |= set(database.LIBPQ_ENV)
+    missing = sorted(name for name in found if f"`{name}`" not in table)
+    assert not missing, missing
