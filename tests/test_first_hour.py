@@ -43,6 +43,8 @@ def one_line(result) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.output
     assert "Traceback" not in result.output
+    for python_repr in ("('", "['", "Path(", "None", "<runner."):
+        assert python_repr not in lines[0], lines[0]
     return lines[0]
 
 
