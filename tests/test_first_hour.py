@@ -558,3 +558,31 @@ def test_the_readme_names_every_environment_variable_liftdb_reads():
     found |= set(database.LIBPQ_ENV)
     missing = sorted(name for name in found if f"`{name}`" not in table)
     assert not missing, missing
+
+
+def test_paths_under_the_current_directory_are_shown_relative_also_in_yoyos_log(
+    database_url, make_chain, tmp_path
+):
+    chain = make_chain()
+    assert chain.parent == tmp_path
+
+    def liftdb_here(*args: str):
+        argv = [sys.executable, "-m", "runner", "--database-url", database_url, *args]
+        return run(argv, cwd=tmp_path, env=environment())
+
+    assert liftdb_here("migrate", "--to", "2").returncode == 0
+    edited = chain / "00001_create_widgets.sql"
+    edited.write_text(edited.read_text() + "-- edited\n")
+    verify = liftdb_here("verify")
+    assert "drift: 00001_create_widgets: sql/00001_create_widgets.sql changed" in verify.stderr
+    assert liftdb_here("repair").returncode == 0
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        comments = conn.execute("SELECT comment FROM _yoyo_log WHERE comment IS NOT NULL")
+        assert [c for (c,) in comments] == [
+            "liftdb repair: sql/00001_create_widgets.sql changed since it was applied"
+        ]
+    (chain / "00003_create_gadgets.sql").write_text("CREATE TABLE widgets (id int);\n")
+    failed = liftdb_here("migrate")
+    assert failed.stderr.startswith("liftdb: error: sql/00003_create_gadgets.sql:1: ")
+    status = liftdb_here("status")
+    assert status.stdout.splitlines()[-1].endswith(" (sql)")
