@@ -70,6 +70,16 @@ def invoke(
         return CliRunner().invoke(cli.cli, args, input=input, env=env)
 
 
+def invoke_on(url: str, sql_dir, *args: str, input: str | None = None, env=None):
+    """``liftdb --database-url URL --sql-dir SQL_DIR ARGS`` through ``invoke``, an exception
+    the command raised (other than its exit) raised again here."""
+    argv = ["--database-url", url, "--sql-dir", str(sql_dir), *args]
+    result = invoke(argv, input=input, env=env)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
 def run(
     argv: list[str], *, cwd: Path | str = REPO, timeout: float = COMMAND_TIMEOUT, **options
 ) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from conftest import SQL_DIR, WIDGETS
-from processes import invoke
+from processes import invoke, invoke_on
 
 from runner import api, catalog, cli, loader
 
@@ -34,10 +34,8 @@ def url(database_url):
 
 
 def liftdb(url: str, sql_dir, *args: str, input: str | None = None):
-    result = invoke(["--database-url", url, "--sql-dir", str(sql_dir), *args], input=input)
+    result = invoke_on(url, sql_dir, *args, input=input)
     assert SECRET not in result.output
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
     return result
 
 

@@ -27,15 +27,11 @@ from processes import (
     started,
     wait_for,
 )
+from processes import (
+    invoke_on as liftdb,
+)
 
 from runner import api, cli, database
-
-
-def liftdb(url: str, sql_dir, *args: str, input: str | None = None, env=None):
-    result = invoke(["--database-url", url, "--sql-dir", str(sql_dir), *args], input=input, env=env)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def one_line(result) -> str:
