@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -133,6 +134,11 @@ def start_liftdb(url: str, sql_dir: Path | str, *args: str, **env: str):
         cwd=REPO,
         env=environment(**env),
     )
+
+
+def spaced(text: str) -> str:
+    """``text`` with status's column padding taken out: one space between words."""
+    return "\n".join(re.sub(" {2,}", " ", line) for line in text.splitlines())
 
 
 def assert_one_line_error(result, exit_code: int, *fragments: str) -> str:

@@ -9,13 +9,12 @@ show it.
 from __future__ import annotations
 
 import json
-import re
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from conftest import SQL_DIR, WIDGETS
-from processes import invoke, invoke_on
+from processes import invoke, invoke_on, spaced
 
 from runner import api, catalog, cli, loader
 
@@ -44,11 +43,6 @@ def error_of(result) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
-
-
-def spaced(text: str) -> str:
-    """``text`` with status's column padding taken out: one space between words."""
-    return "\n".join(re.sub(" {2,}", " ", line) for line in text.splitlines())
 
 
 def recorded(url: str) -> list[int]:

@@ -15,7 +15,13 @@ import hashlib
 import psycopg
 import pytest
 from conftest import WIDGETS
-from processes import assert_one_line_error, liftdb, recorded_versions, status_document
+from processes import (
+    assert_one_line_error,
+    liftdb,
+    recorded_versions,
+    spaced,
+    status_document,
+)
 
 from runner import loader
 from runner.errors import EXIT_DRIFT, EXIT_USAGE
@@ -127,7 +133,7 @@ def test_a_resume_whose_completed_statements_changed_is_refused_before_anything_
 
     status = liftdb(url, sql_dir, "status", "--exit-code")
     assert status.returncode == EXIT_DRIFT
-    assert f"00002 fill_log interrupted drift: {up}{named}" in status.stdout
+    assert f"00002 fill_log interrupted drift: {up}{named}" in spaced(status.stdout)
     verify = liftdb(url, sql_dir, "verify")
     assert verify.returncode == EXIT_DRIFT
 
@@ -171,7 +177,7 @@ def test_an_interrupted_version_whose_file_is_gone_is_still_shown(stopped):
     assert (
         f"00002 fill_log interrupted drift: 00002_fill_log: interrupted, and missing from"
         f" {sql_dir} (stopped at {sql_dir}/00002_fill_log.sql:4 (2 of 3 statements done))"
-    ) in status.stdout
+    ) in spaced(status.stdout)
 
 
 def test_progress_recorded_without_checksums_is_not_resumed(stopped):

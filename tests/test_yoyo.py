@@ -24,6 +24,7 @@ from processes import (
     environment,
     liftdb,
     liftdb_backend,
+    spaced,
     start_liftdb,
     started,
     wait_for,
@@ -152,7 +153,7 @@ def test_liftdb_then_yoyo_rolls_back_one_then_liftdb_applies_it_again(database_u
     newest = chain.get(chain.head)
     assert yoyo_statuses(database_url)[newest.label] == "U"
     status = liftdb(database_url, SQL_DIR, "status")
-    assert f"{newest.label.replace('_', ' ', 1)} pending" in status.stdout
+    assert f"{newest.label.replace('_', ' ', 1)} pending" in spaced(status.stdout)
 
     done = liftdb(database_url, SQL_DIR, "migrate")
     assert done.returncode == 0, done.stderr
@@ -180,7 +181,7 @@ def test_yoyo_then_liftdb_rolls_back_one_then_yoyo_applies_it_again(database_url
     assert yoyo_statuses(database_url) == {v.label: "A" for v in chain}
     assert catalog.differences(chain_schema, schema(database_url)) == []
     status = liftdb(database_url, SQL_DIR, "status")
-    assert f"{newest.label.replace('_', ' ', 1)} applied by yoyo" in status.stdout
+    assert f"{newest.label.replace('_', ' ', 1)} applied by yoyo" in spaced(status.stdout)
 
 
 # --- the two locks see each other -------------------------------------------------------
@@ -331,7 +332,7 @@ def test_readme_shows_yoyo_and_liftdb_taking_turns_on_one_database(database_url)
         )  # fmt: skip
         assert done.returncode == 0, f"{command}: {done.stderr}"
         if command.startswith("liftdb status"):
-            assert "00006 create_progression_logs pending" in done.stdout
+            assert "00006 create_progression_logs pending" in spaced(done.stdout)
         if command.startswith("yoyo list"):
             assert yoyo_statuses(database_url)["00006_create_progression_logs"] == "A"
             assert yoyo_statuses(database_url)["00007_create_program_progressions"] == "U"
