@@ -542,30 +542,39 @@ def db_url(source: database.Source) -> str | None:
 
 
 def db_wait(url: str, timeout_ms: int, pause_s: float = 0.2) -> float:
-    """Wait until the server at ``url`` accepts connections (for CI and containers);
-    returns the seconds waited. A server that answers but refuses us (a password, a
-    database that does not exist) is not waited for: ``ConnectionFailed`` at once, as
-    after ``timeout_ms`` (0: try once) with the last reason."""
+    """Wait until the server at ``url`` accepts connections (for CI and containers), as
+    libpq's ``PQping`` (pg_isready) says, then log in once; returns the seconds waited.
+    A server that answers but refuses us (a password, a database that does not exist) is
+    not waited for: ``ConnectionFailed`` at once, as after ``timeout_ms`` (0: ask once)
+    naming the last reason; a URL libpq cannot read is a ``UsageError``."""
     import time
 
     import psycopg
+    from psycopg import pq
+    from psycopg.conninfo import make_conninfo
 
     started = time.monotonic()
+    try:
+        probe = make_conninfo(url, connect_timeout=2).encode()
+    except psycopg.ProgrammingError:
+        database.connect(url)  # raises the one-line usage error for a malformed URL
+        raise
     while True:
-        try:
-            with psycopg.connect(url, **{**database._connect_options(), "connect_timeout": 2}):
+        answer = pq.PGconn.ping(probe)
+        if answer in (pq.Ping.OK, pq.Ping.NO_ATTEMPT):
+            with database.connect(url):  # the login, or one line saying why not
                 return time.monotonic() - started
-        except psycopg.ProgrammingError:
-            database.connect(url)  # raises the one-line usage error for a malformed URL
-        except psycopg.OperationalError as exc:
-            # No SQLSTATE: nobody answered; 57P03: starting up or shutting down.
-            answered = exc.sqlstate not in (None, "57P03")
-            if answered or time.monotonic() - started + pause_s > timeout_ms / 1000:
-                waited = "" if answered else f" after waiting {timeout_ms / 1000:g} s"
-                reason = database._reason(exc, url)
-                raise ConnectionFailed(
-                    f"cannot connect to {database.mask(url)}{waited}: {reason}"
-                ) from None
+        if time.monotonic() - started + pause_s > timeout_ms / 1000:
+            try:
+                database.connect(url).close()
+            except ConnectionFailed as exc:
+                reason = exc.message.partition(f"{database.mask(url)}: ")[2] or exc.message
+            else:
+                return time.monotonic() - started  # it came up at the last moment
+            raise ConnectionFailed(
+                f"cannot connect to {database.mask(url)} after waiting"
+                f" {timeout_ms / 1000:g} s: {reason}"
+            )
         time.sleep(pause_s)
 
 

@@ -582,3 +582,12 @@ def test_paths_under_the_current_directory_are_shown_relative_also_in_yoyos_log(
     assert failed.stderr.startswith("liftdb: error: sql/00003_create_gadgets.sql:1: ")
     status = liftdb_here("status")
     assert status.stdout.splitlines()[-1].endswith(" (sql)")
+
+
+def test_db_wait_does_not_wait_for_a_server_that_refuses_the_login(scratch_server):
+    url = scratch_server.url(password="not-the-password")
+    result = invoke(["--database-url", url, "db", "wait", "--timeout", "30s"])
+    assert result.exit_code == 1
+    error = one_line(result)
+    assert "password authentication failed" in error and "after waiting" not in error
+    assert "not-the-password" not in result.output
