@@ -96,8 +96,13 @@ def test_a_resume_after_the_failed_statement_is_fixed_runs_only_what_was_not_don
             lambda text: NON_TRANSACTIONAL + "CREATE TABLE log (id int);\n",
             ": holds 1 statement(s); the first 2 had run",
         ),
+        (  # run in one transaction, it would run the 2 done statements again
+            lambda text: text.removeprefix(NON_TRANSACTIONAL),
+            ": is now transactional (its '-- transactional: false' is gone), and a"
+            " transaction would run the 2 statement(s) already done again",
+        ),
     ],
-    ids=["added at the top", "changed", "removed", "cut short"],
+    ids=["added at the top", "changed", "removed", "cut short", "made transactional"],
 )
 def test_a_resume_whose_completed_statements_changed_is_refused_before_anything_runs(
     stopped, edit, named
