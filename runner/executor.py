@@ -443,7 +443,7 @@ class _Version:
             if sqltree.sets_session(statement.sql):
                 try:
                     self.conn.execute(statement.sql)
-                except psycopg.Error as exc:
+                except (psycopg.Error, UnicodeEncodeError) as exc:
                     outcome = f"setting the session again to resume; {self._outcome(done)}"
                     raise MigrationFailed(self._describe(statement, exc, outcome)) from None
         for index in range(done, len(statements)):
@@ -454,7 +454,7 @@ class _Version:
                     pass  # the interrupted run completed it but died before noting so
                 else:
                     self.conn.execute(statement.sql)
-            except psycopg.Error as exc:
+            except (psycopg.Error, UnicodeEncodeError) as exc:
                 self.notices.current = None
                 raise MigrationFailed(self._stopped(statement, exc, done, block)) from None
             self.notices.current = None
@@ -593,7 +593,19 @@ class _Version:
     def _describe(
         self, statement: Statement | None, error, outcome: str = "", where: str = ""
     ) -> str:
-        """``file:line: first line of the statement: message [SQLSTATE] constraint name``."""
+        """``file:line: first line of the statement: message [SQLSTATE] constraint name``.
+
+        ``error`` is psycopg's, or the ``UnicodeEncodeError`` of a statement psycopg could
+        not send: it encodes in the session's client_encoding, which a statement of the
+        version may have changed (each version starts in UTF-8, ``session``)."""
+        outcome = outcome or f"{self.label} was not {self._verb()}"
+        if isinstance(error, UnicodeEncodeError) and statement is not None:
+            encoding = self.conn.info.parameter_status("client_encoding") or "?"
+            return (
+                f"{self.step.file.path}:{statement.line}: {statement.first_line}: character"
+                f" {error.object[error.start : error.end]!r} has no equivalent in the session's"
+                f" client_encoding {encoding} (set by a statement before it); {outcome}"
+            )
         diag = error.diag
         message = diag.message_primary or self.notices.farewell or str(error)
         path = self.step.file.path
@@ -623,4 +635,4 @@ class _Version:
             text += f" (statement_timeout {timeouts.statement_ms} ms)"
         elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
             text += " (put '-- transactional: false' at the top of the file)"
-        return f"{text}; {outcome or f'{self.label} was not {self._verb()}'}"
+        return f"{text}; {outcome}"

@@ -201,6 +201,40 @@ def test_a_character_the_database_encoding_lacks_is_named_at_its_line(
     assert recorded_versions(legacy_encoding_url) == []
 
 
+@pytest.mark.parametrize(
+    "sets",
+    ["SET client_encoding = 'LATIN1';", "SELECT set_config('client_encoding', 'LATIN1', false);"],
+    ids=["SET", "set_config"],
+)
+def test_a_character_the_client_encoding_a_version_set_lacks_is_named_at_its_line(
+    database_url, make_chain, sets
+):
+    # The session's client_encoding decides how the next statements are sent: one the
+    # version's own statement set, and a character it lacks, is one line at its statement.
+    sql_dir = make_chain(
+        (
+            "prices",
+            "-- transactional: false\n"
+            "CREATE TABLE prices (currency text);\n"
+            f"{sets}\n"
+            "INSERT INTO prices VALUES ('\u00a3');\n"  # in LATIN1: sent, and stored as it is
+            "INSERT INTO prices VALUES ('\u20ac');\n",
+            "DROP TABLE prices;\n",
+        )
+    )
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert_one_line_error(
+        done,
+        1,
+        f"{sql_dir}/00001_prices.sql:5: INSERT INTO prices VALUES ('\u20ac'): character"
+        " '\u20ac' has no equivalent in the session's client_encoding LATIN1 (set by a"
+        " statement before it); 00001_prices stopped after 3 of 4 statements",
+    )
+    assert recorded_versions(database_url) == []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT currency FROM prices").fetchall() == [("\u00a3",)]
+
+
 def test_a_literal_the_database_reads_past_its_statement_is_named_at_its_line(
     database_url, make_chain
 ):
