@@ -449,16 +449,26 @@ class _Version:
         for index in range(done, len(statements)):
             statement = statements[index]
             self.notices.current = statement
+            # Outside a block of the file's own, a statement that may run in a transaction
+            # commits with the note that it is done: a run cut short between the two
+            # cannot leave it done but not noted, for a resume to run it again.
+            with_progress = block is None and not sqltree.runs_outside_transaction_block(
+                statement.sql
+            )
             try:
                 if resuming and index == already and self._finished_before(statement):
-                    pass  # the interrupted run completed it but died before noting so
+                    with_progress = False  # the interrupted run completed it, not noting so
+                elif with_progress:
+                    with_progress = self._run_with_progress(statement)
                 else:
                     self.conn.execute(statement.sql)
             except (psycopg.Error, UnicodeEncodeError) as exc:
                 self.notices.current = None
+                if with_progress:
+                    self._rollback_quietly()
                 raise MigrationFailed(self._stopped(statement, exc, done, block)) from None
             self.notices.current = None
-            if self.conn.info.transaction_status != TransactionStatus.IDLE:
+            if not with_progress and self.conn.info.transaction_status != TransactionStatus.IDLE:
                 block = block or statement  # its statements are done when it commits
                 continue
             block = None
@@ -470,7 +480,8 @@ class _Version:
                     self.step.direction,
                     [(ordinal + 1, statements[ordinal]) for ordinal in range(done, index + 1)],
                     following,
-                )
+                ),
+                begun=with_progress,
             )
             done = index + 1
         if block is not None:  # Plan.parse refuses such a file; a server may still differ
@@ -508,14 +519,31 @@ class _Version:
             f" session failed: {error.diag.message_primary or error}; stopped there"
         )
 
-    def _bookkeeping(self, statements: list[str]) -> None:
+    def _run_with_progress(self, statement: Statement) -> bool:
+        """Run ``statement`` in a transaction left open for its progress (``_bookkeeping``
+        with ``begun``), in one round trip; False when the server refused it in a
+        transaction block (SQLSTATE 25001, before doing anything) and it ran on its own."""
+        import psycopg
+
+        try:
+            self.conn.execute(f"BEGIN READ WRITE;\n{statement.sql}")
+        except psycopg.Error as exc:
+            if exc.diag.sqlstate != ACTIVE_SQL_TRANSACTION:
+                raise
+            self._rollback_quietly()
+            self.conn.execute(statement.sql)
+            return False
+        return True
+
+    def _bookkeeping(self, statements: list[str], *, begun: bool = False) -> None:
         """Write to the bookkeeping as liftdb (its role, search_path and timeouts; read
-        write whatever the version set), in a transaction of its own, in one round trip,
-        leaving the session as the version's statements made it."""
+        write whatever the version set), in one round trip, leaving the session as the
+        version's statements made it: in a transaction of its own, or in the one
+        ``_run_with_progress`` began (``begun``), committing the statement with it."""
         import psycopg
 
         sql = [
-            "BEGIN READ WRITE",
+            *([] if begun else ["BEGIN READ WRITE"]),
             *self.session.as_liftdb_statements(),
             *_settings(self.timeouts, "LOCAL "),
             *statements,

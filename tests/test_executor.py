@@ -353,3 +353,43 @@ def test_a_block_the_file_leaves_open_is_refused_before_anything_runs(database_u
     )
     with psycopg.connect(database_url, autocommit=True) as conn:
         assert conn.execute("SELECT to_regclass('a')").fetchone()[0] is None
+
+
+# A non-transactional version's statement commits with the note that it is done, unless
+# it cannot run in a transaction block: these run on their own, as in psql, known before
+# sending or (REINDEX SCHEMA) refused by the server in a block and sent again alone.
+ALONE = {
+    "DO that commits": (
+        "DO $$ BEGIN INSERT INTO batches VALUES (1); COMMIT; INSERT INTO batches VALUES (2);"
+        " END $$;\n"
+    ),
+    "CALL of a procedure that commits": (
+        "CREATE PROCEDURE fill() LANGUAGE plpgsql AS $$ BEGIN INSERT INTO batches VALUES (1);"
+        " COMMIT; INSERT INTO batches VALUES (2); END $$;\nCALL fill();\n"
+    ),
+    "CREATE INDEX CONCURRENTLY": (
+        "CREATE INDEX CONCURRENTLY batches_id_idx ON batches (id);\n"
+        "INSERT INTO batches VALUES (1), (2);\n"
+    ),
+    "REINDEX SCHEMA": "INSERT INTO batches VALUES (1), (2);\nREINDEX SCHEMA public;\n",
+    "VACUUM": "INSERT INTO batches VALUES (1), (2);\nVACUUM batches;\n",
+}
+
+
+@pytest.mark.parametrize("alone", ALONE)
+def test_a_statement_that_cannot_run_in_a_transaction_block_still_runs(
+    database_url, make_chain, alone
+):
+    sql_dir = make_chain(
+        (
+            "batches",
+            "-- transactional: false\nCREATE TABLE batches (id int);\n" + ALONE[alone],
+            "DROP TABLE batches;\n",
+        )
+    )
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert recorded_versions(database_url) == [1]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT id FROM batches ORDER BY id").fetchall() == [(1,), (2,)]
