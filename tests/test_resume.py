@@ -240,6 +240,23 @@ def test_a_migrate_that_stops_before_the_interrupted_version_leaves_it_as_it_was
     assert status_document(url, sql_dir)["versions"] == before
 
 
+def test_repair_leaves_an_interrupted_migrate_as_it_was_and_its_resume_refused(stopped):
+    url, sql_dir, up = stopped
+    up.write_text(LOG.format(failing=FIXED).replace("VALUES (1)", "VALUES (10)"))
+    recorded = (
+        "SELECT p.*, s.ordinal, s.sha256 FROM liftdb_progress p"
+        " JOIN liftdb_progress_statement s USING (version, direction) ORDER BY s.ordinal"
+    )
+    before = rows(url, recorded)
+    repaired = liftdb(url, sql_dir, "repair")
+    assert repaired.returncode == 0, repaired.stderr
+    assert rows(url, recorded) == before
+    assert recorded_versions(url) == [1]
+    done = liftdb(url, sql_dir, "migrate")
+    assert_one_line_error(done, EXIT_DRIFT, f"{up}:3: statement 2, one of the 2 that ran")
+    assert rows(url, "SELECT id FROM log") == [(1,)]
+
+
 ROLLBACK_IN_STEPS = (
     NON_TRANSACTIONAL
     + "DELETE FROM log WHERE id = 1;\n"  # 2: statement 1
