@@ -251,7 +251,7 @@ def run(
     *,
     books: recorder.Bookkeeping,
     session: session_module.Session,
-    resume: dict[tuple[int, str], int] | None = None,
+    resume: dict[tuple[int, str], recorder.Progress] | None = None,
     on_done: Callable[[Done], None] | None = None,
     on_notice: Callable[[Notice], None] | None = None,
     stop: Callable[[], bool] | None = None,
@@ -260,8 +260,8 @@ def run(
 
     ``books`` is where the bookkeeping is (it must exist), ``session`` what liftdb set up
     on ``conn``. ``resume`` maps (version, direction) of interrupted non-transactional
-    versions to the number of their statements already done (checked by the plan to be
-    the file's first ones). ``stop`` is asked before each version: True returns what was
+    versions to their recorded progress (its statements already done checked by the
+    plan to be the file's first ones). ``stop`` is asked before each version: True returns what was
     done so far, made durable.
     """
     notices = _NoticeRouter(on_notice)
@@ -419,13 +419,14 @@ class _Version:
 
     # --- statement by statement -------------------------------------------------------
 
-    def run_statement_by_statement(self, already: int | None) -> None:
-        """``already``: statements an interrupted run completed (None: a first run)."""
+    def run_statement_by_statement(self, interrupted: recorder.Progress | None) -> None:
+        """``interrupted``: what an interrupted run recorded (None: a first run)."""
         import psycopg
         from psycopg.pq import TransactionStatus
 
         statements = self.step.file.statements
-        resuming = already is not None
+        resuming = interrupted is not None
+        already = interrupted.statements_done if interrupted else None
         done = already or 0  # what the progress row says
         block = None  # the statement that opened a transaction block still open
         self._bookkeeping(
@@ -446,6 +447,18 @@ class _Version:
                 except (psycopg.Error, UnicodeEncodeError) as exc:
                     outcome = f"setting the session again to resume; {self._outcome(done)}"
                     raise MigrationFailed(self._describe(statement, exc, outcome)) from None
+        if interrupted is not None and interrupted.session is not None:
+            # ... and the rest of what they left, however they set it (a DO block, a
+            # function, a set_config of an expression), as noted with their progress.
+            try:
+                self.conn.execute(
+                    ";\n".join(session_module.restore_statements(interrupted.session))
+                )
+            except psycopg.Error as exc:
+                raise MigrationFailed(
+                    f"{self.step.file.path}: setting the session the completed statements left"
+                    f" ({exc.diag.message_primary or exc}); {self._outcome(done)}"
+                ) from None
         for index in range(done, len(statements)):
             statement = statements[index]
             self.notices.current = statement
@@ -544,6 +557,7 @@ class _Version:
 
         sql = [
             *([] if begun else ["BEGIN READ WRITE"]),
+            session_module.NOTE_SESSION,  # before the SET LOCALs: the version's session
             *self.session.as_liftdb_statements(),
             *_settings(self.timeouts, "LOCAL "),
             *statements,

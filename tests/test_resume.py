@@ -366,3 +366,40 @@ def test_a_resumed_statement_sees_the_search_path_pg_dump_s_set_config_left(
     )
     done = liftdb(database_url, sql_dir, "migrate")
     assert_one_line_error(done, 1, ":4: CREATE TABLE unqualified", "[3F000]")
+
+
+# What a completed statement made of the session, however it made it: a resume starts
+# from there, as the run that stopped would have gone on.
+SESSION_MADE_BY = {
+    "DO block": "DO $$ BEGIN PERFORM set_config('search_path', 'billing', false); END $$;\n",
+    "set_config of an expression": (
+        "SELECT set_config('search_path', 'bill' || 'ing', false) AS path;\n"
+    ),
+    "function": (
+        "CREATE FUNCTION billing.enter() RETURNS void LANGUAGE sql"
+        " AS $$ SELECT set_config('search_path', 'billing', false) $$;\n"
+        "SELECT billing.enter();\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("made_by", SESSION_MADE_BY)
+def test_a_resume_starts_from_the_session_the_completed_statements_left(
+    database_url, make_chain, made_by
+):
+    up = (
+        NON_TRANSACTIONAL
+        + "CREATE SCHEMA billing;\n"
+        + SESSION_MADE_BY[made_by]
+        + "SET work_mem = '3MB';\n"
+        + "{failing}\n"
+        + "CREATE TABLE payments (work_mem text DEFAULT current_setting('work_mem'));\n"
+        + "INSERT INTO payments DEFAULT VALUES;\n"
+    )
+    sql_dir = make_chain(("billing", up.format(failing=FAILS), "DROP SCHEMA billing CASCADE;\n"))
+    assert liftdb(database_url, sql_dir, "migrate").returncode == 1
+    (sql_dir / "00001_billing.sql").write_text(up.format(failing="SELECT 1;"))
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert rows(database_url, "SELECT * FROM billing.payments") == [("3MB",)]
+    assert recorded_versions(database_url) == [1]
