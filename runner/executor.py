@@ -557,9 +557,9 @@ class _Version:
 
         sql = [
             *([] if begun else ["BEGIN READ WRITE"]),
-            session_module.NOTE_SESSION,  # before the SET LOCALs: the version's session
+            *_settings(self.timeouts, "LOCAL "),  # first: a version's 1 ms is not liftdb's
+            session_module.NOTE_SESSION,  # then the version's session (timeouts not noted)
             *self.session.as_liftdb_statements(),
-            *_settings(self.timeouts, "LOCAL "),
             *statements,
             "COMMIT",
         ]
