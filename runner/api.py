@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner import database, loader
+from runner.directives import Timeouts
 from runner.errors import DataLossRefused, DriftError, LayoutError, UsageError, and_more
-from runner.executor import Done, Notice, Timeouts
 
-if TYPE_CHECKING:  # for annotations only: this module imports plan where it uses it
+if TYPE_CHECKING:  # for annotations only: this module imports plan and the executor where
+    # it uses them, so ``status`` loads neither the executor nor the parser's helpers
+    from runner.executor import Done, Notice
     from runner.plan import Plan, State
 
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"

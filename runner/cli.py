@@ -71,7 +71,7 @@ class Settings:
         """``notices``: with --json, where the server's notices are kept for the document
         (without it they are printed on stderr as they come)."""
         from runner import api, output
-        from runner.executor import Timeouts
+        from runner.directives import Timeouts
 
         def on_wait(holder) -> None:
             if not self.quiet:
@@ -431,7 +431,12 @@ def db_psql(settings: Settings) -> None:
 
 
 def main() -> None:
-    cli.main()
+    """The ``liftdb`` console script: the command line, with start-up's garbage collection
+    made cheap (``runner.startup``)."""
+    from runner import startup
+
+    with startup.collection_deferred():
+        cli.main()
 
 
 # --- goose interop (runner/goose.py) and the schema file (runner/dump.py) ---------------

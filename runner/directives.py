@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runner.loader import SqlFile
 
 DIRECTIVE = re.compile(r"^--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
 KNOWN = ("transactional", "lock_timeout", "statement_timeout", "depends", "empty")
 DURATIONS = ("lock_timeout", "statement_timeout")
 BOOLEANS = ("true", "false")
+DEFAULT_LOCK_TIMEOUT_MS = 5000
+DEFAULT_STATEMENT_TIMEOUT_MS = 0  # off
 
 
 @dataclass(frozen=True)
@@ -87,3 +93,19 @@ def read_directives(text: str) -> Directives:
             col = len(line) - len(line.lstrip()) + match.start("value") + 1
             found.append(Directive(match["key"], match["value"], number, col))
     return Directives(tuple(found))
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """What a run uses unless a file's own directive says otherwise (0 = off)."""
+
+    lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    statement_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+
+    def for_file(self, sql_file: SqlFile) -> Timeouts:
+        lock_ms = sql_file.timeout_ms("lock_timeout")
+        statement_ms = sql_file.timeout_ms("statement_timeout")
+        return Timeouts(
+            lock_ms=self.lock_ms if lock_ms is None else lock_ms,
+            statement_ms=self.statement_ms if statement_ms is None else statement_ms,
+        )

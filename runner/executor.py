@@ -26,12 +26,11 @@ from dataclasses import dataclass
 
 from runner import recorder, sqltree
 from runner import session as session_module
+from runner.directives import Timeouts
 from runner.errors import MigrationFailed
-from runner.loader import SqlFile, Statement
+from runner.loader import Statement
 from runner.plan import Plan, Step
 
-DEFAULT_LOCK_TIMEOUT_MS = 5000
-DEFAULT_STATEMENT_TIMEOUT_MS = 0  # off
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
 ACTIVE_SQL_TRANSACTION = "25001"  # e.g. CREATE INDEX CONCURRENTLY inside a transaction
@@ -45,22 +44,6 @@ SERVER_DURATION_MS = (
 # while the previous statement's result waits to be collected; a marker's result between
 # two statements is what tells whose notice it is. (An empty SELECT: no plan to speak of.)
 MARKER = "SELECT"
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """What a run uses unless a file's own directive says otherwise (0 = off)."""
-
-    lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS
-    statement_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
-
-    def for_file(self, sql_file: SqlFile) -> Timeouts:
-        lock_ms = sql_file.timeout_ms("lock_timeout")
-        statement_ms = sql_file.timeout_ms("statement_timeout")
-        return Timeouts(
-            lock_ms=self.lock_ms if lock_ms is None else lock_ms,
-            statement_ms=self.statement_ms if statement_ms is None else statement_ms,
-        )
 
 
 @dataclass(frozen=True)
