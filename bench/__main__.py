@@ -51,6 +51,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--runs", type=int, help="runs per tool and N (default 3; quick 1; fleet 1)"
     )
+    parser.add_argument(
+        "--rounds", type=int, help="start-up: rounds of cold commands (default 40; quick 5)"
+    )
     parser.add_argument("--scale", type=float, help="data volume (default 1.0; quick 0.1)")
     parser.add_argument("--pg15", action="store_true", help="also measure the runners on PG15")
     parser.add_argument("--output", type=Path, help="results file (quick runs: bench/out/)")
@@ -65,6 +68,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.runs = args.runs or (1 if args.quick else 3)
     args.scale = args.scale or (0.1 if args.quick else 1.0)
     args.repeats = 3 if args.quick else 10
+    args.rounds = args.rounds or (5 if args.quick else 40)
     args.executions = 300 if args.quick else 2000
     args.events = 1000 if args.quick else 10_000
     args.databases = args.databases or (FLEET_DATABASES // 10 if args.quick else FLEET_DATABASES)
@@ -110,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         if sections:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             report.write(args.output, head, sections)
+            print(report.render(sections))
             log(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
         if "fleet" in args.only:
             _fleet_benchmark(servers, args, bytecode)
@@ -138,6 +143,7 @@ def _fleet_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
     )
     args.fleet_output.parent.mkdir(parents=True, exist_ok=True)
     report.write(args.fleet_output, head, sections)
+    print(report.render(sections))
     log(f"wrote {args.fleet_output} in {time.perf_counter() - started:.0f} s")
 
 
@@ -162,8 +168,7 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
         found.append(report.Section("Runner overhead: rollback" + suffix, body))
     if "status" in args.only:
         log(f"status from a cold start{suffix}")
-        times, notes, imports = startup.measure(srv, args.repeats, log)
-        body = startup.section(times, notes, imports, args.repeats)
+        body = startup.section(startup.measure(srv, args.rounds, log))
         found.append(report.Section("Start-up: status" + suffix, body))
     if "large" in args.only:
         count = large_file.STATEMENTS // (10 if args.quick else 1)
@@ -187,7 +192,8 @@ def _volume_benchmarks(srv: server.Server, args) -> list[report.Section]:
             began = time.perf_counter()
             dataset = datagen.populate(conn, args.scale, args.seed)
             loaded = time.perf_counter() - began
-            log(f"  populated in {loaded:.1f} s: {dataset.counts}")
+            counts = ", ".join(f"{table} {rows:,}" for table, rows in dataset.counts.items())
+            log(f"  populated in {loaded:.1f} s: {counts}")
             if "queries" in args.only:
                 timings = queries.measure(conn, dataset, args.executions, args.seed, log)
                 prepared = queries.prepared_against_unprepared(
