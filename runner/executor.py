@@ -370,35 +370,30 @@ class _Version:
 
     def _send(self, text: str):
         """Send ``text`` and collect its results one at a time as libpq completes them,
-        counting them for the notice router (one generator for them all: a wait per
-        result would cost more than the results); the first failed one, with its index,
-        and the last one."""
+        counting them for the notice router; the first failed one, with its index, and
+        the last one."""
         import psycopg
-        from psycopg import generators
         from psycopg.pq import ExecStatus
 
-        pgconn, notices = self.conn.pgconn, self.notices
+        notices = self.notices
+        failed = last = None
 
-        def each_result():
-            yield from generators.send(pgconn)
-            failed = last = None
-            while (result := (yield from generators.fetch(pgconn))) is not None:
-                if failed is None and result.status == ExecStatus.FATAL_ERROR:
-                    failed = (notices.collected, result)
-                notices.collected += 1
-                last = result
-            return failed, last
+        def on_result(result) -> None:
+            nonlocal failed, last
+            if failed is None and result.status == ExecStatus.FATAL_ERROR:
+                failed = (notices.collected, result)
+            notices.collected += 1
+            last = result
 
         try:
-            with self.conn.lock:
-                pgconn.send_query(text.encode(self.conn.info.encoding))
-                return self.conn.wait(each_result())
+            send_collecting(self.conn, text.encode(self.conn.info.encoding), on_result)
         except psycopg.Error as exc:  # the connection failed: the server may have crashed
             raise MigrationFailed(
                 f"{self.step.file.path}: the connection failed while running {self.label}"
                 f" (it is {self._verb()} only if `liftdb status` says so):"
                 f" {self.notices.farewell or exc}"
             ) from None
+        return failed, last
 
     # --- statement by statement -------------------------------------------------------
 
@@ -607,3 +602,32 @@ class _Version:
         elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
             text += " (put '-- transactional: false' at the top of the file)"
         return f"{text}; {outcome or f'{self.label} was not {self._verb()}'}"
+
+
+def send_collecting(conn, text: bytes, on_result: Callable[[object], None]) -> None:
+    """Send ``text`` as one simple-query message on ``conn`` (a psycopg ``Connection``) and
+    hand each of its results (a ``psycopg.pq.PGresult``) to ``on_result`` as libpq
+    completes it, failed ones included; raises ``psycopg.OperationalError`` if the
+    connection fails.
+
+    The one use of psycopg's undocumented ``generators.send``/``fetch`` and
+    ``Connection.wait`` (README, "Dependencies"): the documented ``execute`` stops at a
+    multi-statement string's first error without saying which statement it was, and
+    pipeline mode sends each statement as a message of its own, which the server parses
+    apart (a version's ``BEGIN`` ... ``COMMIT`` and its bookkeeping stay one string,
+    one round trip, here). One generator collects every result: a wait per result
+    would cost more than the results. ``wait`` also cancels the query on the server
+    on Ctrl-C. tests/test_dependencies.py fails if any of this changes.
+    """
+    from psycopg import generators
+
+    pgconn = conn.pgconn
+
+    def each_result():
+        yield from generators.send(pgconn)
+        while (result := (yield from generators.fetch(pgconn))) is not None:
+            on_result(result)
+
+    with conn.lock:
+        pgconn.send_query(text)
+        conn.wait(each_result())
