@@ -432,11 +432,10 @@ def db_psql(settings: Settings) -> None:
 
 def main() -> None:
     """The ``liftdb`` console script: the command line, with start-up's garbage collection
-    made cheap (``runner.startup``)."""
+    and the interpreter's exit made cheap (``runner.startup``)."""
     from runner import startup
 
-    with startup.collection_deferred():
-        cli.main()
+    startup.run(cli.main)
 
 
 # --- goose interop (runner/goose.py) and the schema file (runner/dump.py) ---------------

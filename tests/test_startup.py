@@ -92,3 +92,42 @@ def test_the_deferred_collector_still_collects_cycles_in_a_long_run():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def run_entry(body: str):
+    """``body`` (defining ``command``) run in a new process through ``startup.run``, its
+    output buffered (as it is on a pipe unless PYTHONUNBUFFERED says otherwise)."""
+    program = f"from runner import startup\n{body}\nstartup.run(command)\n"
+    env = {k: v for k, v in environment().items() if k != "PYTHONUNBUFFERED"}
+    return run([sys.executable, "-c", program], env=env)
+
+
+def test_the_fast_exit_keeps_the_commands_exit_code_and_its_whole_output():
+    done = run_entry(
+        "import sys\n"
+        "def command():\n"
+        "    sys.stdout.write('x' * 100_000)\n"  # more than a pipe holds at once
+        "    sys.stdout.write('end')\n"  # and a tail left in the buffer
+        "    sys.stderr.write('to stderr')\n"
+        "    sys.exit(3)"
+    )
+    assert (done.returncode, done.stdout[-3:], len(done.stdout)) == (3, "end", 100_003)
+    assert done.stderr == "to stderr"
+
+
+def test_the_fast_exit_waits_for_a_thread_still_running():
+    done = run_entry(
+        "import threading, time\n"
+        "def late():\n"
+        "    time.sleep(0.3)\n"
+        "    print('thread finished', flush=True)\n"
+        "def command():\n"
+        "    threading.Thread(target=late).start()"
+    )
+    assert (done.returncode, done.stdout) == (0, "thread finished\n")
+
+
+def test_a_bug_still_shows_its_traceback_and_exits_1():
+    done = run_entry("def command():\n    raise RuntimeError('a bug')")
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr and "RuntimeError: a bug" in done.stderr
