@@ -55,6 +55,8 @@ CONTAINS = {
 }
 
 STATUS = "`liftdb status`"
+# The same command without runner/startup.py: what the collector and the exit cost.
+PLAIN_STATUS = "`liftdb status`, CPython's default collector and exit"
 MIGRATE_ONE = "`liftdb migrate`, one version"
 DBMATE_ONE = "`dbmate migrate`, one version"
 NO_DATABASE = ("`liftdb --version`", "`liftdb --help`", "`liftdb new`")
@@ -131,6 +133,10 @@ def measure(server: Server, repeats: int, log) -> Measured:
             contenders[label] = _timer(peer.status(url))
             if isinstance(peer, tools.Liftdb):
                 measured.imports = heaviest_imports(peer.status(url)[0])
+                plain = [sys.executable, "-c", "from runner.cli import cli; cli.main()"]
+                contenders[PLAIN_STATUS] = _timer(
+                    [tools.Command(plain + peer.status(url)[0].argv[1:])]
+                )
         liftdb = str(tools.BIN / "liftdb")
         contenders["`liftdb --version`"] = _timer([tools.Command([liftdb, "--version"])])
         contenders["`liftdb --help`"] = _timer([tools.Command([liftdb, "--help"])])
@@ -190,7 +196,7 @@ def section(measured: Measured) -> str:
     floor = measured.median_ms(PSYCOPG_FLOOR)
     rows = []
     labels = [_status_label(cls.name) for cls in tools.RUNNERS]
-    labels += [*NO_DATABASE, MIGRATE_ONE, DBMATE_ONE, *BASELINES]
+    labels += [PLAIN_STATUS, *NO_DATABASE, MIGRATE_ONE, DBMATE_ONE, *BASELINES]
     for label in labels:
         shown = f"baseline: `{label}`" if label in BASELINES else label
         values = sorted(measured.times.get(label, []))
