@@ -157,7 +157,7 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
             measured.medians(),
             overhead.FLOOR,
             f"Applying a chain of N versions, PostgreSQL {srv.version}",
-            args.output.parent / f"overhead-{slug}.png",
+            args.output.parent / _plot_name(args.output, slug),
         )
         body = overhead.migrate_section(measured, NS, args.runs, plot.name if plot else None)
         found.append(report.Section("Runner overhead: migrate" + suffix, body))
@@ -181,6 +181,14 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
         body = large_file.section(measured, args.runs, staged, profiled, count)
         found.append(report.Section("A large data version" + suffix, body))
     return found
+
+
+def _plot_name(output: Path, slug: str) -> str:
+    """The plot beside its results file: ``overhead-pg18.png`` for bench/RESULTS.md, named
+    for any other file (``RESULTS-quick-overhead-pg18.png``), so that a quick or partial run
+    never replaces the plot the full results show."""
+    name = f"overhead-{slug}.png"
+    return name if output == report.RESULTS else f"{output.stem}-{name}"
 
 
 def _volume_benchmarks(srv: server.Server, args) -> list[report.Section]:

@@ -86,3 +86,12 @@ def test_absolute_limits_are_not_judged_on_a_busy_machine():
     lines = startup.verdicts(busy)
     assert "the absolute limits are not judged" in lines[0]
     assert "(target: under 150 ms): not judged" in lines[1]
+
+
+def test_only_the_full_run_writes_the_plot_the_full_results_show():
+    from bench.__main__ import _plot_name
+
+    assert _plot_name(report.RESULTS, "pg18") == "overhead-pg18.png"
+    assert _plot_name(report.QUICK_RESULTS, "pg18") == "RESULTS-quick-overhead-pg18.png"
+    partial = report.RESULTS.parent / "RESULTS-startup.md"
+    assert _plot_name(partial, "pg15") == "RESULTS-startup-overhead-pg15.png"
