@@ -16,6 +16,7 @@ import click
 
 from runner import __version__
 from runner.errors import LiftdbError
+from runner.retry import DEFAULT_RETRIES
 
 EPILOG = """\b
 Exit codes:
@@ -55,6 +56,8 @@ class Settings:
     database_url: str | None
     sql_dir: Path
     lock_timeout: int  # milliseconds, 0 = wait for ever
+    lock_wait: int  # milliseconds, for the migration lock; 0 = for ever
+    lock_retries: int  # further attempts after a table lock timeout; 0 = off
     statement_timeout: int  # milliseconds, 0 = off
     json: bool
     quiet: bool
@@ -88,8 +91,18 @@ class Settings:
             elif notice.severity == "WARNING" or not self.quiet:
                 click.echo(output.notice_line(notice), err=True)
 
+        def on_lock_wait(wait) -> None:
+            if not self.quiet:
+                click.echo(output.lock_retry_line(wait), err=True)
+
         return api.Options(
-            timeouts=Timeouts(lock_ms=self.lock_timeout, statement_ms=self.statement_timeout),
+            timeouts=Timeouts(
+                lock_ms=self.lock_timeout,
+                statement_ms=self.statement_timeout,
+                wait_ms=self.lock_wait,
+                lock_retries=self.lock_retries,
+            ),
+            on_lock_wait=on_lock_wait,
             allow_drift=self.allow_drift,
             pool_mode=self.pool_mode,
             on_wait=on_wait,
@@ -145,7 +158,23 @@ class Liftdb(click.Group):
     type=Duration(),
     default="5s",
     show_default=True,
-    help="How long to wait for the migration lock, and for each table lock (0 = for ever).",
+    help="The longest wait for a table lock (0 = for ever); with lock retries on, each"
+    " attempt waits 100-200 ms of it.",
+)
+@click.option(
+    "--lock-wait",
+    type=Duration(),
+    default="5s",
+    show_default=True,
+    help="How long to wait for the migration lock, held by another runner (0 = for ever).",
+)
+@click.option(
+    "--lock-retries",
+    type=click.IntRange(min=0),
+    default=DEFAULT_RETRIES,
+    show_default=True,
+    help="After a table lock timeout, roll the version back and try it again, this many"
+    " times (0 = never); a file's '-- lock_retries: N' overrides it.",
 )
 @click.option(
     "--statement-timeout",
@@ -504,7 +533,7 @@ def goose_adopt(settings: Settings) -> None:
     result = goose.adopt(
         url,
         settings.sql_dir,
-        settings.lock_timeout,
+        settings.lock_wait,
         settings.pool_mode,
         on_wait=settings.options().on_wait,
     )

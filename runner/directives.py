@@ -1,8 +1,10 @@
 """Directives: ``-- key: value`` lines in a migration file's leading comment block.
 
 ``-- transactional: false`` (run outside a transaction), ``-- lock_timeout: 5s``,
-``-- statement_timeout: 1min``, ``-- depends: ...`` (yoyo's, kept as written), ``-- empty:
-true`` (a version that runs no statement on purpose, as goose allows).
+``-- statement_timeout: 1min``, ``-- lock_retries: 5`` (how many times a version that timed
+out waiting for a table lock is tried again; 0 = never), ``-- depends: ...`` (yoyo's, kept
+as written), ``-- empty: true`` (a version that runs no statement on purpose, as goose
+allows).
 
 Invariant: this module is the one reader of directives. The runner (the loader,
 the plan's pre-flight, the executor), the lint and goose's import all read a
@@ -16,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 DIRECTIVE = re.compile(r"^--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
-KNOWN = ("transactional", "lock_timeout", "statement_timeout", "depends", "empty")
+KNOWN = ("transactional", "lock_timeout", "statement_timeout", "lock_retries", "depends", "empty")
 DURATIONS = ("lock_timeout", "statement_timeout")
 BOOLEANS = ("true", "false")
 
@@ -55,6 +57,16 @@ class Directives:
         return None if value is None else parse_duration(value)
 
     @property
+    def lock_retries(self) -> int | None:
+        """``-- lock_retries: N``; None when absent; ValueError unless a whole number >= 0."""
+        value = self.get("lock_retries")
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise ValueError(f"{value!r} is not a whole number of retries (0 = none)")
+        return int(value)
+
+    @property
     def problems(self) -> list[tuple[Directive, str]]:
         """(directive, what is wrong with it) for each value the runner cannot use."""
         found = []
@@ -64,6 +76,9 @@ class Directives:
                     self.timeout_ms(directive.key)
                 except ValueError as exc:
                     found.append((directive, f"directive {directive.key}: {exc}"))
+            elif directive.key == "lock_retries" and not directive.value.isdigit():
+                found.append((directive, f"directive lock_retries: {directive.value!r} is not"
+                              " a whole number of retries (0 = none)"))  # fmt: skip
             elif directive.key in ("transactional", "empty") and (
                 directive.value.lower() not in BOOLEANS
             ):

@@ -15,22 +15,27 @@ liftdb. Every failure names the file and line of the statement that failed
 (from the error's position in the text sent, when the server refused to parse
 it, else from which result failed) and leaves the version unapplied; every
 notice the server sends while a statement runs reaches ``on_notice`` with that
-statement's file and line.
+statement's file and line. A statement that gives up waiting for a table lock
+(55P03) is tried again on ``runner.retry``'s schedule: a transactional version
+whole, after its rollback; a non-transactional version's statement alone, when it
+is outside a block of the file's own (an INVALID index a ``CREATE INDEX
+CONCURRENTLY`` left is dropped first); each wait reaches ``on_lock_wait``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from runner import recorder, sqltree
+from runner import recorder, retry, sqltree
 from runner import session as session_module
 from runner.errors import MigrationFailed
 from runner.loader import SqlFile, Statement
 from runner.plan import Plan, Step
 
 DEFAULT_LOCK_TIMEOUT_MS = 5000
+DEFAULT_LOCK_WAIT_MS = 5000  # for the migration lock (runner.lock)
 DEFAULT_STATEMENT_TIMEOUT_MS = 0  # off
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
@@ -49,18 +54,35 @@ MARKER = "SELECT"
 
 @dataclass(frozen=True)
 class Timeouts:
-    """What a run uses unless a file's own directive says otherwise (0 = off)."""
+    """What a run uses unless a file's own directive says otherwise (0 = off).
+
+    ``lock_ms``: the longest wait for a table lock (with retries on, no attempt's
+    lock_timeout exceeds it; ``runner.retry``); ``wait_ms``: for the migration lock,
+    which is no table's; ``lock_retries``: further attempts after a lock timeout."""
 
     lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS
     statement_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    wait_ms: int = DEFAULT_LOCK_WAIT_MS
+    lock_retries: int = retry.DEFAULT_RETRIES
 
     def for_file(self, sql_file: SqlFile) -> Timeouts:
         lock_ms = sql_file.timeout_ms("lock_timeout")
         statement_ms = sql_file.timeout_ms("statement_timeout")
-        return Timeouts(
+        retries = sql_file.lock_retries
+        return replace(
+            self,
             lock_ms=self.lock_ms if lock_ms is None else lock_ms,
             statement_ms=self.statement_ms if statement_ms is None else statement_ms,
+            lock_retries=self.lock_retries if retries is None else retries,
         )
+
+    @property
+    def schedule(self) -> retry.Schedule:
+        return retry.Schedule(self.lock_retries, self.lock_ms)
+
+    def attempt(self, number: int) -> Timeouts:
+        """These timeouts for attempt ``number`` (0 = the first): its own lock_timeout."""
+        return replace(self, lock_ms=self.schedule.lock_ms(number))
 
 
 @dataclass(frozen=True)
@@ -85,6 +107,21 @@ class Notice:
     line: int
     severity: str  # PostgreSQL's own, untranslated: WARNING, NOTICE, INFO, LOG, DEBUG
     message: str  # the primary message, with the detail and hint if any
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """A statement of a version gave up waiting for a table lock and will be tried again."""
+
+    version: str  # the version's label
+    path: str
+    line: int
+    tables: tuple[str, ...]  # as the statement names them
+    blockers: tuple[retry.Blocker, ...]  # who held a conflicting lock, longest-open first
+    retry: int  # the coming attempt's number among the retries, 1-based
+    retries: int
+    sleep_s: float  # until it starts
+    lock_ms: int  # its lock_timeout
 
 
 class _NoticeRouter:
@@ -156,7 +193,7 @@ def _transaction_start(timeouts: Timeouts, *, durable: bool) -> list[str]:
 def script(step: Step, timeouts: Timeouts, *, durable: bool = True) -> str:
     """The SQL a step sends, in order, with the bookkeeping and the session's reset as
     comments: what --dry-run shows."""
-    timeouts = timeouts.for_file(step.file)
+    timeouts = timeouts.for_file(step.file).attempt(0)
     statements = [s.sql for s in step.file.statements]
     if step.file.transactional:
         lines = [*_transaction_start(timeouts, durable=durable), *statements]
@@ -254,6 +291,7 @@ def run(
     resume: dict[tuple[int, str], int] | None = None,
     on_done: Callable[[Done], None] | None = None,
     on_notice: Callable[[Notice], None] | None = None,
+    on_lock_wait: Callable[[LockWait], None] | None = None,
     stop: Callable[[], bool] | None = None,
 ) -> list[Done]:
     """Apply ``plan`` in order; stop at the first failure (raised as ``MigrationFailed``).
@@ -262,7 +300,7 @@ def run(
     on ``conn``. ``resume`` maps (version, direction) of interrupted non-transactional
     versions to the number of their statements already done (checked by the plan to be
     the file's first ones). ``stop`` is asked before each version: True returns what was
-    done so far, made durable.
+    done so far, made durable. ``on_lock_wait`` hears of each lock retry as it is decided.
     """
     notices = _NoticeRouter(on_notice)
     conn.add_notice_handler(notices)
@@ -276,7 +314,9 @@ def run(
                 break
             notices.step = step
             started = time.perf_counter()
-            version = _Version(conn, step, timeouts.for_file(step.file), books, session, notices)
+            version = _Version(
+                conn, step, timeouts.for_file(step.file), books, session, notices, on_lock_wait
+            )
             if step.file.transactional:
                 version.run_transactional(durable=index == last)
             else:
@@ -315,14 +355,74 @@ class _Version:
     books: recorder.Bookkeeping
     session: session_module.Session
     notices: _NoticeRouter
+    on_lock_wait: Callable[[LockWait], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.base, self.schedule = self.timeouts, self.timeouts.schedule
+        self.timeouts = self.base.attempt(0)  # the attempt running's
 
     @property
     def label(self) -> str:
         return self.step.version.label
 
+    # --- lock retries -------------------------------------------------------------------
+
+    def _attempts(self, attempt: Callable[[], None], in_autocommit: bool = False) -> None:
+        """Run ``attempt`` until it does not raise ``_LockTimedOut`` or the schedule ends
+        (then ``MigrationFailed`` naming who blocked it). ``in_autocommit``: the session's
+        lock_timeout is set before each further attempt (a transaction sets its own)."""
+        started, number = time.monotonic(), 0
+        while True:
+            try:
+                attempt()
+                if number and in_autocommit:  # the next statement starts from the first
+                    self.timeouts = self.base.attempt(0)
+                    self.conn.execute(f"SET lock_timeout = '{self.timeouts.lock_ms}ms'")
+                return
+            except _LockTimedOut as timed_out:
+                statement, error = timed_out.statement, timed_out.error
+                tables = sqltree.tables(statement.sql)
+                blockers = self._blockers(statement, tables)
+                if not self.schedule.another(number, time.monotonic() - started):
+                    raise MigrationFailed(
+                        self._describe(
+                            statement, error, timed_out.outcome, blockers=blockers,
+                            attempts=(number + 1, time.monotonic() - started),
+                        )
+                    ) from None  # fmt: skip
+                sleep_s = self.schedule.sleep_s(number)
+                number += 1
+                self.timeouts = self.base.attempt(number)
+                if self.on_lock_wait is not None:
+                    self.on_lock_wait(
+                        LockWait(
+                            self.label, str(self.step.file.path), statement.line, tuple(tables),
+                            tuple(blockers), number, self.schedule.retries, sleep_s,
+                            self.timeouts.lock_ms,
+                        )
+                    )  # fmt: skip
+                time.sleep(sleep_s)
+                if in_autocommit:
+                    self.conn.execute(f"SET lock_timeout = '{self.timeouts.lock_ms}ms'")
+
+    def _blockers(self, statement: Statement, tables: list[str]) -> list[retry.Blocker]:
+        """Who holds a lock ``statement`` waited for (read as liftdb: the version's own
+        role may not see other sessions); none if that cannot be read."""
+        import psycopg
+
+        try:
+            return retry.blockers(self.conn, tables, retry.requested_mode(statement.sql))
+        except psycopg.Error:
+            self._rollback_quietly()
+            return []
+
     # --- one transaction, one round trip ----------------------------------------------
 
     def run_transactional(self, *, durable: bool) -> None:
+        """The version in one transaction, tried again whole after a lock timeout."""
+        self._attempts(lambda: self._transaction(durable=durable))
+
+    def _transaction(self, *, durable: bool) -> None:
         """BEGIN, settings, the file's statements (each after a marker), the bookkeeping
         as liftdb, COMMIT, and the session's reset: one string."""
         from psycopg.errors import error_from_result
@@ -365,6 +465,8 @@ class _Version:
         self._rollback_quietly()
         if role == "commit":
             raise MigrationFailed(self._describe(None, error, where="at its COMMIT"))
+        if role == "statement" and error.diag.sqlstate == LOCK_NOT_AVAILABLE:
+            raise _LockTimedOut(statement, error)
         raise MigrationFailed(self._describe(statement if role == "statement" else None, error))
 
     def _refused_statement(self, error):
@@ -452,6 +554,9 @@ class _Version:
             try:
                 if resuming and index == already and self._finished_before(statement):
                     pass  # the interrupted run completed it but died before noting so
+                elif block is None:
+                    alone = lambda s=statement, d=done: self._alone(s, d)  # noqa: E731
+                    self._attempts(alone, in_autocommit=True)
                 else:
                     self.conn.execute(statement.sql)
             except psycopg.Error as exc:
@@ -491,6 +596,20 @@ class _Version:
         except psycopg.Error as exc:
             raise self._reset_failed(exc) from None
         self._release_advisory_locks(answer)
+
+    def _alone(self, statement: Statement, done: int) -> None:
+        """One statement outside a block of the file's own; ``_LockTimedOut`` if it gave up
+        waiting for a lock (then nothing of it is left: an INVALID index it made, dropped)."""
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
+        try:
+            self.conn.execute(statement.sql)
+        except psycopg.errors.LockNotAvailable as exc:
+            if self.conn.info.transaction_status != TransactionStatus.IDLE:
+                raise  # it opened a block: that is the file's to retry, not ours
+            self._finished_before(statement)
+            raise _LockTimedOut(statement, exc, self._outcome(done)) from None
 
     def _release_advisory_locks(self, answer: bool | None) -> None:
         """The rest of the reset, when its last statement says so (``session``)."""
@@ -591,7 +710,13 @@ class _Version:
         return "applied" if self.step.direction == "up" else "rolled back"
 
     def _describe(
-        self, statement: Statement | None, error, outcome: str = "", where: str = ""
+        self,
+        statement: Statement | None,
+        error,
+        outcome: str = "",
+        where: str = "",
+        blockers: list[retry.Blocker] | None = None,
+        attempts: tuple[int, float] | None = None,
     ) -> str:
         """``file:line: first line of the statement: message [SQLSTATE] constraint name``."""
         diag = error.diag
@@ -609,18 +734,31 @@ class _Version:
         timeouts = self.timeouts
         if statement is not None and diag.sqlstate == LOCK_NOT_AVAILABLE:
             tables = sqltree.tables(statement.sql)
+            held = f", held by {blockers[0].describe()}" if blockers else ""
+            tried = ""
+            if attempts is not None and attempts[0] > 1:
+                tried = f", the last of {attempts[0]} attempts over {attempts[1]:.1f} s"
             if len(tables) == 1:
                 text += (
-                    f" (waiting for a lock on table {tables[0]};"
-                    f" lock_timeout {timeouts.lock_ms} ms)"
+                    f" (waiting for a lock on table {tables[0]}{held};"
+                    f" lock_timeout {timeouts.lock_ms} ms{tried})"
                 )
             elif tables:
                 text += (
-                    f" (waiting for a lock on one of tables {', '.join(tables)};"
-                    f" lock_timeout {timeouts.lock_ms} ms)"
+                    f" (waiting for a lock on one of tables {', '.join(tables)}{held};"
+                    f" lock_timeout {timeouts.lock_ms} ms{tried})"
                 )
         elif diag.sqlstate == QUERY_CANCELED and timeouts.statement_ms:
             text += f" (statement_timeout {timeouts.statement_ms} ms)"
         elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
             text += " (put '-- transactional: false' at the top of the file)"
         return f"{text}; {outcome or f'{self.label} was not {self._verb()}'}"
+
+
+class _LockTimedOut(Exception):
+    """An attempt's statement gave up waiting for a table lock (55P03), nothing of it left
+    behind: the schedule decides whether it runs again."""
+
+    def __init__(self, statement: Statement, error, outcome: str = "") -> None:
+        super().__init__(error)
+        self.statement, self.error, self.outcome = statement, error, outcome

@@ -240,6 +240,17 @@ def lock_wait_line(holder) -> str:
     return f"waiting for the migration lock, held by {who}"
 
 
+def lock_retry_line(wait) -> str:
+    """``00009 add_lift_notes: lock on lifts held by pid 4242 (app, open 41 s: SELECT ...);
+    retry 3 of 20 in 1.2 s``: one ``executor.LockWait``."""
+    tables = ", ".join(wait.tables) or "a table"
+    who = wait.blockers[0].describe() if wait.blockers else "another session"
+    return (
+        f"{wait.version}: lock on {tables} held by {who}; retry {wait.retry} of"
+        f" {wait.retries} in {wait.sleep_s:.1f} s"
+    )
+
+
 def confirm_prompt(question: str) -> str:
     return f"{question[:1].upper()}{question[1:]}. Proceed?"
 
