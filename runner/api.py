@@ -43,6 +43,9 @@ class Options:
     # Called when a version's statement gave up waiting for a table lock and will be tried
     # again (``runner.retry``): who blocked it, and when the next attempt starts.
     on_lock_wait: Callable[[LockWait], None] | None = None
+    # Called from a watcher thread while a statement runs longer than a second, about every
+    # half second, and once more when it ends (``runner.progress.Progress``).
+    on_progress: Callable[[object], None] | None = None
     # Called once the plan is made (under the lock; in a dry run too; again should a yoyo's
     # run make liftdb read the bookkeeping again) with the ``State`` it was made from and
     # the ``Plan``: where the database stood and what the run will do.
@@ -172,6 +175,8 @@ def _run(
                 on_notice=options.on_notice,
                 on_lock_wait=options.on_lock_wait,
                 stop=options.stop,
+                on_progress=options.on_progress,
+                url=url,
             )
 
 

@@ -58,6 +58,7 @@ class Settings:
     lock_timeout: int  # milliseconds, 0 = wait for ever
     lock_wait: int  # milliseconds, for the migration lock; 0 = for ever
     lock_retries: int  # further attempts after a table lock timeout; 0 = off
+    progress_every: int  # milliseconds between progress lines off a terminal
     statement_timeout: int  # milliseconds, 0 = off
     json: bool
     quiet: bool
@@ -76,22 +77,27 @@ class Settings:
         from runner import api, output
         from runner.executor import Timeouts
 
+        status = output.StatusLine(sys.stderr, self.progress_every / 1000, as_json=self.json)
+
         def on_wait(holder) -> None:
             if not self.quiet:
                 click.echo(output.lock_wait_line(holder), err=True)
 
         def on_done(step) -> None:
+            status.clear()
             if not (self.quiet or self.json or command_quiet):
                 line = output.step_line(step, output.use_colour(sys.stdout))
                 click.echo(f"{line} ({step.path})" if self.verbose else line)
 
         def on_notice(notice) -> None:
+            status.clear()
             if self.json and notices is not None:
                 notices.append(notice)
             elif notice.severity == "WARNING" or not self.quiet:
                 click.echo(output.notice_line(notice), err=True)
 
         def on_lock_wait(wait) -> None:
+            status.clear()
             if not self.quiet:
                 click.echo(output.lock_retry_line(wait), err=True)
 
@@ -103,6 +109,7 @@ class Settings:
                 lock_retries=self.lock_retries,
             ),
             on_lock_wait=on_lock_wait,
+            on_progress=None if self.quiet or command_quiet else status,
             allow_drift=self.allow_drift,
             pool_mode=self.pool_mode,
             on_wait=on_wait,
@@ -182,6 +189,14 @@ class Liftdb(click.Group):
     default="0",
     show_default=True,
     help="Cancel any statement running longer (0 = off).",
+)
+@click.option(
+    "--progress-every",
+    type=Duration(),
+    default="10s",
+    show_default=True,
+    help="Off a terminal, a line on stderr each time a statement has run this long again"
+    " (on a terminal, a live status line after 1 s; none with --quiet).",
 )
 @click.option("--json", "json_output", is_flag=True, help="Print one JSON document.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors (and what status reports).")

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from runner import recorder, retry, sqltree
+from runner import progress, recorder, retry, sqltree
 from runner import session as session_module
 from runner.errors import MigrationFailed
 from runner.loader import SqlFile, Statement
@@ -141,6 +141,21 @@ class _NoticeRouter:
         # A server going down says why in a WARNING (SQLSTATE 57P01 admin_shutdown, 57P02
         # crash_shutdown, ...) just before it drops the connection: the error's reason.
         self.farewell: str | None = None
+
+    def running(self) -> tuple[str, str, Statement | None] | None:
+        """(version label, path, statement) of what runs now, if anything: the statement
+        of a non-transactional version; a transactional version's only statement, or None
+        for one of several (the server sends a string's results only when it ends, so
+        which one runs is not known here). Read from the progress watcher's thread."""
+        step, script, current = self.step, self.script, self.current
+        if step is None:
+            return None
+        if script is not None:
+            statements = step.file.statements
+            current = statements[0] if len(statements) == 1 else None
+        elif current is None:
+            return None
+        return step.version.label, str(step.file.path), current
 
     def __call__(self, diagnostic) -> None:
         if (diagnostic.sqlstate or "").startswith("57P"):
@@ -293,6 +308,8 @@ def run(
     on_notice: Callable[[Notice], None] | None = None,
     on_lock_wait: Callable[[LockWait], None] | None = None,
     stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[progress.Progress], None] | None = None,
+    url: str | None = None,
 ) -> list[Done]:
     """Apply ``plan`` in order; stop at the first failure (raised as ``MigrationFailed``).
 
@@ -300,41 +317,45 @@ def run(
     on ``conn``. ``resume`` maps (version, direction) of interrupted non-transactional
     versions to the number of their statements already done (checked by the plan to be
     the file's first ones). ``stop`` is asked before each version: True returns what was
-    done so far, made durable. ``on_lock_wait`` hears of each lock retry as it is decided.
+    done so far, made durable. ``on_lock_wait`` hears of each lock retry as it is decided;
+    ``on_progress``, of a statement running longer than a second (``runner.progress``,
+    from a second connection to ``url``).
     """
     notices = _NoticeRouter(on_notice)
     conn.add_notice_handler(notices)
     try:
-        done = []
-        last = len(plan) - 1
-        for index, step in enumerate(plan):
-            if stop is not None and stop():
-                if index and plan.steps[index - 1].file.transactional:
-                    _flush(conn)
-                break
-            notices.step = step
-            started = time.perf_counter()
-            version = _Version(
-                conn, step, timeouts.for_file(step.file), books, session, notices, on_lock_wait
-            )
-            if step.file.transactional:
-                version.run_transactional(durable=index == last)
-            else:
-                version.run_statement_by_statement(
-                    (resume or {}).get((step.version.number, step.direction))
+        with progress.watching(url, conn, notices.running, on_progress if url else None):
+            done = []
+            last = len(plan) - 1
+            for index, step in enumerate(plan):
+                if stop is not None and stop():
+                    if index and plan.steps[index - 1].file.transactional:
+                        _flush(conn)
+                    break
+                notices.step = step
+                started = time.perf_counter()
+                version = _Version(
+                    conn, step, timeouts.for_file(step.file), books, session, notices, on_lock_wait
                 )
-            duration_ms = round((time.perf_counter() - started) * 1000)
-            result = Done(
-                step.version.number,
-                step.version.name,
-                step.direction,
-                duration_ms,
-                path=str(step.file.path),
-            )
-            done.append(result)
-            if on_done is not None:
-                on_done(result)
-        return done
+                if step.file.transactional:
+                    version.run_transactional(durable=index == last)
+                else:
+                    version.run_statement_by_statement(
+                        (resume or {}).get((step.version.number, step.direction))
+                    )
+                duration_ms = round((time.perf_counter() - started) * 1000)
+                result = Done(
+                    step.version.number,
+                    step.version.name,
+                    step.direction,
+                    duration_ms,
+                    path=str(step.file.path),
+                )
+                done.append(result)
+                notices.step = None  # the watcher's sign that the version is over
+                if on_done is not None:
+                    on_done(result)
+            return done
     finally:
         conn.remove_notice_handler(notices)
 

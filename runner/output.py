@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -249,6 +250,111 @@ def lock_retry_line(wait) -> str:
         f"{wait.version}: lock on {tables} held by {who}; retry {wait.retry} of"
         f" {wait.retries} in {wait.sleep_s:.1f} s"
     )
+
+
+def progress_line(progress, *, short: bool = False) -> str:
+    """``00004_index_logs: sql/00004_index_logs.sql:3: CREATE INDEX ...: 4.2 s; CREATE
+    INDEX on logs: building index: scanning table, blocks 120 of 800 (15%)``: one
+    ``progress.Progress``; ``short`` (a terminal's): ``00004_index_logs:3: ...``."""
+    where = f"{progress.version}:" if short else f"{progress.version}: {progress.path}"
+    if progress.line is not None:
+        where += f"{'' if short else ':'}{progress.line}: {progress.statement[:60]}"
+    text = f"{where.rstrip(':')}: {progress.elapsed_s:.1f} s"
+    if progress.ended:
+        return text + ", done"
+    if progress.waiting and (
+        progress.blocker or progress.waiting.startswith("Lock") or not progress.command
+    ):
+        text += f"; waiting for {progress.waiting}"
+        if progress.blocker is not None:
+            text += f" held by {progress.blocker.describe()}"
+    if progress.command:
+        text += f"; {progress.command} on {progress.relation}: {progress.phase}"
+        if progress.total:
+            share = 100 * (progress.done or 0) / progress.total
+            text += f", {progress.unit} {progress.done:,} of {progress.total:,} ({share:.0f}%)"
+    return text
+
+
+def progress_document(progress) -> str:
+    """One ``progress.Progress`` as a JSON line (``--json``'s progress events, on stderr)."""
+    blocker = progress.blocker
+    return json.dumps(
+        {
+            "event": "progress",
+            "version": progress.version,
+            "path": progress.path,
+            "line": progress.line,
+            "statement": progress.statement,
+            "elapsed_s": round(progress.elapsed_s, 1),
+            "ended": progress.ended,
+            "waiting": progress.waiting,
+            "blocker": None if blocker is None else {
+                "pid": blocker.pid, "application": blocker.application,
+                "open_s": None if blocker.open_s is None else round(blocker.open_s),
+                "query": blocker.query,
+            },
+            "command": progress.command,
+            "relation": progress.relation,
+            "phase": progress.phase,
+            "done": progress.done,
+            "total": progress.total,
+            "unit": progress.unit or None,
+        }
+    )  # fmt: skip
+
+
+class StatusLine:
+    """Where progress goes: on a terminal, one line rewritten in place and cleared when
+    its statement ends (or before anything else is printed: ``clear``); elsewhere, a plain
+    line (or with ``as_json`` a JSON line) each time the statement has run another
+    ``every_s``, and none for a statement that ended. Safe to call from the watcher's thread."""
+
+    CLEAR = "\r\x1b[K"
+
+    def __init__(self, stream: IO, every_s: float, *, as_json: bool = False) -> None:
+        import threading
+
+        self.stream, self.every_s, self.as_json = stream, every_s, as_json
+        self.terminal = stream.isatty() and not as_json
+        self.lock = threading.Lock()
+        self.shown = False
+        self.printed: dict[tuple, int] = {}  # statement -> lines printed (off a terminal)
+
+    def __call__(self, progress) -> None:
+        with self.lock:
+            if self.terminal:
+                if progress.ended:
+                    self._clear()
+                else:
+                    # One screen line, or the next rewrite would start on a wrapped one.
+                    width = shutil.get_terminal_size().columns - 1
+                    line = progress_line(progress, short=True)  # the version names the file
+                    self.stream.write(self.CLEAR + line[:width])
+                    self.shown = True
+                self.stream.flush()
+                return
+            key = (progress.version, progress.line)
+            if progress.ended:
+                self.printed.pop(key, None)
+                return
+            due = int(progress.elapsed_s // self.every_s) if self.every_s > 0 else 0
+            if due <= self.printed.get(key, 0):
+                return
+            self.printed[key] = due
+            line = progress_document(progress) if self.as_json else progress_line(progress)
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        with self.lock:
+            self._clear()
+
+    def _clear(self) -> None:
+        if self.shown:
+            self.stream.write(self.CLEAR)
+            self.stream.flush()
+            self.shown = False
 
 
 def confirm_prompt(question: str) -> str:
