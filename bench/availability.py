@@ -44,6 +44,7 @@ USERS = max(1, round(datagen.USERS * SCALE))
 # locked, the current max read, the log row inserted idempotently, the new max inserted.
 APPLY_SCRIPT = f"""\\set u random(1, {USERS})
 \\set l random(1, 3)
+\\set d random(0, 99999)
 BEGIN;
 SELECT 1 FROM users WHERE id = {datagen.user_id_sql(":u")} FOR NO KEY UPDATE;
 SELECT value FROM lift_maxes WHERE user_id = {datagen.user_id_sql(":u")}
@@ -58,7 +59,7 @@ INSERT INTO progression_logs (user_id, progression_id, lift_id, previous_value, 
   ON CONFLICT ON CONSTRAINT progression_logs_idempotency_key DO NOTHING;
 INSERT INTO lift_maxes (user_id, lift_id, type, value, effective_date)
   VALUES ({datagen.user_id_sql(":u")}, {datagen.lift_id_sql(":l")}, 'TRAINING_MAX', 105,
-    DATE '2027-01-01' + random(0, 99999))
+    DATE '2027-01-01' + :d)
   ON CONFLICT ON CONSTRAINT lift_maxes_user_id_lift_id_type_effective_date_key DO NOTHING;
 END;
 """
@@ -205,7 +206,7 @@ def scene(server: Server, template: str, head: int, tool: str, reader_s: float, 
             run.migration_s = (began - started, time.time() - started)
             run.exit_code = done.returncode
             lines = (done.stderr or done.stdout).strip().splitlines()
-            run.last_line = lines[-1] if lines else ""
+            run.last_line = (lines[-1] if lines else "").replace(f"{folder}/", "")
             reader.join(timeout=duration + 60)
             stdout, stderr = bench.communicate(timeout=duration + 60)
         finally:
@@ -291,12 +292,14 @@ def plot(runs: list[Run], reader_s: float, path: Path) -> Path | None:
     figure, axes = plt.subplots(figsize=(9, 4.5))
     for run in runs:
         if run.latencies:
-            ends, ms = zip(*run.latencies, strict=True)
-            axes.plot(ends, ms, label=run.tool, linewidth=1, marker=".", markersize=2)
+            # Each transaction where it was due to start: a stall is a ramp, not a gap.
+            due = sorted((end - ms / 1000, ms) for end, ms in run.latencies)
+            starts, ms = zip(*due, strict=True)
+            axes.plot(starts, ms, label=run.tool, linewidth=1, marker=".", markersize=2)
     axes.axvspan(READER_AT_S, READER_AT_S + reader_s, color="0.9", label="long reader")
     axes.axhline(TARGET_MS, color="red", linewidth=0.8, linestyle="--", label=f"{TARGET_MS} ms")
     axes.set_yscale("log")
-    axes.set_xlabel("seconds since the application started (transaction's end)")
+    axes.set_xlabel("seconds since the application started (transaction's scheduled start)")
     axes.set_ylabel("application transaction latency (ms)")
     axes.set_title("ADD COLUMN on progression_logs behind a long reader")
     axes.legend(fontsize=8)
