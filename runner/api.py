@@ -146,18 +146,23 @@ def _run(
         with lock.held(conn, options.timeouts.wait_ms, options.on_wait, options.pool_mode):
             setup = session.start(conn)
             _fence_yoyo(conn, options, recorder.locate(conn), create=False)
+            fenced, asked = False, None
             while True:
                 state = plan.read_state(conn, chain)  # where the bookkeeping is, decided
                 state.check(allow_drift=options.allow_drift)
                 work = make_plan(state)
-                if options.on_plan is not None:
-                    options.on_plan(state, work)
-                if confirm is not None:
+                if confirm is not None and work != asked:  # before anything is created
                     _ask_before_losing_data(conn, work, confirm, everything=everything)
-                if not len(work):
+                    asked = work
+                if fenced or not len(work):
                     break
-                if not _fence_yoyo(conn, options, state.books, create=True):
-                    break  # else a yoyo that started before the fence ran: read again
+                # From the fence on, no yoyo can change anything until liftdb's lock is
+                # released; one may have run (even run to the end) since the state was
+                # read: read it again, and the plan with it.
+                _fence_yoyo(conn, options, state.books, create=True)
+                fenced = True
+            if options.on_plan is not None:
+                options.on_plan(state, work)
             books = recorder.ensure_tables(conn, state.books) if len(work) else state.books
             resume = {
                 (i.number, i.direction): i.statements_done

@@ -214,26 +214,44 @@ class Observer:
             r.oid: r for r in relations.values() if r.kind == "index" and r.table in self.tables
         }
         self.rows = {oid: rows.get(name, 0) for oid, name in self.tables.items()}
+        self._setup: tuple[str, ...] = ()
+        self._applied: list[str] = []
 
     # --- inside a transaction ---------------------------------------------------------
 
+    def begin(self, setup: tuple[str, ...] = ()) -> None:
+        """Open the transaction the next statements run in (``BEGIN``, then ``setup``, such
+        as ``SET LOCAL statement_timeout``); the caller ends it with COMMIT or ROLLBACK."""
+        self._setup = tuple(setup)
+        self._applied = []
+        for sql in ("BEGIN", *self._setup):
+            self.conn.execute(sql)
+
     def run(self, sql: str) -> Effects:
-        """Run ``sql`` on the connection, inside the transaction the caller opened (a
-        savepoint around it, so a refusal leaves the transaction usable), and observe it."""
+        """Run ``sql`` on the connection, inside the transaction ``begin`` opened, and
+        observe it.
+
+        No savepoint wraps it: a savepoint changes what the server allows (a value added
+        to an enum inside a subtransaction is "uncommitted" even when the type was created
+        in this transaction, so using it fails with 55P04 where ``migrate`` succeeds). A
+        refusal instead rolls the transaction back and runs again, unobserved, what ran
+        before it (``setup`` and the statements that succeeded), so the transaction stays
+        usable for the statements after it, as if the refused one had never been sent."""
         before = self._named_as_now()
         scans, locks = self._scans(_XACT_SCANS), self._locks()
         from psycopg import Error
 
-        self.conn.execute("SAVEPOINT liftdb_observe")
         start = time.perf_counter()
         try:
             self.conn.execute(sql)
         except Error as exc:  # the server refused it: that is the observation
             ms = (time.perf_counter() - start) * 1000
-            self.conn.execute("ROLLBACK TO SAVEPOINT liftdb_observe")
+            self.conn.execute("ROLLBACK")
+            for earlier in ("BEGIN", *self._setup, *self._applied):
+                self.conn.execute(earlier)
             return _refused(exc, ms)
         ms = (time.perf_counter() - start) * 1000
-        self.conn.execute("RELEASE SAVEPOINT liftdb_observe")
+        self._applied.append(sql)
         after_locks = self._locks()
         return self._effects(
             ms, before, self._relations(), scans, self._scans(_XACT_SCANS),

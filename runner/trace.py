@@ -8,10 +8,10 @@ every table that exists is brought up to the sample row count (``runner.samples`
 the version then runs as ``migrate`` runs it (one transaction, or statement by
 statement for ``-- transactional: false``) and each statement is observed
 (``runner.observe``). A verdict compares the effect the lint's findings on a
-statement claim (``Finding.effect``: its safety findings, and its server-version
-findings for features this server lacks) with the effect observed, and nothing
-else: ``agrees``, ``differs``, or ``not judged`` when the sample rows themselves
-break the statement.
+statement claim (``Finding.claims_on``: its safety findings, for this server's version,
+and its server-version findings for features this server lacks) with the effect
+observed, and nothing else: ``agrees``, ``differs``, or ``not judged`` when the sample
+rows themselves break the statement.
 """
 
 from __future__ import annotations
@@ -219,6 +219,7 @@ def _version(
     from runner.lint.source import parse_file
 
     shown = display(version.up.path)
+    major = conn.info.server_version // 10000  # a finding's claim may hold before a version only
     parsed = parse_file(version.up.path, shown)
     if parsed.error is not None:
         raise Stopped(f"{parsed.error.as_text()}: version {version.label} cannot run")
@@ -233,9 +234,8 @@ def _version(
     stopped = None
     timeout = version.up.timeout_ms("statement_timeout")
     if version.transactional:
-        conn.execute("BEGIN")
-        if timeout is not None:
-            conn.execute(f"SET LOCAL statement_timeout = '{timeout}ms'")
+        setup = () if timeout is None else (f"SET LOCAL statement_timeout = '{timeout}ms'",)
+        observer.begin(setup)
         seen = [observer.run(sql) for _, sql in statements]
         failed = any(e.failed for e in seen)
         conn.execute("COMMIT" if keep and not failed else "ROLLBACK")
@@ -248,7 +248,7 @@ def _version(
     else:
         seen = []
         for _, sql in statements:
-            conn.execute("BEGIN")
+            observer.begin()
             effects = observer.run(sql)
             conn.execute("ROLLBACK" if effects.failed else "COMMIT")
             if effects.sqlstate == ACTIVE_SQL_TRANSACTION:
@@ -266,7 +266,7 @@ def _version(
     for (statement, sql), effects in zip(statements, seen, strict=True):
         key = (statement.where.path, statement.where.line, statement.where.col)
         found = (*claims.get(key, ()), *lacks(parsed, statement))
-        claim = max((f.effect or NONE for f in found), key=_rank, default=NONE)
+        claim = max((f.claims_on(major) or NONE for f in found), key=_rank, default=NONE)
         verdict = skipped or judge(effects, claim, utc=utc)
         if verdict.verdict == AGREES:
             verdict = judge_locks(effects, result.locks.get(key, ())) or verdict

@@ -26,7 +26,7 @@ from case_chains import ORACLE, build, build_statement, model_cases
 from conftest import scratch_database
 from test_lint_cases import CASES, build_chain, cases
 
-from runner import api, database, loader, samples
+from runner import api, config, database, loader, samples
 from runner.lint import lint
 from runner.lint.rules import RULES
 from runner.trace import AGREES, NOT_JUDGED, trace_versions
@@ -81,7 +81,11 @@ def populated(server_url, tmp_path_factory):
 def observe_chain(populated: str, chain: Path, server_url: str):
     """Trace every version after base.sql; (lint result, version traces)."""
     versions = loader.load(chain)
-    result = lint(chain)
+    # The lint judges for the oldest server the chain must run on: this one, when the case
+    # says it needs a newer one ([tool.liftdb] min_server_version in the case's folder).
+    with psycopg.connect(populated) as conn:
+        major = conn.info.server_version // 10000
+    result = lint(chain, min_server_version=min(config.min_server_version(chain), major))
     numbers = [v.number for v in versions if v.number > 1]
     alone = len(numbers) == 1 and versions.get(numbers[0]).transactional
     if alone:  # observed in a transaction rolled back, on the shared database

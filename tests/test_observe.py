@@ -64,7 +64,7 @@ def test_what_each_mode_blocks():
 def observe_one(url: str, sql: str) -> observe.Effects:
     with psycopg.connect(url, autocommit=True) as conn:
         observer = observe.Observer(conn, observe.count_rows(conn))
-        conn.execute("BEGIN")
+        observer.begin()
         try:
             return observer.run(sql)
         finally:
@@ -105,13 +105,46 @@ def test_truncate_empties_rather_than_rewrites(table_url):
 def test_a_refused_statement_leaves_the_transaction_usable(table_url):
     with psycopg.connect(table_url, autocommit=True) as conn:
         observer = observe.Observer(conn, observe.count_rows(conn))
-        conn.execute("BEGIN")
+        observer.begin()
+        earlier = observer.run("CREATE TABLE probe_note (id int)")
         refused = observer.run("ALTER TABLE probe ADD COLUMN required int NOT NULL")
         after = observer.run("ALTER TABLE probe ADD COLUMN optional int")
+        uses_earlier = observer.run("INSERT INTO probe_note VALUES (1)")
         conn.execute("ROLLBACK")
     assert (refused.sqlstate, refused.failed) == ("23502", True)
     assert "contains null values" in refused.error
-    assert not after.failed and after.level == BLOCKS
+    assert not earlier.failed and not after.failed and after.level == BLOCKS
+    assert not uses_earlier.failed  # what ran before the refusal is still there
+
+
+def test_statements_run_as_migrate_runs_them(table_url):
+    """No savepoint around a statement: what the observer sees succeed or fail is what a
+    plain transaction (how ``migrate`` runs a version) does. The case: a value added to an
+    enum type created in the same transaction, which PostgreSQL 17 and later let the
+    transaction use, and which inside a savepoint every version refuses (55P04)."""
+    statements = (
+        "CREATE TYPE probe_state AS ENUM ('open')",
+        "ALTER TYPE probe_state ADD VALUE 'shut'",
+        "ALTER TABLE probe ADD COLUMN state probe_state NOT NULL DEFAULT 'shut'",
+    )
+    with psycopg.connect(table_url, autocommit=True) as conn:
+        plain = []
+        conn.execute("BEGIN")
+        for sql in statements:
+            try:
+                conn.execute(sql)
+                plain.append(None)
+            except psycopg.Error as exc:
+                plain.append(exc.sqlstate)
+                break
+        conn.execute("ROLLBACK")
+        observer = observe.Observer(conn, observe.count_rows(conn))
+        observer.begin()
+        seen = [observer.run(sql).sqlstate for sql in statements]
+        conn.execute("ROLLBACK")
+        major = conn.info.server_version // 10000
+    assert seen == plain
+    assert seen[-1] == (None if major >= 17 else "55P04")
 
 
 def test_a_statement_that_cannot_run_in_a_transaction(table_url):

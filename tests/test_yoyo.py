@@ -31,6 +31,7 @@ from processes import (
 
 from runner import catalog, loader
 from runner import yoyo as yoyo_rules
+from runner.errors import UsageError
 
 YOYO = Path(sys.executable).parent / "yoyo"
 # Rounds of yoyo and liftdb started together; a longer soak: LIFTDB_YOYO_RACE_ROUNDS=50.
@@ -236,7 +237,7 @@ def test_yoyo_and_liftdb_started_together_never_both_apply(tmp_path, server_url,
             starts.reverse()  # the other one first
         runners = [running.enter_context(start()) for start in starts]  # killed on exit
         outcomes = [runner.communicate(timeout=COMMAND_TIMEOUT) for runner in runners]
-        codes = {"yoyo" if "yoyo" in str(r.args[0]) else "liftdb": r.returncode for r in runners}
+        codes = {"yoyo" if r.args[0] == str(YOYO) else "liftdb": r.returncode for r in runners}
         detail = f"{codes} {outcomes}"
         assert ran(url) == [1, 2, 3], detail  # every version ran exactly once
         assert codes["yoyo"] == 0, detail
@@ -249,6 +250,35 @@ def test_yoyo_and_liftdb_started_together_never_both_apply(tmp_path, server_url,
             "00001_create_ran": "A", "00002_second": "A", "00003_third": "A"
         }  # fmt: skip
         assert yoyo_lock_rows(url) == 0
+
+
+def test_a_yoyo_that_runs_between_liftdb_reading_and_fencing_is_seen(
+    tmp_path, database_url, monkeypatch
+):
+    """The window of the race above, made certain: a whole ``yoyo apply`` runs after
+    liftdb read what was applied and before it shut yoyo out. liftdb reads again once yoyo
+    is shut out: it sees yoyo's versions and refuses (exit 2, adopt them), rather than run
+    them a second time on the state it read before."""
+    from runner import api, plan
+
+    sql_dir = write_chain(tmp_path / "sql", COUNTED)
+    read_state, reads = plan.read_state, []
+
+    def read_then_yoyo_runs(conn, chain):
+        state = read_state(conn, chain)
+        if not reads:
+            done = yoyo(database_url, "apply", sql_dir, "--batch")
+            assert done.returncode == 0, done.stderr
+        reads.append(len(state.applied_by_yoyo))
+        return state
+
+    monkeypatch.setattr(plan, "read_state", read_then_yoyo_runs)
+    with pytest.raises(UsageError, match="was applied by yoyo") as refused:
+        api.migrate(database_url, sql_dir)
+    assert refused.value.exit_code == 2
+    assert reads == [0, 3]  # read before yoyo ran, then again once it was shut out
+    assert ran(database_url) == [1, 2, 3]  # each version ran once: by yoyo
+    assert liftdb_rows(database_url) == []
 
 
 SLOW = [

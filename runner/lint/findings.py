@@ -32,10 +32,24 @@ class Finding:
     # runner.observe (rewrite, scan, blocks, fails), for the rules that say so; what
     # `lint --trace` and the oracle tests compare with what a server did.
     effect: str | None = field(default=None, compare=False)
+    # The major version from which the server no longer does what ``effect`` says (None:
+    # every server does it); the lint judges for the oldest server the chain must run on.
+    server_before: int | None = field(default=None, compare=False)
 
     @classmethod
-    def at(cls, where: Location, rule: str, message: str, effect: str | None = None) -> Finding:
-        return cls(where.path, where.line, where.col, rule, message, effect)
+    def at(
+        cls,
+        where: Location,
+        rule: str,
+        message: str,
+        effect: str | None = None,
+        server_before: int | None = None,
+    ) -> Finding:
+        return cls(where.path, where.line, where.col, rule, message, effect, server_before)
+
+    def claims_on(self, major: int) -> str | None:
+        """The effect this finding claims on a server of ``major`` (None where it claims none)."""
+        return self.effect if self.server_before is None or major < self.server_before else None
 
     def as_text(self) -> str:
         return f"{self.path}:{self.line}:{self.col}: {self.rule}: {self.message}"

@@ -54,8 +54,14 @@ def check_statement(ctx: StatementContext) -> Iterator[Finding]:
         yield from _alter_domain(ctx, node)
 
 
-def _at(ctx: StatementContext, rule: str, message: str, effect: str | None = None) -> Finding:
-    return Finding.at(ctx.statement.where, rule, message, effect)
+def _at(
+    ctx: StatementContext,
+    rule: str,
+    message: str,
+    effect: str | None = None,
+    server_before: int | None = None,
+) -> Finding:
+    return Finding.at(ctx.statement.where, rule, message, effect, server_before)
 
 
 def _needs_lock_timeout(ctx: StatementContext) -> Iterator[Finding]:
@@ -124,9 +130,16 @@ def _reindex(ctx: StatementContext, node) -> Iterator[Finding]:
         )  # fmt: skip
 
 
+# PostgreSQL 17 lets a transaction use a value it added to an enum type it created itself
+# (release notes of 17: "Allow the use of enum values added in the same transaction as
+# the type was created"); before 17, and for a type that existed before, it refuses.
+NEW_TYPE_VALUES_SINCE = 17
+
+
 def _new_enum_values(ctx: StatementContext, node) -> Iterator[Finding]:
-    """A value ALTER TYPE ... ADD VALUE adds to an enum that existed before the transaction
-    cannot be used until the transaction commits: the server refuses the statement."""
+    """A value ALTER TYPE ... ADD VALUE adds cannot be used until the transaction commits:
+    the server refuses the statement (55P04), unless the type was created in the same
+    transaction and the server is 17 or newer (the finding says so: ``server_before``)."""
     if not ctx.file.transactional:
         return
     if isinstance(node, ast.CreateEnumStmt):
@@ -134,7 +147,8 @@ def _new_enum_values(ctx: StatementContext, node) -> Iterator[Finding]:
         return
     if isinstance(node, ast.AlterEnumStmt) and node.newVal and not node.oldVal:
         enum = qualified(node.typeName)
-        if enum not in ctx.enums_created_here:
+        created_here = enum in ctx.enums_created_here
+        if not (created_here and ctx.min_server_version >= NEW_TYPE_VALUES_SINCE):
             ctx.new_enum_values[node.newVal] = enum
         return
     if not ctx.new_enum_values:
@@ -149,14 +163,26 @@ def _new_enum_values(ctx: StatementContext, node) -> Iterator[Finding]:
         ),
         None,
     )
-    if used is not None:
+    if used is None:
+        return
+    enum = ctx.new_enum_values[used]
+    if enum in ctx.enums_created_here:
         yield _at(
             ctx, "enum-value-in-transaction",
-            f"uses '{used}', which ALTER TYPE {ctx.new_enum_values[used]} ADD VALUE added earlier"
-            " in this transaction: PostgreSQL refuses a new enum value until it commits; add the"
-            " value in a version of its own, use it in a later one",
-            FAILS,
+            f"uses '{used}', which ALTER TYPE {enum} ADD VALUE added earlier in this"
+            f" transaction: PostgreSQL before {NEW_TYPE_VALUES_SINCE} refuses a new enum value"
+            f" until it commits, even for a type created in the same transaction, and the chain"
+            f" must run on PostgreSQL {ctx.min_server_version}; list the value in CREATE TYPE",
+            FAILS, server_before=NEW_TYPE_VALUES_SINCE,
         )  # fmt: skip
+        return
+    yield _at(
+        ctx, "enum-value-in-transaction",
+        f"uses '{used}', which ALTER TYPE {enum} ADD VALUE added earlier"
+        " in this transaction: PostgreSQL refuses a new enum value until it commits; add the"
+        " value in a version of its own, use it in a later one",
+        FAILS,
+    )  # fmt: skip
 
 
 def _rewrites_table(
