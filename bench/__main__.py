@@ -145,17 +145,26 @@ def _availability_benchmark(servers: list[server.Server], args, bytecode: str) -
         title = f"Availability during a migration ({srv.label}, PostgreSQL {srv.version})"
         body = availability.section(runs, args.reader_seconds, plot.name if plot else None)
         sections.append(report.Section(title, body))
+    mode = "quick" if args.quick else "full (1 run per tool)"
+    _write_own_file(args.availability_output, servers, sections, mode, started, load_at_start,
+                    bytecode)  # fmt: skip
+
+
+def _write_own_file(
+    path: Path, servers, sections, mode: str, started: float, load_at_start: str, bytecode: str
+) -> None:
+    """A benchmark's results file of its own, headed as RESULTS.md is."""
     head = report.header(
         [(s.label, s.version) for s in servers],
         tools.versions(servers[0]),
-        "quick" if args.quick else "full (1 run per tool)",
+        mode,
         (load_at_start, report.load_average()),
         time.perf_counter() - started,
         [bytecode],
     )
-    args.availability_output.parent.mkdir(parents=True, exist_ok=True)
-    report.write(args.availability_output, head, sections)
-    log(f"wrote {args.availability_output} in {time.perf_counter() - started:.0f} s")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report.write(path, head, sections)
+    log(f"wrote {path} in {time.perf_counter() - started:.0f} s")
 
 
 def _fleet_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
@@ -170,17 +179,8 @@ def _fleet_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
         measured = fleet.measure(srv, args.databases, runs, log)
         title = f"Many databases ({srv.label}, PostgreSQL {srv.version})"
         sections.append(report.Section(title, fleet.section(measured, runs, srv)))
-    head = report.header(
-        [(s.label, s.version) for s in servers],
-        tools.versions(servers[0]),
-        "quick" if args.quick else f"full ({runs} run(s))",
-        (load_at_start, report.load_average()),
-        time.perf_counter() - started,
-        [bytecode],
-    )
-    args.fleet_output.parent.mkdir(parents=True, exist_ok=True)
-    report.write(args.fleet_output, head, sections)
-    log(f"wrote {args.fleet_output} in {time.perf_counter() - started:.0f} s")
+    mode = "quick" if args.quick else f"full ({runs} run(s))"
+    _write_own_file(args.fleet_output, servers, sections, mode, started, load_at_start, bytecode)
 
 
 def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Section]:

@@ -49,6 +49,10 @@ class Duration(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def duration_option(name: str, default: str, help: str):
+    return click.option(name, type=Duration(), default=default, show_default=True, help=help)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The global options, as every command reads them."""
@@ -160,20 +164,16 @@ class Liftdb(click.Group):
     default=None,
     help="Migration folder (default: sql/).",
 )
-@click.option(
+@duration_option(
     "--lock-timeout",
-    type=Duration(),
-    default="5s",
-    show_default=True,
-    help="The longest wait for a table lock (0 = for ever); with lock retries on, each"
+    "5s",
+    "The longest wait for a table lock (0 = for ever); with lock retries on, each"
     " attempt waits 100-200 ms of it.",
 )
-@click.option(
+@duration_option(
     "--lock-wait",
-    type=Duration(),
-    default="5s",
-    show_default=True,
-    help="How long to wait for the migration lock, held by another runner (0 = for ever).",
+    "5s",
+    "How long to wait for the migration lock, held by another runner (0 = for ever).",
 )
 @click.option(
     "--lock-retries",
@@ -183,19 +183,11 @@ class Liftdb(click.Group):
     help="After a table lock timeout, roll the version back and try it again, this many"
     " times (0 = never); a file's '-- lock_retries: N' overrides it.",
 )
-@click.option(
-    "--statement-timeout",
-    type=Duration(),
-    default="0",
-    show_default=True,
-    help="Cancel any statement running longer (0 = off).",
-)
-@click.option(
+@duration_option("--statement-timeout", "0", "Cancel any statement running longer (0 = off).")
+@duration_option(
     "--progress-every",
-    type=Duration(),
-    default="10s",
-    show_default=True,
-    help="Off a terminal, a line on stderr each time a statement has run this long again"
+    "10s",
+    "Off a terminal, a line on stderr each time a statement has run this long again"
     " (on a terminal, a live status line after 1 s; none with --quiet).",
 )
 @click.option("--json", "json_output", is_flag=True, help="Print one JSON document.")

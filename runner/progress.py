@@ -29,7 +29,8 @@ SELECT a.wait_event_type, a.wait_event,
        cl.phase, cl.heap_blks_scanned, cl.heap_blks_total,
        an.phase, an.sample_blks_scanned, an.sample_blks_total,
        v.phase, v.heap_blks_scanned, v.heap_blks_total,
-       coalesce(ci.relid, cl.relid, an.relid, v.relid)::pg_catalog.regclass::text
+       coalesce(ci.relid, cl.relid, an.relid, v.relid)::pg_catalog.regclass::text,
+       cl.command
 FROM pg_catalog.pg_stat_activity a
 LEFT JOIN pg_catalog.pg_stat_progress_create_index ci ON ci.pid = a.pid
 LEFT JOIN pg_catalog.pg_stat_progress_cluster cl ON cl.pid = a.pid
@@ -46,6 +47,7 @@ ORDER BY b.xact_start
 LIMIT 1
 """
 VIEWS = ("CREATE INDEX", "CLUSTER", "ANALYZE", "VACUUM")  # in STATE_SQL's order
+# (the cluster view says which of CLUSTER and VACUUM FULL it is)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Progress:
     elapsed_s: float  # since the statement (or, when unknown, its version) began
     waiting: str | None = None  # "Lock: relation", "IO: DataFileRead", ...
     blocker: Blocker | None = None  # who it waits for, when a lock
-    command: str | None = None  # "CREATE INDEX", "CLUSTER", "ANALYZE", "VACUUM"
+    command: str | None = None  # "CREATE INDEX", "CLUSTER", "VACUUM FULL", "ANALYZE", "VACUUM"
     relation: str | None = None  # the table it works on
     phase: str | None = None  # the progress view's phase
     done: int | None = None
@@ -135,6 +137,8 @@ class Watcher:
             unit = "blocks"
             if command == "CREATE INDEX" and not total and view[4]:
                 done, total, unit = view[3], view[4], "tuples"
+            if command == "CLUSTER":
+                command = row[17]  # CLUSTER or VACUUM FULL
             return _with(
                 progress, command=command, relation=row[16], phase=phase, done=done,
                 total=total, unit=unit,

@@ -68,6 +68,23 @@ def test_off_a_terminal_a_long_index_build_reports_its_phase_and_blocks_every_in
     assert recorded_versions(database_url) == [1, 2]
 
 
+def test_vacuum_full_reports_from_its_own_progress_view(database_url, make_chain):
+    vacuum = ("vacuum_full", "-- transactional: false\nVACUUM FULL t;\n", "SELECT 1;\n")
+    sql_dir = make_chain(SLOW_TABLE, SLOW_INDEX, vacuum)
+    assert liftdb(database_url, sql_dir, "migrate", "--to", "2").returncode == 0
+    result = liftdb(database_url, sql_dir, "--json", "--progress-every", "1s", "migrate")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert events  # rebuilding the slow index takes seconds
+    assert {(e["version"], e["line"], e["command"], e["relation"]) for e in events} == {
+        ("00003_vacuum_full", 2, "VACUUM FULL", "t")
+    }
+    assert {e["phase"] for e in events} <= {
+        "seq scanning heap", "index scanning heap", "sorting tuples", "writing new heap",
+        "swapping relation files", "rebuilding index", "performing final cleanup",
+    }  # fmt: skip
+
+
 def test_with_json_progress_events_are_json_lines_on_stderr(database_url, make_chain):
     sql_dir = make_chain(SLOW_TABLE, SLOW_INDEX)
     result = liftdb(database_url, sql_dir, "--json", "--progress-every", "1s", "migrate")
