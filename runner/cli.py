@@ -103,7 +103,8 @@ class Settings:
         def on_lock_wait(wait) -> None:
             status.clear()
             if not self.quiet:
-                click.echo(output.lock_retry_line(wait), err=True)
+                line = output.lock_retry_document if self.json else output.lock_retry_line
+                click.echo(line(wait), err=True)
 
         return api.Options(
             timeouts=Timeouts(

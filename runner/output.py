@@ -252,6 +252,32 @@ def lock_retry_line(wait) -> str:
     )
 
 
+def lock_retry_document(wait) -> str:
+    """One ``executor.LockWait`` as a JSON line (``--json``'s, on stderr)."""
+    return json.dumps(
+        {
+            "event": "lock_wait",
+            "version": wait.version,
+            "path": wait.path,
+            "line": wait.line,
+            "tables": list(wait.tables),
+            "blockers": [_blocker(b) for b in wait.blockers],
+            "retry": wait.retry,
+            "retries": wait.retries,
+            "sleep_s": round(wait.sleep_s, 1),
+            "lock_timeout_ms": wait.lock_ms,
+        }
+    )
+
+
+def _blocker(blocker) -> dict[str, Any] | None:
+    if blocker is None:
+        return None
+    open_s = None if blocker.open_s is None else round(blocker.open_s)
+    return {"pid": blocker.pid, "application": blocker.application, "open_s": open_s,
+            "query": blocker.query}  # fmt: skip
+
+
 def progress_line(progress, *, short: bool = False) -> str:
     """``00004_index_logs: sql/00004_index_logs.sql:3: CREATE INDEX ...: 4.2 s; CREATE
     INDEX on logs: building index: scanning table, blocks 120 of 800 (15%)``: one
@@ -278,7 +304,6 @@ def progress_line(progress, *, short: bool = False) -> str:
 
 def progress_document(progress) -> str:
     """One ``progress.Progress`` as a JSON line (``--json``'s progress events, on stderr)."""
-    blocker = progress.blocker
     return json.dumps(
         {
             "event": "progress",
@@ -289,11 +314,7 @@ def progress_document(progress) -> str:
             "elapsed_s": round(progress.elapsed_s, 1),
             "ended": progress.ended,
             "waiting": progress.waiting,
-            "blocker": None if blocker is None else {
-                "pid": blocker.pid, "application": blocker.application,
-                "open_s": None if blocker.open_s is None else round(blocker.open_s),
-                "query": blocker.query,
-            },
+            "blocker": _blocker(progress.blocker),
             "command": progress.command,
             "relation": progress.relation,
             "phase": progress.phase,

@@ -8,6 +8,7 @@ own wait callback, so no test depends on timing.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
@@ -133,6 +134,29 @@ def test_retries_run_out_naming_the_blocker_and_changing_nothing(database_url, m
         assert conn.execute("SELECT count(*) FROM widget_log").fetchone() == (0,)
     assert columns(database_url, "widgets") == ["id", "name"]
     assert recorded_versions(database_url) == [1]
+
+
+def test_with_json_each_wait_is_a_json_line(database_url, make_chain):
+    sql_dir = make_chain(*BLOCKED)
+    assert liftdb(database_url, sql_dir, "migrate", "--to", "1").returncode == 0
+    app = reader(database_url)
+    try:
+        pid = app.info.backend_pid
+        result = liftdb(database_url, sql_dir, "--json", "--lock-retries", "1", "migrate")
+    finally:
+        app.close()
+    assert result.returncode == 1
+    wait, error = result.stderr.splitlines()
+    event = json.loads(wait)
+    [blocker] = event.pop("blockers")
+    assert (blocker["pid"], blocker["application"]) == (pid, "shop")
+    assert 0 < event.pop("sleep_s") <= retry.MAX_SLEEP_S
+    assert event == {
+        "event": "lock_wait", "version": "00002_add_widget_size",
+        "path": f"{sql_dir}/00002_add_widget_size.sql", "line": 2, "tables": ["widgets"],
+        "retry": 1, "retries": 1, "lock_timeout_ms": retry.Schedule(1, 5000).lock_ms(1),
+    }  # fmt: skip
+    assert error.startswith("liftdb: error: ") and "the last of 2 attempts" in error
 
 
 def test_the_files_directive_turns_retries_off(database_url, make_chain):
