@@ -151,8 +151,11 @@ def _run(
                 state = plan.read_state(conn, chain)  # where the bookkeeping is, decided
                 state.check(allow_drift=options.allow_drift)
                 work = make_plan(state)
-                if confirm is not None and work != asked:  # before anything is created
-                    _ask_before_losing_data(conn, work, confirm, everything=everything)
+                if work != asked:  # told, and asked, before anything is created
+                    if options.on_plan is not None:
+                        options.on_plan(state, work)
+                    if confirm is not None:
+                        _ask_before_losing_data(conn, work, confirm, everything=everything)
                     asked = work
                 if fenced or not len(work):
                     break
@@ -161,8 +164,6 @@ def _run(
                 # read: read it again, and the plan with it.
                 _fence_yoyo(conn, options, state.books, create=True)
                 fenced = True
-            if options.on_plan is not None:
-                options.on_plan(state, work)
             books = recorder.ensure_tables(conn, state.books) if len(work) else state.books
             resume = {
                 (i.number, i.direction): i.statements_done
