@@ -29,8 +29,8 @@ SELECT a.wait_event_type, a.wait_event,
        cl.phase, cl.heap_blks_scanned, cl.heap_blks_total,
        an.phase, an.sample_blks_scanned, an.sample_blks_total,
        v.phase, v.heap_blks_scanned, v.heap_blks_total,
-       coalesce(ci.relid, cl.relid, an.relid, v.relid)::pg_catalog.regclass::text,
-       cl.command
+       coalesce(cl.relid, ci.relid, an.relid, v.relid)::pg_catalog.regclass::text,
+       cl.command, a.state
 FROM pg_catalog.pg_stat_activity a
 LEFT JOIN pg_catalog.pg_stat_progress_create_index ci ON ci.pid = a.pid
 LEFT JOIN pg_catalog.pg_stat_progress_cluster cl ON cl.pid = a.pid
@@ -46,8 +46,9 @@ WHERE b.pid = ANY (pg_catalog.pg_blocking_pids(%s))
 ORDER BY b.xact_start
 LIMIT 1
 """
-VIEWS = ("CREATE INDEX", "CLUSTER", "ANALYZE", "VACUUM")  # in STATE_SQL's order
-# (the cluster view says which of CLUSTER and VACUUM FULL it is)
+# The views in the order they are asked: CLUSTER and VACUUM FULL (the view says which)
+# first, since their index rebuild may show in the CREATE INDEX view as well.
+VIEWS = ("CLUSTER", "CREATE INDEX", "ANALYZE", "VACUUM")
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,8 @@ class Watcher:
                 self.conn = database.connect(self.url)
                 self.conn.execute(f"SET application_name = '{APPLICATION_NAME}'")
             row = self.conn.execute(STATE_SQL, (self.pid,)).fetchone()
-            if row is None:
-                return None
+            if row is None or row[18] != "active":
+                return None  # the statement is over on the server; the client is catching up
             blocker = None
             if row[0] == "Lock":
                 found = self.conn.execute(BLOCKER_SQL, (self.pid,)).fetchone()
@@ -129,7 +130,7 @@ class Watcher:
             elapsed_s,
             waiting=f"{row[0]}: {row[1]}" if row[0] else None, blocker=blocker,
         )  # fmt: skip
-        views = [row[2:7], row[7:10], row[10:13], row[13:16]]
+        views = [row[7:10], row[2:7], row[10:13], row[13:16]]
         for command, view in zip(VIEWS, views, strict=True):
             if view[0] is None:
                 continue
