@@ -16,19 +16,25 @@ import os
 import re
 import select
 import struct
-import subprocess
 import termios
 import time
 
 import psycopg
-from processes import COMMAND_TIMEOUT, environment, liftdb, liftdb_command, recorded_versions
+from processes import (
+    COMMAND_TIMEOUT,
+    environment,
+    liftdb,
+    liftdb_command,
+    recorded_versions,
+    started,
+)
 
 ROWS = 3000  # a millisecond each: about 3 s of index build
 SLOW_TABLE = (
     "create_slow_table",
     "CREATE FUNCTION slow(n int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS\n"
     "$$ BEGIN PERFORM pg_sleep(0.001); RETURN n; END $$;\n"
-    "CREATE TABLE t (n int);\n"
+    "CREATE TABLE t (n int) WITH (autovacuum_enabled = off);\n"  # no lock it must retry
     f"INSERT INTO t SELECT generate_series(1, {ROWS});\n",
     "DROP TABLE t;\nDROP FUNCTION slow(int);\n",
 )
@@ -43,6 +49,13 @@ PLAIN = re.compile(
     r" (\d+\.\d) s; CREATE INDEX on t: building index:"
     r" scanning table, blocks (\d+) of (\d+) \(\d+%\)"
 )
+
+
+def progress_events(stderr: str) -> list[dict]:
+    """The progress events among --json's lines on stderr (a lock wait's are others)."""
+    events = [json.loads(line) for line in stderr.splitlines()]
+    assert {event["event"] for event in events} <= {"progress", "lock_wait"}
+    return [event for event in events if event["event"] == "progress"]
 
 
 def test_off_a_terminal_a_long_index_build_reports_its_phase_and_blocks_every_interval(
@@ -74,7 +87,7 @@ def test_vacuum_full_reports_from_its_own_progress_view(database_url, make_chain
     assert liftdb(database_url, sql_dir, "migrate", "--to", "2").returncode == 0
     result = liftdb(database_url, sql_dir, "--json", "--progress-every", "1s", "migrate")
     assert result.returncode == 0, result.stderr
-    events = [json.loads(line) for line in result.stderr.splitlines()]
+    events = progress_events(result.stderr)
     assert events  # rebuilding the slow index takes seconds
     assert {(e["version"], e["line"], e["command"], e["relation"]) for e in events} == {
         ("00003_vacuum_full", 2, "VACUUM FULL", "t")
@@ -89,7 +102,7 @@ def test_with_json_progress_events_are_json_lines_on_stderr(database_url, make_c
     sql_dir = make_chain(SLOW_TABLE, SLOW_INDEX)
     result = liftdb(database_url, sql_dir, "--json", "--progress-every", "1s", "migrate")
     assert result.returncode == 0, result.stderr
-    events = [json.loads(line) for line in result.stderr.splitlines()]
+    events = progress_events(result.stderr)
     assert events
     for event in events:
         assert event["event"] == "progress" and event["version"] == "00002_index_slow"
@@ -134,34 +147,34 @@ def test_on_a_terminal_the_status_line_is_rewritten_in_place_and_cleared(databas
     sql_dir = make_chain(SLOW_TABLE, SLOW_INDEX)
     primary, secondary = os.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
-    runner = subprocess.Popen(
-        liftdb_command(database_url, sql_dir, "migrate"),
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=environment(),
-    )
-    os.close(secondary)
     seen = b""
     try:
-        deadline = time.monotonic() + COMMAND_TIMEOUT
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([primary], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(primary, 4096)
-                except OSError:  # the terminal's other side closed: the runner is done
+        with started(
+            liftdb_command(database_url, sql_dir, "migrate"),
+            stdin=secondary,
+            stdout=secondary,
+            stderr=secondary,
+            env=environment(),
+        ) as runner:  # killed on the way out if still running
+            os.close(secondary)
+            secondary = None
+            deadline = time.monotonic() + COMMAND_TIMEOUT
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([primary], [], [], 0.5)
+                if ready:
+                    try:
+                        chunk = os.read(primary, 4096)
+                    except OSError:  # the terminal's other side closed: the runner is done
+                        break
+                    if not chunk:
+                        break
+                    seen += chunk
+                elif runner.poll() is not None:
                     break
-                if not chunk:
-                    break
-                seen += chunk
-            elif runner.poll() is not None:
-                break
-        assert runner.wait(timeout=COMMAND_TIMEOUT) == 0, seen
+            assert runner.wait(timeout=COMMAND_TIMEOUT) == 0, seen
     finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait(timeout=COMMAND_TIMEOUT)
+        if secondary is not None:
+            os.close(secondary)
         os.close(primary)
     text = seen.decode()
     clear = "\r\x1b[K"
