@@ -253,29 +253,23 @@ def lock_retry_line(wait) -> str:
 
 
 def lock_retry_document(wait) -> str:
-    """One ``executor.LockWait`` as a JSON line (``--json``'s, on stderr)."""
-    return json.dumps(
-        {
-            "event": "lock_wait",
-            "version": wait.version,
-            "path": wait.path,
-            "line": wait.line,
-            "tables": list(wait.tables),
-            "blockers": [_blocker(b) for b in wait.blockers],
-            "retry": wait.retry,
-            "retries": wait.retries,
-            "sleep_s": round(wait.sleep_s, 1),
-            "lock_timeout_ms": wait.lock_ms,
-        }
-    )
+    """One ``executor.LockWait`` as a JSON line (``--json``'s, on stderr): its fields."""
+    return _event("lock_wait", wait)
 
 
-def _blocker(blocker) -> dict[str, Any] | None:
-    if blocker is None:
-        return None
-    open_s = None if blocker.open_s is None else round(blocker.open_s)
-    return {"pid": blocker.pid, "application": blocker.application, "open_s": open_s,
-            "query": blocker.query}  # fmt: skip
+def _event(kind: str, record) -> str:
+    """A dataclass (``LockWait``, ``Progress``) as a JSON line: ``event``, then its fields,
+    nested ones (a blocker) as objects, seconds to a tenth."""
+    import dataclasses
+
+    fields = {
+        name: round(value, 1) if isinstance(value, float) else value
+        for name, value in dataclasses.asdict(record).items()
+    }
+    for blocker in [fields.get("blocker"), *fields.get("blockers", ())]:
+        if blocker and blocker["open_s"] is not None:
+            blocker["open_s"] = round(blocker["open_s"])
+    return json.dumps({"event": kind, **fields})
 
 
 def progress_line(progress, *, short: bool = False) -> str:
@@ -304,25 +298,7 @@ def progress_line(progress, *, short: bool = False) -> str:
 
 def progress_document(progress) -> str:
     """One ``progress.Progress`` as a JSON line (``--json``'s progress events, on stderr)."""
-    return json.dumps(
-        {
-            "event": "progress",
-            "version": progress.version,
-            "path": progress.path,
-            "line": progress.line,
-            "statement": progress.statement,
-            "elapsed_s": round(progress.elapsed_s, 1),
-            "ended": progress.ended,
-            "waiting": progress.waiting,
-            "blocker": _blocker(progress.blocker),
-            "command": progress.command,
-            "relation": progress.relation,
-            "phase": progress.phase,
-            "done": progress.done,
-            "total": progress.total,
-            "unit": progress.unit or None,
-        }
-    )  # fmt: skip
+    return _event("progress", progress)
 
 
 class StatusLine:

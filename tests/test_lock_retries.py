@@ -43,6 +43,18 @@ def reader(url: str, table: str = "widgets", isolation=None) -> psycopg.Connecti
     return conn
 
 
+def blocked_run(url: str, make_chain, *options: str):
+    """``migrate`` of BLOCKED's version 2 while a reader holds widgets: (the chain's
+    folder, the reader's pid, the finished run)."""
+    sql_dir = make_chain(*BLOCKED)
+    assert liftdb(url, sql_dir, "migrate", "--to", "1").returncode == 0
+    app = reader(url)
+    try:
+        return sql_dir, app.info.backend_pid, liftdb(url, sql_dir, *options, "migrate")
+    finally:
+        app.close()
+
+
 def columns(url: str, table: str) -> list[str]:
     with psycopg.connect(url, autocommit=True) as conn:
         return [
@@ -109,14 +121,7 @@ def test_a_blocked_version_is_retried_whole_and_applied_once_the_reader_ends(
 
 
 def test_retries_run_out_naming_the_blocker_and_changing_nothing(database_url, make_chain):
-    sql_dir = make_chain(*BLOCKED)
-    assert liftdb(database_url, sql_dir, "migrate", "--to", "1").returncode == 0
-    app = reader(database_url)
-    try:
-        pid = app.info.backend_pid
-        result = liftdb(database_url, sql_dir, "--lock-retries", "2", "migrate")
-    finally:
-        app.close()
+    sql_dir, pid, result = blocked_run(database_url, make_chain, "--lock-retries", "2")
     assert result.returncode == 1, result.stderr
     *waits, error = result.stderr.splitlines()
     line = "00002_add_widget_size: lock on widgets held by pid {pid} (shop, open {n} s: SELECT"
@@ -137,14 +142,7 @@ def test_retries_run_out_naming_the_blocker_and_changing_nothing(database_url, m
 
 
 def test_with_json_each_wait_is_a_json_line(database_url, make_chain):
-    sql_dir = make_chain(*BLOCKED)
-    assert liftdb(database_url, sql_dir, "migrate", "--to", "1").returncode == 0
-    app = reader(database_url)
-    try:
-        pid = app.info.backend_pid
-        result = liftdb(database_url, sql_dir, "--json", "--lock-retries", "1", "migrate")
-    finally:
-        app.close()
+    sql_dir, pid, result = blocked_run(database_url, make_chain, "--json", "--lock-retries", "1")
     assert result.returncode == 1
     wait, error = result.stderr.splitlines()
     event = json.loads(wait)
@@ -154,7 +152,7 @@ def test_with_json_each_wait_is_a_json_line(database_url, make_chain):
     assert event == {
         "event": "lock_wait", "version": "00002_add_widget_size",
         "path": f"{sql_dir}/00002_add_widget_size.sql", "line": 2, "tables": ["widgets"],
-        "retry": 1, "retries": 1, "lock_timeout_ms": retry.Schedule(1, 5000).lock_ms(1),
+        "retry": 1, "retries": 1, "lock_ms": retry.Schedule(1, 5000).lock_ms(1),
     }  # fmt: skip
     assert error.startswith("liftdb: error: ") and "the last of 2 attempts" in error
 
