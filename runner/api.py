@@ -166,7 +166,7 @@ def _run(
                 fenced = True
             books = recorder.ensure_tables(conn, state.books) if len(work) else state.books
             resume = {
-                (i.number, i.direction): i.statements_done
+                (i.number, i.direction): i.record
                 for i in state.interrupted
                 if i.problem is None  # else the plan refused to resume it
             }

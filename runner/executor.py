@@ -303,7 +303,7 @@ def run(
     *,
     books: recorder.Bookkeeping,
     session: session_module.Session,
-    resume: dict[tuple[int, str], int] | None = None,
+    resume: dict[tuple[int, str], recorder.Progress] | None = None,
     on_done: Callable[[Done], None] | None = None,
     on_notice: Callable[[Notice], None] | None = None,
     on_lock_wait: Callable[[LockWait], None] | None = None,
@@ -315,8 +315,8 @@ def run(
 
     ``books`` is where the bookkeeping is (it must exist), ``session`` what liftdb set up
     on ``conn``. ``resume`` maps (version, direction) of interrupted non-transactional
-    versions to the number of their statements already done (checked by the plan to be
-    the file's first ones). ``stop`` is asked before each version: True returns what was
+    versions to their recorded progress (its statements already done checked by the
+    plan to be the file's first ones). ``stop`` is asked before each version: True returns what was
     done so far, made durable. ``on_lock_wait`` hears of each lock retry as it is decided;
     ``on_progress``, of a statement running longer than a second (``runner.progress``,
     from a second connection to ``url``).
@@ -388,18 +388,19 @@ class _Version:
 
     # --- lock retries -------------------------------------------------------------------
 
-    def _attempts(self, attempt: Callable[[], None], in_autocommit: bool = False) -> None:
-        """Run ``attempt`` until it does not raise ``_LockTimedOut`` or the schedule ends
-        (then ``MigrationFailed`` naming who blocked it). ``in_autocommit``: the session's
-        lock_timeout is set before each further attempt (a transaction sets its own)."""
+    def _attempts(self, attempt: Callable[[], object], in_autocommit: bool = False):
+        """Run ``attempt`` until it does not raise ``_LockTimedOut`` (return what it
+        returned) or the schedule ends (then ``MigrationFailed`` naming who blocked it).
+        ``in_autocommit``: the session's lock_timeout is set before each further attempt
+        (a transaction sets its own)."""
         started, number = time.monotonic(), 0
         while True:
             try:
-                attempt()
+                answer = attempt()
                 if number and in_autocommit:  # the next statement starts from the first
                     self.timeouts = self.base.attempt(0)
                     self.conn.execute(f"SET lock_timeout = '{self.timeouts.lock_ms}ms'")
-                return
+                return answer
             except _LockTimedOut as timed_out:
                 statement, error = timed_out.statement, timed_out.error
                 tables = sqltree.tables(statement.sql)
@@ -542,13 +543,14 @@ class _Version:
 
     # --- statement by statement -------------------------------------------------------
 
-    def run_statement_by_statement(self, already: int | None) -> None:
-        """``already``: statements an interrupted run completed (None: a first run)."""
+    def run_statement_by_statement(self, interrupted: recorder.Progress | None) -> None:
+        """``interrupted``: what an interrupted run recorded (None: a first run)."""
         import psycopg
         from psycopg.pq import TransactionStatus
 
         statements = self.step.file.statements
-        resuming = already is not None
+        resuming = interrupted is not None
+        already = interrupted.statements_done if interrupted else None
         done = already or 0  # what the progress row says
         block = None  # the statement that opened a transaction block still open
         self._bookkeeping(
@@ -566,25 +568,46 @@ class _Version:
             if sqltree.sets_session(statement.sql):
                 try:
                     self.conn.execute(statement.sql)
-                except psycopg.Error as exc:
+                except (psycopg.Error, UnicodeEncodeError) as exc:
                     outcome = f"setting the session again to resume; {self._outcome(done)}"
                     raise MigrationFailed(self._describe(statement, exc, outcome)) from None
+        if interrupted is not None and interrupted.session is not None:
+            # ... and the rest of what they left, however they set it (a DO block, a
+            # function, a set_config of an expression), as noted with their progress.
+            try:
+                self.conn.execute(
+                    ";\n".join(session_module.restore_statements(interrupted.session))
+                )
+            except psycopg.Error as exc:
+                raise MigrationFailed(
+                    f"{self.step.file.path}: setting the session the completed statements left"
+                    f" ({exc.diag.message_primary or exc}); {self._outcome(done)}"
+                ) from None
         for index in range(done, len(statements)):
             statement = statements[index]
             self.notices.current = statement
+            # Outside a block of the file's own, a statement that may run in a transaction
+            # commits with the note that it is done: a run cut short between the two
+            # cannot leave it done but not noted, for a resume to run it again.
+            with_progress = block is None and not sqltree.runs_outside_transaction_block(
+                statement.sql
+            )
             try:
                 if resuming and index == already and self._finished_before(statement):
-                    pass  # the interrupted run completed it but died before noting so
-                elif block is None:
-                    alone = lambda s=statement, d=done: self._alone(s, d)  # noqa: E731
-                    self._attempts(alone, in_autocommit=True)
+                    with_progress = False  # the interrupted run completed it, not noting so
+                elif block is None:  # with its progress, or alone: retried on a lock timeout
+                    run = self._run_with_progress if with_progress else self._execute
+                    alone = lambda s=statement, d=done, r=run: self._alone(s, d, r)  # noqa: E731
+                    with_progress = self._attempts(alone, in_autocommit=True)
                 else:
                     self.conn.execute(statement.sql)
-            except psycopg.Error as exc:
+            except (psycopg.Error, UnicodeEncodeError) as exc:
                 self.notices.current = None
+                if with_progress:
+                    self._rollback_quietly()
                 raise MigrationFailed(self._stopped(statement, exc, done, block)) from None
             self.notices.current = None
-            if self.conn.info.transaction_status != TransactionStatus.IDLE:
+            if not with_progress and self.conn.info.transaction_status != TransactionStatus.IDLE:
                 block = block or statement  # its statements are done when it commits
                 continue
             block = None
@@ -596,7 +619,8 @@ class _Version:
                     self.step.direction,
                     [(ordinal + 1, statements[ordinal]) for ordinal in range(done, index + 1)],
                     following,
-                )
+                ),
+                begun=with_progress,
             )
             done = index + 1
         if block is not None:  # Plan.parse refuses such a file; a server may still differ
@@ -618,19 +642,24 @@ class _Version:
             raise self._reset_failed(exc) from None
         self._release_advisory_locks(answer)
 
-    def _alone(self, statement: Statement, done: int) -> None:
-        """One statement outside a block of the file's own; ``_LockTimedOut`` if it gave up
-        waiting for a lock (then nothing of it is left: an INVALID index it made, dropped)."""
+    def _alone(self, statement: Statement, done: int, run: Callable[[Statement], bool]) -> bool:
+        """One statement outside a block of the file's own, as ``run`` runs it (with its
+        progress, or on its own); what ``run`` returns. ``_LockTimedOut`` if it gave up
+        waiting for a lock: then nothing of it is left (the transaction ``run`` began,
+        rolled back; an INVALID index it made, dropped)."""
         import psycopg
-        from psycopg.pq import TransactionStatus
 
         try:
-            self.conn.execute(statement.sql)
+            return run(statement)
         except psycopg.errors.LockNotAvailable as exc:
-            if self.conn.info.transaction_status != TransactionStatus.IDLE:
-                raise  # it opened a block: that is the file's to retry, not ours
+            self._rollback_quietly()
             self._finished_before(statement)
             raise _LockTimedOut(statement, exc, self._outcome(done)) from None
+
+    def _execute(self, statement: Statement) -> bool:
+        """``statement`` on its own, in autocommit; False: no transaction left open."""
+        self.conn.execute(statement.sql)
+        return False
 
     def _release_advisory_locks(self, answer: bool | None) -> None:
         """The rest of the reset, when its last statement says so (``session``)."""
@@ -648,16 +677,34 @@ class _Version:
             f" session failed: {error.diag.message_primary or error}; stopped there"
         )
 
-    def _bookkeeping(self, statements: list[str]) -> None:
+    def _run_with_progress(self, statement: Statement) -> bool:
+        """Run ``statement`` in a transaction left open for its progress (``_bookkeeping``
+        with ``begun``), in one round trip; False when the server refused it in a
+        transaction block (SQLSTATE 25001, before doing anything) and it ran on its own."""
+        import psycopg
+
+        try:
+            self.conn.execute(f"BEGIN READ WRITE;\n{statement.sql}")
+        except psycopg.Error as exc:
+            if exc.diag.sqlstate != ACTIVE_SQL_TRANSACTION:
+                raise
+            self._rollback_quietly()
+            self.conn.execute(statement.sql)
+            return False
+        return True
+
+    def _bookkeeping(self, statements: list[str], *, begun: bool = False) -> None:
         """Write to the bookkeeping as liftdb (its role, search_path and timeouts; read
-        write whatever the version set), in a transaction of its own, in one round trip,
-        leaving the session as the version's statements made it."""
+        write whatever the version set), in one round trip, leaving the session as the
+        version's statements made it: in a transaction of its own, or in the one
+        ``_run_with_progress`` began (``begun``), committing the statement with it."""
         import psycopg
 
         sql = [
-            "BEGIN READ WRITE",
+            *([] if begun else ["BEGIN READ WRITE"]),
+            *_settings(self.timeouts, "LOCAL "),  # first: a version's 1 ms is not liftdb's
+            session_module.NOTE_SESSION,  # then the version's session (timeouts not noted)
             *self.session.as_liftdb_statements(),
-            *_settings(self.timeouts, "LOCAL "),
             *statements,
             "COMMIT",
         ]
@@ -739,7 +786,19 @@ class _Version:
         blockers: list[retry.Blocker] | None = None,
         attempts: tuple[int, float] | None = None,
     ) -> str:
-        """``file:line: first line of the statement: message [SQLSTATE] constraint name``."""
+        """``file:line: first line of the statement: message [SQLSTATE] constraint name``.
+
+        ``error`` is psycopg's, or the ``UnicodeEncodeError`` of a statement psycopg could
+        not send: it encodes in the session's client_encoding, which a statement of the
+        version may have changed (each version starts in UTF-8, ``session``)."""
+        outcome = outcome or f"{self.label} was not {self._verb()}"
+        if isinstance(error, UnicodeEncodeError) and statement is not None:
+            encoding = self.conn.info.parameter_status("client_encoding") or "?"
+            return (
+                f"{self.step.file.path}:{statement.line}: {statement.first_line}: character"
+                f" {error.object[error.start : error.end]!r} has no equivalent in the session's"
+                f" client_encoding {encoding} (set by a statement before it); {outcome}"
+            )
         diag = error.diag
         message = diag.message_primary or self.notices.farewell or str(error)
         path = self.step.file.path
@@ -773,7 +832,7 @@ class _Version:
             text += f" (statement_timeout {timeouts.statement_ms} ms)"
         elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
             text += " (put '-- transactional: false' at the top of the file)"
-        return f"{text}; {outcome or f'{self.label} was not {self._verb()}'}"
+        return f"{text}; {outcome}"
 
 
 class _LockTimedOut(Exception):

@@ -108,7 +108,8 @@ class Interrupted:
     @property
     def problem(self) -> str | None:
         """Why a resume cannot go ahead, naming the place; None when it can: the version
-        on disk is the one that ran, and its statements already done are unchanged."""
+        on disk is the one that ran, still without a transaction, and its statements already
+        done are unchanged."""
         if self.version is None:
             return f"{self.label}: interrupted, and missing from {self.directory}"
         if self.file is None:
@@ -118,6 +119,11 @@ class Interrupted:
             return (
                 f"{self.path}: {done} statement(s) ran, recorded by a liftdb that kept no"
                 " checksum of them, so a resume cannot be checked"
+            )
+        if done and self.file.transactional:
+            return (
+                f"{self.path}: is now transactional (its '-- transactional: false' is gone),"
+                f" and a transaction would run the {done} statement(s) already done again"
             )
         statements = self.file.statements
         for index in range(done):

@@ -40,6 +40,9 @@ YOYO_VERSION_TABLE = "_yoyo_version"
 VERSION_TABLE = "liftdb_version"
 PROGRESS_TABLE = "liftdb_progress"
 PROGRESS_STATEMENT_TABLE = "liftdb_progress_statement"
+# The transaction-local setting that carries the session a version's statements left
+# into the progress row, past the bookkeeping's own SET LOCALs (``session.NOTE_SESSION``).
+SESSION_NOTED = "liftdb.session"
 YOYO_SCHEMA_VERSION = 2
 
 TABLES = (
@@ -92,10 +95,13 @@ CREATE TABLE IF NOT EXISTS {t.liftdb_progress} (
     started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_statement_at timestamptz,
     next_line integer,
+    session jsonb,
     PRIMARY KEY (version, direction)
 );
--- A liftdb_progress made before statements were recorded gains where it stopped.
+-- A liftdb_progress made before statements were recorded gains where it stopped, and
+-- the session its completed statements left (runner.session.NOTE_SESSION).
 ALTER TABLE {t.liftdb_progress} ADD COLUMN IF NOT EXISTS next_line integer;
+ALTER TABLE {t.liftdb_progress} ADD COLUMN IF NOT EXISTS session jsonb;
 CREATE TABLE IF NOT EXISTS {t.liftdb_progress_statement} (
     version integer NOT NULL,
     direction text NOT NULL,
@@ -205,6 +211,9 @@ class Progress:
     # only for a version interrupted by a liftdb that did not record them.
     statement_sha256: tuple[str, ...] = ()
     statement_lines: tuple[int, ...] = ()
+    # The session the completed statements left (``session.NOTE_SESSION``'s shape); None
+    # when none was done, or an older liftdb recorded the progress.
+    session: dict | None = None
 
 
 def migration_hash(version: Version) -> str:
@@ -277,7 +286,7 @@ def progress(conn, books: Bookkeeping | None = None) -> list[Progress]:
     books = books or locate(conn)
     columns = (
         "version, direction, name, statements_done, statement_count, started_at,"
-        " (pg_catalog.to_jsonb(p) ->> 'next_line')::integer"
+        " (pg_catalog.to_jsonb(p) ->> 'next_line')::integer, pg_catalog.to_jsonb(p) -> 'session'"
     )
     if books.has(PROGRESS_STATEMENT_TABLE):
         statements = (
@@ -286,7 +295,9 @@ def progress(conn, books: Bookkeeping | None = None) -> list[Progress]:
         )
         columns += f", ARRAY(SELECT s.sha256::text{statements}), ARRAY(SELECT s.line{statements})"
     rows = _read(conn, books, PROGRESS_TABLE, columns, "version, direction", alias="p")
-    return [Progress(*row[:7], *(tuple(column) for column in row[7:])) for row in rows]
+    return [
+        Progress(*row[:7], *(tuple(column) for column in row[8:]), session=row[7]) for row in rows
+    ]
 
 
 def invalid_indexes(conn, books: Bookkeeping | None = None) -> list[str]:
@@ -325,7 +336,7 @@ def start_progress_sql(
     return [
         f"INSERT INTO {books.liftdb_progress}"
         " (version, direction, name, statement_count, next_line)"
-        f" VALUES ({int(version.number)}, {_literal(direction)}, {_literal(version.name)},"
+        f" VALUES ({int(version.number)}, {literal(direction)}, {literal(version.name)},"
         f" {int(statement_count)}, {_line(next_line)}) ON CONFLICT (version, direction) DO UPDATE"
         " SET statement_count = EXCLUDED.statement_count, next_line = EXCLUDED.next_line"
     ]
@@ -339,16 +350,18 @@ def advance_progress_sql(
     next_line: int | None,
 ) -> list[str]:
     """Note that the statements ``done`` (1-based ordinal, statement) have completed, each
-    with its checksum and line, and where the next one starts (None: after the last)."""
-    number, direction_sql = int(version.number), _literal(direction)
+    with its checksum and line, where the next one starts (None: after the last), and
+    the session they left, noted earlier in the transaction (``session.NOTE_SESSION``)."""
+    number, direction_sql = int(version.number), literal(direction)
     rows = ", ".join(
-        f"({number}, {direction_sql}, {int(ordinal)}, {_literal(statement_sha256(statement))},"
+        f"({number}, {direction_sql}, {int(ordinal)}, {literal(statement_sha256(statement))},"
         f" {int(statement.line)})"
         for ordinal, statement in done
     )
     return [
         f"UPDATE {books.liftdb_progress} SET statements_done = {int(done[-1][0])},"
-        f" next_line = {_line(next_line)}, last_statement_at = pg_catalog.now()"
+        f" next_line = {_line(next_line)}, last_statement_at = pg_catalog.now(),"
+        f" session = pg_catalog.current_setting('{SESSION_NOTED}')::jsonb"
         f" WHERE version = {number} AND direction = {direction_sql}",
         f"INSERT INTO {books.liftdb_progress_statement}"
         f" (version, direction, ordinal, sha256, line) VALUES {rows}",
@@ -369,8 +382,8 @@ def finish_statements(
     Built by hand rather than with ``psycopg.sql``: this runs once per version, and
     composing with psycopg cost a millisecond each, more than the round trip it saves.
     """
-    key = _literal(migration_hash(version))
-    label = _literal(version.label)
+    key = literal(migration_hash(version))
+    label = literal(version.label)
     number = int(version.number)
     utc_now = "pg_catalog.timezone('UTC', pg_catalog.now())"
     if direction == "up":
@@ -380,8 +393,8 @@ def finish_statements(
             f" VALUES ({key}, {label}, {utc_now}) ON CONFLICT (migration_hash) DO NOTHING",
             f"INSERT INTO {books.liftdb_version}"
             " (version, name, up_sha256, rollback_sha256, duration_ms)"
-            f" VALUES ({number}, {_literal(version.name)}, {_literal(version.up.checksum)},"
-            f" {_literal(version.rollback.checksum)}, {duration_ms_sql})"
+            f" VALUES ({number}, {literal(version.name)}, {literal(version.up.checksum)},"
+            f" {literal(version.rollback.checksum)}, {duration_ms_sql})"
             # The row of a version yoyo rolled back (it removes only its own) is replaced.
             " ON CONFLICT (version) DO UPDATE SET name = excluded.name,"
             " up_sha256 = excluded.up_sha256, rollback_sha256 = excluded.rollback_sha256,"
@@ -393,16 +406,16 @@ def finish_statements(
             f"DELETE FROM {books.liftdb_version} WHERE version = {number}",
         ]
     user, host = _who()
-    operation = _literal(operation or ("apply" if direction == "up" else "rollback"))
+    operation = literal(operation or ("apply" if direction == "up" else "rollback"))
     statements += [
         f"INSERT INTO {books._yoyo_log}"
         " (id, migration_hash, migration_id, operation, username, hostname, created_at_utc)"
-        f" VALUES ({_literal(str(uuid.uuid1()))}, {key}, {label}, {operation}, {user}, {host},"
+        f" VALUES ({literal(str(uuid.uuid1()))}, {key}, {label}, {operation}, {user}, {host},"
         f" {utc_now})",
         f"DELETE FROM {books.liftdb_progress}"
-        f" WHERE version = {number} AND direction = {_literal(direction)}",
+        f" WHERE version = {number} AND direction = {literal(direction)}",
         f"DELETE FROM {books.liftdb_progress_statement}"
-        f" WHERE version = {number} AND direction = {_literal(direction)}",
+        f" WHERE version = {number} AND direction = {literal(direction)}",
     ]
     return statements
 
@@ -411,7 +424,7 @@ def _line(line: int | None) -> str:
     return "NULL" if line is None else str(int(line))
 
 
-def _literal(value: str) -> str:
+def literal(value: str) -> str:
     """An SQL string literal, right whatever ``standard_conforming_strings`` says."""
     quoted = value.replace("'", "''")
     if "\\" in value:
@@ -427,7 +440,7 @@ def _user_and_host() -> tuple[str, str]:
 
 def _who() -> tuple[str, str]:
     user, host = _user_and_host()
-    return _literal(user), _literal(host)
+    return literal(user), literal(host)
 
 
 def record_checksums(conn, books: Bookkeeping, version: Version, comment: str) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runner import lock
+from runner import lock, recorder
 from runner.recorder import quote
 
 # Whether a version left advisory locks of its own, or gave the migration lock away: the
@@ -86,6 +86,43 @@ LIFTDB_SETTINGS = (
     lock.CLIENT_CHECK_SQL,
     "SET client_encoding = 'UTF8'",
 )
+
+
+# What a resume does not take from the session noted with the progress: the timeouts and
+# the client check liftdb sets for the version from its file (a directive fixed before
+# the resume applies; a completed SET of them is replayed), and the transaction's own.
+_NOT_RESTORED = ("lock_timeout", "statement_timeout", "client_connection_check_interval")
+
+# The session a non-transactional version's completed statements left, however they made
+# it (SET, set_config in a DO block or a function, SET ROLE ...), noted first in the
+# transaction that records their progress (before its SET LOCALs), for a resume to start
+# from (``restore_statements``): {"session_authorization": name, "role": name or "none",
+# "settings": {name: value in base units}} of the settings set in the session.
+NOTE_SESSION = (
+    f"SELECT pg_catalog.set_config('{recorder.SESSION_NOTED}', pg_catalog.jsonb_build_object("
+    "'session_authorization', pg_catalog.current_setting('session_authorization'),"
+    " 'role', pg_catalog.current_setting('role'),"
+    " 'settings', (SELECT coalesce(pg_catalog.jsonb_object_agg(s.name, s.setting),"
+    " '{}') FROM pg_catalog.pg_settings s WHERE s.source = 'session'"
+    " AND s.name !~ '^(transaction_|liftdb\\.)'"
+    f" AND s.name NOT IN ({', '.join(repr(n) for n in _NOT_RESTORED)}))"
+    ")::text, true)"
+)
+
+
+def restore_statements(noted: dict) -> list[str]:
+    """What makes the session the one ``NOTE_SESSION`` noted (a resumed version's, where
+    its completed statements left it): session authorization, role, then each setting."""
+    role = noted["role"]
+    return [
+        f"SET SESSION AUTHORIZATION {quote(noted['session_authorization'])}",
+        "SET ROLE NONE" if role == "none" else f"SET ROLE {quote(role)}",
+        *(
+            f"SELECT pg_catalog.set_config({recorder.literal(name)}, {recorder.literal(value)},"
+            " false)"
+            for name, value in sorted(noted["settings"].items())
+        ),
+    ]
 
 
 @dataclass(frozen=True)

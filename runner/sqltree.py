@@ -179,6 +179,54 @@ def _only_session_set_config(node) -> bool:
     return True
 
 
+def runs_outside_transaction_block(sql: str) -> bool:
+    """True for a statement that must run outside a transaction block: those PostgreSQL
+    refuses in one (its ``PreventInTransactionBlock``: ``CREATE``/``DROP INDEX
+    CONCURRENTLY``, ``REINDEX ... CONCURRENTLY``, ``DETACH PARTITION ... CONCURRENTLY``,
+    ``VACUUM``, ``CLUSTER`` of every table, ``DISCARD ALL``, ``CREATE``/``DROP
+    DATABASE``/``TABLESPACE``, ``ALTER SYSTEM``, subscriptions), transaction control
+    itself, and ``DO`` and ``CALL``, whose code may ``COMMIT`` (refused in a block). The
+    common ones, known before sending: one not listed that the server refuses in a block
+    says so with SQLSTATE 25001 before doing anything."""
+    from pglast import ast
+    from pglast.enums import DiscardMode
+
+    for raw in _tree(sql):
+        node = raw.stmt
+        if isinstance(node, (ast.IndexStmt, ast.DropStmt)) and node.concurrent:
+            return True
+        if isinstance(node, ast.ReindexStmt) and any(
+            p.defname == "concurrently" for p in node.params or ()
+        ):
+            return True
+        if isinstance(node, ast.AlterTableStmt) and any(
+            getattr(cmd.def_, "concurrent", False) for cmd in node.cmds or ()
+        ):
+            return True
+        if isinstance(node, ast.ClusterStmt) and node.relation is None:
+            return True
+        if isinstance(node, ast.DiscardStmt) and node.target == DiscardMode.DISCARD_ALL:
+            return True
+        if isinstance(
+            node,
+            (
+                ast.TransactionStmt,
+                ast.DoStmt,
+                ast.CallStmt,
+                ast.VacuumStmt,
+                ast.CreatedbStmt,
+                ast.DropdbStmt,
+                ast.CreateTableSpaceStmt,
+                ast.DropTableSpaceStmt,
+                ast.AlterSystemStmt,
+                ast.CreateSubscriptionStmt,
+                ast.DropSubscriptionStmt,
+            ),
+        ):
+            return True
+    return False
+
+
 def transaction_block(sql: str) -> str | None:
     """``"begin"`` for a statement that opens a transaction block (``BEGIN``, ``START
     TRANSACTION``), ``"end"`` for one that ends it (``COMMIT``, ``END``, ``ROLLBACK``,

@@ -201,6 +201,40 @@ def test_a_character_the_database_encoding_lacks_is_named_at_its_line(
     assert recorded_versions(legacy_encoding_url) == []
 
 
+@pytest.mark.parametrize(
+    "sets",
+    ["SET client_encoding = 'LATIN1';", "SELECT set_config('client_encoding', 'LATIN1', false);"],
+    ids=["SET", "set_config"],
+)
+def test_a_character_the_client_encoding_a_version_set_lacks_is_named_at_its_line(
+    database_url, make_chain, sets
+):
+    # The session's client_encoding decides how the next statements are sent: one the
+    # version's own statement set, and a character it lacks, is one line at its statement.
+    sql_dir = make_chain(
+        (
+            "prices",
+            "-- transactional: false\n"
+            "CREATE TABLE prices (currency text);\n"
+            f"{sets}\n"
+            "INSERT INTO prices VALUES ('\u00a3');\n"  # in LATIN1: sent, and stored as it is
+            "INSERT INTO prices VALUES ('\u20ac');\n",
+            "DROP TABLE prices;\n",
+        )
+    )
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert_one_line_error(
+        done,
+        1,
+        f"{sql_dir}/00001_prices.sql:5: INSERT INTO prices VALUES ('\u20ac'): character"
+        " '\u20ac' has no equivalent in the session's client_encoding LATIN1 (set by a"
+        " statement before it); 00001_prices stopped after 3 of 4 statements",
+    )
+    assert recorded_versions(database_url) == []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT currency FROM prices").fetchall() == [("\u00a3",)]
+
+
 def test_a_literal_the_database_reads_past_its_statement_is_named_at_its_line(
     database_url, make_chain
 ):
@@ -319,3 +353,43 @@ def test_a_block_the_file_leaves_open_is_refused_before_anything_runs(database_u
     )
     with psycopg.connect(database_url, autocommit=True) as conn:
         assert conn.execute("SELECT to_regclass('a')").fetchone()[0] is None
+
+
+# A non-transactional version's statement commits with the note that it is done, unless
+# it cannot run in a transaction block: these run on their own, as in psql, known before
+# sending or (REINDEX SCHEMA) refused by the server in a block and sent again alone.
+ALONE = {
+    "DO that commits": (
+        "DO $$ BEGIN INSERT INTO batches VALUES (1); COMMIT; INSERT INTO batches VALUES (2);"
+        " END $$;\n"
+    ),
+    "CALL of a procedure that commits": (
+        "CREATE PROCEDURE fill() LANGUAGE plpgsql AS $$ BEGIN INSERT INTO batches VALUES (1);"
+        " COMMIT; INSERT INTO batches VALUES (2); END $$;\nCALL fill();\n"
+    ),
+    "CREATE INDEX CONCURRENTLY": (
+        "CREATE INDEX CONCURRENTLY batches_id_idx ON batches (id);\n"
+        "INSERT INTO batches VALUES (1), (2);\n"
+    ),
+    "REINDEX SCHEMA": "INSERT INTO batches VALUES (1), (2);\nREINDEX SCHEMA public;\n",
+    "VACUUM": "INSERT INTO batches VALUES (1), (2);\nVACUUM batches;\n",
+}
+
+
+@pytest.mark.parametrize("alone", ALONE)
+def test_a_statement_that_cannot_run_in_a_transaction_block_still_runs(
+    database_url, make_chain, alone
+):
+    sql_dir = make_chain(
+        (
+            "batches",
+            "-- transactional: false\nCREATE TABLE batches (id int);\n" + ALONE[alone],
+            "DROP TABLE batches;\n",
+        )
+    )
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert recorded_versions(database_url) == [1]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT id FROM batches ORDER BY id").fetchall() == [(1,), (2,)]

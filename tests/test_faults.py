@@ -134,6 +134,52 @@ def test_sigkill_during_create_index_concurrently_is_reported_and_finished(tmp_p
         assert conn.execute("SELECT count(*) FROM things").fetchone()[0] == 2
 
 
+# A non-transactional version whose INSERT waits for the test (an advisory lock it holds)
+# before it writes; the test then holds the progress row, so that the runner is killed
+# after the INSERT, while it notes the statement done.
+GATED_INSERT = (
+    "fill_log",
+    "-- transactional: false\n"
+    "CREATE TABLE log (id int);\n"
+    "INSERT INTO log SELECT 1 FROM (SELECT pg_advisory_lock_shared(4242)) AS gate;\n"
+    "INSERT INTO log VALUES (2);\n",
+    "DROP TABLE log;\n",
+)
+
+
+def test_sigkill_between_a_statement_and_its_progress_leaves_the_statement_undone(
+    tmp_path, database_url
+):
+    sql_dir = write_chain(tmp_path / "sql", [GATED_INSERT])
+    with (
+        psycopg.connect(database_url, autocommit=True) as gate,
+        psycopg.connect(database_url, autocommit=True) as holder,
+    ):
+        gate.execute("SELECT pg_advisory_lock(4242)")
+        with start_liftdb(database_url, sql_dir, "migrate") as runner:
+            wait_for(
+                lambda: liftdb_backend(database_url, "4242", waiting_on_lock=True),
+                "the INSERT to wait at the gate",
+            )
+            holder.execute("BEGIN")
+            holder.execute("SELECT FROM liftdb_progress FOR UPDATE")  # statement 1 noted
+            gate.execute("SELECT pg_advisory_unlock(4242)")
+            wait_for(
+                lambda: liftdb_backend(database_url, "liftdb_progress", waiting_on_lock=True),
+                "the runner to note the INSERT done",
+            )
+            kill(runner)
+        # The server notices the vanished client within a second; only then is the row free.
+        wait_for(lambda: lock_is_free(database_url), "the migration lock to be released")
+        holder.execute("ROLLBACK")
+
+    finished = liftdb(database_url, sql_dir, "migrate")
+    assert finished.returncode == 0, finished.stderr
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT id FROM log ORDER BY id").fetchall() == [(1,), (2,)]
+    assert recorded_versions(database_url) == [1]
+
+
 @pytest.fixture
 def scratch_database_url(scratch_server: ScratchServer):
     """A fresh database on the test session's own server (which a test may restart)."""

@@ -31,11 +31,11 @@ def test_yoyo_sees_the_versions_liftdb_applied_and_rolled_back(database_url, mak
 def test_bookkeeping_literals_read_back_as_written_whatever_the_string_settings(database_url):
     import psycopg
 
-    from runner.recorder import _literal
+    from runner.recorder import literal
 
     tricky = ["plain", "o'brien", "back\\slash", "both\\' and ''", "ünïcode", ""]
     with psycopg.connect(database_url, autocommit=True) as conn:
         for setting in ("on", "off"):
             conn.execute(f"SET standard_conforming_strings = {setting}")
-            read = [conn.execute(f"SELECT {_literal(text)}").fetchone()[0] for text in tricky]
+            read = [conn.execute(f"SELECT {literal(text)}").fetchone()[0] for text in tricky]
             assert read == tricky, setting

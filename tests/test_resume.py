@@ -96,8 +96,13 @@ def test_a_resume_after_the_failed_statement_is_fixed_runs_only_what_was_not_don
             lambda text: NON_TRANSACTIONAL + "CREATE TABLE log (id int);\n",
             ": holds 1 statement(s); the first 2 had run",
         ),
+        (  # run in one transaction, it would run the 2 done statements again
+            lambda text: text.removeprefix(NON_TRANSACTIONAL),
+            ": is now transactional (its '-- transactional: false' is gone), and a"
+            " transaction would run the 2 statement(s) already done again",
+        ),
     ],
-    ids=["added at the top", "changed", "removed", "cut short"],
+    ids=["added at the top", "changed", "removed", "cut short", "made transactional"],
 )
 def test_a_resume_whose_completed_statements_changed_is_refused_before_anything_runs(
     stopped, edit, named
@@ -235,6 +240,23 @@ def test_a_migrate_that_stops_before_the_interrupted_version_leaves_it_as_it_was
     assert status_document(url, sql_dir)["versions"] == before
 
 
+def test_repair_leaves_an_interrupted_migrate_as_it_was_and_its_resume_refused(stopped):
+    url, sql_dir, up = stopped
+    up.write_text(LOG.format(failing=FIXED).replace("VALUES (1)", "VALUES (10)"))
+    recorded = (
+        "SELECT p.*, s.ordinal, s.sha256 FROM liftdb_progress p"
+        " JOIN liftdb_progress_statement s USING (version, direction) ORDER BY s.ordinal"
+    )
+    before = rows(url, recorded)
+    repaired = liftdb(url, sql_dir, "repair")
+    assert repaired.returncode == 0, repaired.stderr
+    assert rows(url, recorded) == before
+    assert recorded_versions(url) == [1]
+    done = liftdb(url, sql_dir, "migrate")
+    assert_one_line_error(done, EXIT_DRIFT, f"{up}:3: statement 2, one of the 2 that ran")
+    assert rows(url, "SELECT id FROM log") == [(1,)]
+
+
 ROLLBACK_IN_STEPS = (
     NON_TRANSACTIONAL
     + "DELETE FROM log WHERE id = 1;\n"  # 2: statement 1
@@ -344,3 +366,40 @@ def test_a_resumed_statement_sees_the_search_path_pg_dump_s_set_config_left(
     )
     done = liftdb(database_url, sql_dir, "migrate")
     assert_one_line_error(done, 1, ":4: CREATE TABLE unqualified", "[3F000]")
+
+
+# What a completed statement made of the session, however it made it: a resume starts
+# from there, as the run that stopped would have gone on.
+SESSION_MADE_BY = {
+    "DO block": "DO $$ BEGIN PERFORM set_config('search_path', 'billing', false); END $$;\n",
+    "set_config of an expression": (
+        "SELECT set_config('search_path', 'bill' || 'ing', false) AS path;\n"
+    ),
+    "function": (
+        "CREATE FUNCTION billing.enter() RETURNS void LANGUAGE sql"
+        " AS $$ SELECT set_config('search_path', 'billing', false) $$;\n"
+        "SELECT billing.enter();\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("made_by", SESSION_MADE_BY)
+def test_a_resume_starts_from_the_session_the_completed_statements_left(
+    database_url, make_chain, made_by
+):
+    up = (
+        NON_TRANSACTIONAL
+        + "CREATE SCHEMA billing;\n"
+        + SESSION_MADE_BY[made_by]
+        + "SET work_mem = '3MB';\n"
+        + "{failing}\n"
+        + "CREATE TABLE payments (work_mem text DEFAULT current_setting('work_mem'));\n"
+        + "INSERT INTO payments DEFAULT VALUES;\n"
+    )
+    sql_dir = make_chain(("billing", up.format(failing=FAILS), "DROP SCHEMA billing CASCADE;\n"))
+    assert liftdb(database_url, sql_dir, "migrate").returncode == 1
+    (sql_dir / "00001_billing.sql").write_text(up.format(failing="SELECT 1;"))
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert rows(database_url, "SELECT * FROM billing.payments") == [("3MB",)]
+    assert recorded_versions(database_url) == [1]
