@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 
 from bench import (
+    availability,
     concurrency,
     datagen,
     fleet,
@@ -31,7 +32,8 @@ from bench import (
 from runner import api
 
 BENCHMARKS = (
-    "overhead", "rollback", "status", "large", "lint", "queries", "concurrency", "fleet"
+    "overhead", "rollback", "status", "large", "lint", "queries", "concurrency", "fleet",
+    "availability",
 )  # fmt: skip
 FLEET_DATABASES = 500
 NS = [50, 100, 200, 400]
@@ -59,6 +61,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, help="results file (quick runs: bench/out/)")
     parser.add_argument("--databases", type=int, help="fleet: databases (default 500; quick 50)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--reader-seconds",
+        type=float,
+        help="availability: how long the reader holds its transaction (default 10; quick 3)",
+    )
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(args.only) - set(BENCHMARKS))
@@ -76,6 +83,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.output = args.output or (report.QUICK_RESULTS if args.quick else report.RESULTS)
     args.fleet_output = args.output.parent / (
         "RESULTS-fleet-quick.md" if args.quick else "RESULTS-fleet.md"
+    )
+    args.reader_seconds = args.reader_seconds or (3.0 if args.quick else 10.0)
+    args.availability_output = args.output.parent / (
+        "RESULTS-availability-quick.md" if args.quick else "RESULTS-availability.md"
     )
     return args
 
@@ -118,7 +129,48 @@ def main(argv: list[str] | None = None) -> int:
             log(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
         if "fleet" in args.only:
             _fleet_benchmark(servers, args, bytecode)
+        if "availability" in args.only:
+            _availability_benchmark(servers, args, bytecode)
     return 0
+
+
+def _availability_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
+    """Written to a results file of its own, as the fleet's: run alone (``--only
+    availability``) it leaves the other figures as they were measured."""
+    started = time.perf_counter()
+    load_at_start = report.load_average()
+    sections = []
+    for srv in servers:
+        slug = "pg" + srv.version.split(".")[0]
+        log(f"availability: a {args.reader_seconds:.0f} s reader ({srv.label}, {srv.version})")
+        runs = availability.measure(srv, args.reader_seconds, log)
+        plot = availability.plot(
+            runs, args.reader_seconds, args.availability_output.parent / f"availability-{slug}.png"
+        )
+        title = f"Availability during a migration ({srv.label}, PostgreSQL {srv.version})"
+        body = availability.section(runs, args.reader_seconds, plot.name if plot else None)
+        sections.append(report.Section(title, body))
+    mode = "quick" if args.quick else "full (1 run per tool)"
+    _write_own_file(args.availability_output, servers, sections, mode, started, load_at_start,
+                    bytecode)  # fmt: skip
+
+
+def _write_own_file(
+    path: Path, servers, sections, mode: str, started: float, load_at_start: str, bytecode: str
+) -> None:
+    """A benchmark's results file of its own, headed as RESULTS.md is."""
+    head = report.header(
+        [(s.label, s.version) for s in servers],
+        tools.versions(servers[0]),
+        mode,
+        (load_at_start, report.load_average()),
+        time.perf_counter() - started,
+        [bytecode],
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report.write(path, head, sections)
+    print(report.render(sections))
+    log(f"wrote {path} in {time.perf_counter() - started:.0f} s")
 
 
 def _fleet_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
@@ -133,18 +185,8 @@ def _fleet_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
         measured = fleet.measure(srv, args.databases, runs, log)
         title = f"Many databases ({srv.label}, PostgreSQL {srv.version})"
         sections.append(report.Section(title, fleet.section(measured, runs, srv)))
-    head = report.header(
-        [(s.label, s.version) for s in servers],
-        tools.versions(servers[0]),
-        "quick" if args.quick else f"full ({runs} run(s))",
-        (load_at_start, report.load_average()),
-        time.perf_counter() - started,
-        [bytecode],
-    )
-    args.fleet_output.parent.mkdir(parents=True, exist_ok=True)
-    report.write(args.fleet_output, head, sections)
-    print(report.render(sections))
-    log(f"wrote {args.fleet_output} in {time.perf_counter() - started:.0f} s")
+    mode = "quick" if args.quick else f"full ({runs} run(s))"
+    _write_own_file(args.fleet_output, servers, sections, mode, started, load_at_start, bytecode)
 
 
 def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Section]:
