@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 
 from bench import (
+    availability,
     concurrency,
     datagen,
     fleet,
@@ -31,7 +32,8 @@ from bench import (
 from runner import api
 
 BENCHMARKS = (
-    "overhead", "rollback", "status", "large", "lint", "queries", "concurrency", "fleet"
+    "overhead", "rollback", "status", "large", "lint", "queries", "concurrency", "fleet",
+    "availability",
 )  # fmt: skip
 FLEET_DATABASES = 500
 NS = [50, 100, 200, 400]
@@ -51,11 +53,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--runs", type=int, help="runs per tool and N (default 3; quick 1; fleet 1)"
     )
+    parser.add_argument(
+        "--rounds", type=int, help="start-up: rounds of cold commands (default 40; quick 5)"
+    )
     parser.add_argument("--scale", type=float, help="data volume (default 1.0; quick 0.1)")
     parser.add_argument("--pg15", action="store_true", help="also measure the runners on PG15")
     parser.add_argument("--output", type=Path, help="results file (quick runs: bench/out/)")
     parser.add_argument("--databases", type=int, help="fleet: databases (default 500; quick 50)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--reader-seconds",
+        type=float,
+        help="availability: how long the reader holds its transaction (default 10; quick 3)",
+    )
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(args.only) - set(BENCHMARKS))
@@ -65,6 +75,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.runs = args.runs or (1 if args.quick else 3)
     args.scale = args.scale or (0.1 if args.quick else 1.0)
     args.repeats = 3 if args.quick else 10
+    args.rounds = args.rounds or (5 if args.quick else 40)
     args.executions = 300 if args.quick else 2000
     args.events = 1000 if args.quick else 10_000
     args.databases = args.databases or (FLEET_DATABASES // 10 if args.quick else FLEET_DATABASES)
@@ -72,6 +83,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.output = args.output or (report.QUICK_RESULTS if args.quick else report.RESULTS)
     args.fleet_output = args.output.parent / (
         "RESULTS-fleet-quick.md" if args.quick else "RESULTS-fleet.md"
+    )
+    args.reader_seconds = args.reader_seconds or (3.0 if args.quick else 10.0)
+    args.availability_output = args.output.parent / (
+        "RESULTS-availability-quick.md" if args.quick else "RESULTS-availability.md"
     )
     return args
 
@@ -110,10 +125,52 @@ def main(argv: list[str] | None = None) -> int:
         if sections:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             report.write(args.output, head, sections)
+            print(report.render(sections))
             log(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
         if "fleet" in args.only:
             _fleet_benchmark(servers, args, bytecode)
+        if "availability" in args.only:
+            _availability_benchmark(servers, args, bytecode)
     return 0
+
+
+def _availability_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
+    """Written to a results file of its own, as the fleet's: run alone (``--only
+    availability``) it leaves the other figures as they were measured."""
+    started = time.perf_counter()
+    load_at_start = report.load_average()
+    sections = []
+    for srv in servers:
+        slug = "pg" + srv.version.split(".")[0]
+        log(f"availability: a {args.reader_seconds:.0f} s reader ({srv.label}, {srv.version})")
+        runs = availability.measure(srv, args.reader_seconds, log)
+        plot = availability.plot(
+            runs, args.reader_seconds, args.availability_output.parent / f"availability-{slug}.png"
+        )
+        title = f"Availability during a migration ({srv.label}, PostgreSQL {srv.version})"
+        body = availability.section(runs, args.reader_seconds, plot.name if plot else None)
+        sections.append(report.Section(title, body))
+    mode = "quick" if args.quick else "full (1 run per tool)"
+    _write_own_file(args.availability_output, servers, sections, mode, started, load_at_start,
+                    bytecode)  # fmt: skip
+
+
+def _write_own_file(
+    path: Path, servers, sections, mode: str, started: float, load_at_start: str, bytecode: str
+) -> None:
+    """A benchmark's results file of its own, headed as RESULTS.md is."""
+    head = report.header(
+        [(s.label, s.version) for s in servers],
+        tools.versions(servers[0]),
+        mode,
+        (load_at_start, report.load_average()),
+        time.perf_counter() - started,
+        [bytecode],
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report.write(path, head, sections)
+    print(report.render(sections))
+    log(f"wrote {path} in {time.perf_counter() - started:.0f} s")
 
 
 def _fleet_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
@@ -128,17 +185,8 @@ def _fleet_benchmark(servers: list[server.Server], args, bytecode: str) -> None:
         measured = fleet.measure(srv, args.databases, runs, log)
         title = f"Many databases ({srv.label}, PostgreSQL {srv.version})"
         sections.append(report.Section(title, fleet.section(measured, runs, srv)))
-    head = report.header(
-        [(s.label, s.version) for s in servers],
-        tools.versions(servers[0]),
-        "quick" if args.quick else f"full ({runs} run(s))",
-        (load_at_start, report.load_average()),
-        time.perf_counter() - started,
-        [bytecode],
-    )
-    args.fleet_output.parent.mkdir(parents=True, exist_ok=True)
-    report.write(args.fleet_output, head, sections)
-    log(f"wrote {args.fleet_output} in {time.perf_counter() - started:.0f} s")
+    mode = "quick" if args.quick else f"full ({runs} run(s))"
+    _write_own_file(args.fleet_output, servers, sections, mode, started, load_at_start, bytecode)
 
 
 def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Section]:
@@ -151,7 +199,7 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
             measured.medians(),
             overhead.FLOOR,
             f"Applying a chain of N versions, PostgreSQL {srv.version}",
-            args.output.parent / f"overhead-{slug}.png",
+            args.output.parent / _plot_name(args.output, slug),
         )
         body = overhead.migrate_section(measured, NS, args.runs, plot.name if plot else None)
         found.append(report.Section("Runner overhead: migrate" + suffix, body))
@@ -162,8 +210,7 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
         found.append(report.Section("Runner overhead: rollback" + suffix, body))
     if "status" in args.only:
         log(f"status from a cold start{suffix}")
-        times, notes, imports = startup.measure(srv, args.repeats, log)
-        body = startup.section(times, notes, imports, args.repeats)
+        body = startup.section(startup.measure(srv, args.rounds, log))
         found.append(report.Section("Start-up: status" + suffix, body))
     if "large" in args.only:
         count = large_file.STATEMENTS // (10 if args.quick else 1)
@@ -178,6 +225,14 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
     return found
 
 
+def _plot_name(output: Path, slug: str) -> str:
+    """The plot beside its results file: ``overhead-pg18.png`` for bench/RESULTS.md, named
+    for any other file (``RESULTS-quick-overhead-pg18.png``), so that a quick or partial run
+    never replaces the plot the full results show."""
+    name = f"overhead-{slug}.png"
+    return name if output == report.RESULTS else f"{output.stem}-{name}"
+
+
 def _volume_benchmarks(srv: server.Server, args) -> list[report.Section]:
     found = []
     with server.scratch(srv, "bench_volume") as url:
@@ -187,7 +242,8 @@ def _volume_benchmarks(srv: server.Server, args) -> list[report.Section]:
             began = time.perf_counter()
             dataset = datagen.populate(conn, args.scale, args.seed)
             loaded = time.perf_counter() - began
-            log(f"  populated in {loaded:.1f} s: {dataset.counts}")
+            counts = ", ".join(f"{table} {rows:,}" for table, rows in dataset.counts.items())
+            log(f"  populated in {loaded:.1f} s: {counts}")
             if "queries" in args.only:
                 timings = queries.measure(conn, dataset, args.executions, args.seed, log)
                 prepared = queries.prepared_against_unprepared(

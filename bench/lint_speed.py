@@ -60,7 +60,7 @@ def measure(repeats: int, log) -> tuple[list[list[object]], list[str]]:
                 cells.append(tools.NOT_INSTALLED)
             cells.append(report.seconds(min(_pglast_in_process(files) for _ in range(repeats))))
             rows.append(cells)
-            log(f"  lint {label}: {cells[2:]}")
+            log(f"  lint {label}: liftdb {cells[2]}, squawk {cells[3]}, pglast {cells[4]}")
     return rows, notes
 
 

@@ -92,15 +92,27 @@ def _time_one(peer: tools.Tool, action: str, n: int, measured: Measured, log) ->
     log(f"  {action:8} N={n:<4} {peer.name:22} {elapsed:7.3f} s")
 
 
-def fit(points: dict[int, float]) -> tuple[float, float] | None:
-    """Least-squares line through (N, seconds): (seconds at N = 0, ms per extra version)."""
-    if len(points) < 2:
-        return None
+MIN_FIT_POINTS = 3  # distinct N: two points always make a line, noise or not
+MIN_FIT_RUNS = 3  # runs behind each median
+
+
+def fit(points: dict[int, float], runs: int) -> tuple[float, float] | str:
+    """Least-squares line through (N, median seconds): (seconds at N = 0, ms per extra
+    version); or, where the figures cannot carry one, why not (too few points or runs,
+    or a line no tool can have: a negative fixed cost or cost per version)."""
+    if len(points) < MIN_FIT_POINTS or runs < MIN_FIT_RUNS:
+        return (
+            f"not fitted: {len(points)} N and {runs} run(s);"
+            f" a line needs {MIN_FIT_POINTS} N and {MIN_FIT_RUNS} runs"
+        )
     xs, ys = list(points), [points[n] for n in points]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     var = sum((x - mx) ** 2 for x in xs)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
-    return my - slope * mx, 1000 * slope
+    intercept = my - slope * mx
+    if intercept < 0 or slope <= 0:
+        return "not fitted: the medians do not lie on a line a tool can have (noise)"
+    return intercept, 1000 * slope
 
 
 def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | None) -> str:
@@ -108,6 +120,7 @@ def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | No
     floor = medians.get(FLOOR, {})
     headers = ["tool", *[f"N = {n}" for n in ns], "ms / version", "fixed cost"]
     rows = []
+    unfitted: set[str] = set()
     for tool in [cls.name for cls in tools.MIGRATORS]:
         if tool in measured.notes and tool not in medians:
             rows.append([tool, *[measured.notes[tool]] * len(ns), ""])
@@ -121,8 +134,12 @@ def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | No
                 cells.append(f"{report.seconds(value)} ({value / floor[n]:.2f}x)")
             else:
                 cells.append(report.seconds(value))
-        line = fit(medians.get(tool, {}))
-        rows.append([tool, *cells, *((f"{line[1]:.2f}", f"{line[0]:.3f} s") if line else ("", ""))])
+        line = fit(medians.get(tool, {}), runs)
+        if isinstance(line, str):
+            unfitted.add(line)
+            rows.append([tool, *cells, "n/a", "n/a"])
+        else:
+            rows.append([tool, *cells, f"{line[1]:.2f}", f"{line[0]:.3f} s"])
     lines = [
         f"Median wall time of {runs} run(s) applying a generated chain of N versions (each a",
         "table with a foreign key and an index) to an empty database, and the ratio to the",
@@ -132,7 +149,8 @@ def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | No
         "",
         report.table(headers, rows),
     ]
-    lines += _targets(medians, ns)
+    lines += [f"\n`n/a`: {reason}" for reason in sorted(unfitted)]
+    lines += _targets(medians, ns, runs)
     notes = {tool: note for tool, note in measured.notes.items() if tool in medians}
     for tool, note in notes.items():
         lines.append(f"\nNote: {tool}: {note}")
@@ -141,13 +159,16 @@ def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | No
     return "\n".join(lines)
 
 
-def _targets(medians: dict[str, dict[int, float]], ns: list[int]) -> list[str]:
+def _targets(medians: dict[str, dict[int, float]], ns: list[int], runs: int) -> list[str]:
     liftdb, floor = medians.get("liftdb", {}), medians.get(FLOOR, {})
     if not liftdb or not floor:
         return ["", "Targets: not evaluated (liftdb or the floor has no figure)."]
+    if runs < MIN_FIT_RUNS:
+        return ["", f"Targets: not judged from {runs} run(s) (at least {MIN_FIT_RUNS})."]
     top = max(n for n in ns if n in liftdb and n in floor)
     ratio = liftdb[top] / floor[top]
     lines = ["", f"- liftdb at N = {top}: {ratio:.2f}x the floor (target: within 1.2x)"]
+    lines += _against_dbmate(liftdb, medians.get("dbmate", {}))
     for peer in ("yoyo", "dbmate", "sqitch"):
         theirs = medians.get(peer, {})
         common = [n for n in ns if n in theirs and n in liftdb]
@@ -160,15 +181,40 @@ def _targets(medians: dict[str, dict[int, float]], ns: list[int]) -> list[str]:
             verdict = f"only at N = {', '.join(faster)}" if faster else "at no N"
         lines.append(f"- liftdb faster than {peer}: {verdict} (target: at every N)")
         if peer == "dbmate" and len(faster) < len(common):
-            lines.append(f"  - {_break_even(liftdb, theirs)}")
+            lines.append(f"  - {_break_even(liftdb, theirs, runs)}")
     return lines
 
 
-def _break_even(liftdb: dict[int, float], theirs: dict[int, float]) -> str:
+DBMATE_SMALL_N, DBMATE_SMALL_RATIO, DBMATE_AHEAD_FROM = 50, 1.5, 200
+
+
+def _against_dbmate(liftdb: dict[int, float], dbmate: dict[int, float]) -> list[str]:
+    """Within 1.5x of dbmate at N = 50, ahead of it from N = 200 on."""
+    lines = []
+    if DBMATE_SMALL_N in liftdb and DBMATE_SMALL_N in dbmate:
+        ratio = liftdb[DBMATE_SMALL_N] / dbmate[DBMATE_SMALL_N]
+        met = "met" if ratio <= DBMATE_SMALL_RATIO else "not met"
+        lines.append(
+            f"- liftdb at N = {DBMATE_SMALL_N}: {ratio:.2f}x dbmate"
+            f" (target: within {DBMATE_SMALL_RATIO}x): {met}"
+        )
+    large = [n for n in sorted(liftdb) if n >= DBMATE_AHEAD_FROM and n in dbmate]
+    if large:
+        behind = [str(n) for n in large if liftdb[n] >= dbmate[n]]
+        ratios = ", ".join(f"{liftdb[n] / dbmate[n]:.2f}x at {n}" for n in large)
+        met = "met" if not behind else f"not met (behind at N = {', '.join(behind)})"
+        lines.append(
+            f"- liftdb against dbmate from N = {DBMATE_AHEAD_FROM}: {ratios}"
+            f" (target: ahead, below 1.00x): {met}"
+        )
+    return lines
+
+
+def _break_even(liftdb: dict[int, float], theirs: dict[int, float], runs: int) -> str:
     """Where the fitted lines cross: a higher fixed cost repaid by a lower cost per version."""
-    ours, peer = fit(liftdb), fit(theirs)
-    if ours is None or peer is None:
-        return "no break-even: too few points"
+    ours, peer = fit(liftdb, runs), fit(theirs, runs)
+    if isinstance(ours, str) or isinstance(peer, str):
+        return "no break-even: a line is " + (ours if isinstance(ours, str) else peer)
     if ours[1] >= peer[1]:
         return f"liftdb costs more per version ({ours[1]:.2f} ms against {peer[1]:.2f} ms)"
     crossing = 1000 * (ours[0] - peer[0]) / (peer[1] - ours[1])

@@ -89,11 +89,13 @@ def header(
     return "\n".join(lines)
 
 
+def render(sections: Sequence[Section]) -> str:
+    """The sections as a person reads them, in the results file and on the terminal."""
+    return "\n\n".join(f"## {section.title}\n\n{section.body.strip()}" for section in sections)
+
+
 def write(path: Path, head: str, sections: Sequence[Section]) -> None:
-    parts = [head]
-    for section in sections:
-        parts.append(f"## {section.title}\n\n{section.body.strip()}")
-    path.write_text("\n\n".join(parts) + "\n")
+    path.write_text(f"{head}\n\n{render(sections)}\n")
 
 
 def plot_overhead(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner import database, loader
+from runner.directives import Timeouts
 from runner.errors import (
     ConnectionFailed,
     DataLossRefused,
@@ -27,9 +28,10 @@ from runner.errors import (
     UsageError,
     and_more,
 )
-from runner.executor import Done, Notice, Timeouts
 
-if TYPE_CHECKING:  # for annotations only: this module imports plan where it uses it
+if TYPE_CHECKING:  # for annotations only: this module imports plan and the executor where
+    # it uses them, so ``status`` loads neither the executor nor the parser's helpers
+    from runner.executor import Done, LockWait, Notice
     from runner.plan import Plan, State
 
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -48,6 +50,12 @@ class Options:
     # Called with each notice the server sends while a version's statement runs (RAISE
     # NOTICE / WARNING, "... does not exist, skipping"), naming that statement's file:line.
     on_notice: Callable[[Notice], None] | None = None
+    # Called when a version's statement gave up waiting for a table lock and will be tried
+    # again (``runner.retry``): who blocked it, and when the next attempt starts.
+    on_lock_wait: Callable[[LockWait], None] | None = None
+    # Called from a watcher thread while a statement runs longer than a second, about every
+    # half second, and once more when it ends (``runner.progress.Progress``).
+    on_progress: Callable[[object], None] | None = None
     # Called once the plan is made (under the lock; in a dry run too; again should a yoyo's
     # run make liftdb read the bookkeeping again) with the ``State`` it was made from and
     # the ``Plan``: where the database stood and what the run will do.
@@ -152,7 +160,7 @@ def _run(
                 if question is not None:
                     options.on_data_loss(question)
             return executor.dry_run(work, options.timeouts)
-        with lock.held(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode):
+        with lock.held(conn, options.timeouts.wait_ms, options.on_wait, options.pool_mode):
             setup = session.start(conn)
             _fence_yoyo(conn, options, recorder.locate(conn), create=False)
             fenced, asked = False, None
@@ -189,7 +197,10 @@ def _run(
                     resume=resume,
                     on_done=options.on_done,
                     on_notice=options.on_notice,
+                    on_lock_wait=options.on_lock_wait,
                     stop=options.stop,
+                    on_progress=options.on_progress,
+                    url=url,
                 )
             except MigrationFailed as exc:
                 if state.applied or state.applied_by_yoyo:
@@ -224,7 +235,7 @@ def _fence_yoyo(conn, options: Options, books, *, create: bool) -> bool:
     if create:
         books.require_schema()
     return yoyo.fence(
-        conn, options.timeouts.lock_ms, options.on_wait, create=create, schema=books.schema
+        conn, options.timeouts.wait_ms, options.on_wait, create=create, schema=books.schema
     )
 
 
@@ -414,7 +425,7 @@ def repair(
         held = (
             contextlib.nullcontext()
             if dry_run
-            else lock.held(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode)
+            else lock.held(conn, options.timeouts.wait_ms, options.on_wait, options.pool_mode)
         )
         with held:
             if not dry_run:
@@ -461,7 +472,7 @@ def baseline(
     plan.resolve(chain, to)
     with (
         database.connect(url) as conn,
-        lock.held(conn, options.timeouts.lock_ms, options.on_wait, options.pool_mode),
+        lock.held(conn, options.timeouts.wait_ms, options.on_wait, options.pool_mode),
     ):
         _fence_yoyo(conn, options, recorder.locate(conn), create=not dry_run)
         state = plan.read_state(conn, chain)
@@ -490,6 +501,7 @@ UP_TEMPLATE = """\
 --   -- transactional: false     run outside a transaction (CREATE INDEX CONCURRENTLY)
 --   -- lock_timeout: 5s         give up waiting for a table lock after this long
 --   -- statement_timeout: 1min  cancel any statement running longer
+--   -- lock_retries: 0          after a lock timeout, never try again (default: 20 times)
 --   -- empty: true              a version that runs no statement, on purpose
 
 """
@@ -732,5 +744,5 @@ def goose_adopt(url: str, sql_dir: Path | str, options: Options = DEFAULT_OPTION
     from runner import goose
 
     return goose.adopt(
-        url, sql_dir, options.timeouts.lock_ms, options.pool_mode, on_wait=options.on_wait
+        url, sql_dir, options.timeouts.wait_ms, options.pool_mode, on_wait=options.on_wait
     )

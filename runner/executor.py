@@ -15,7 +15,11 @@ liftdb. Every failure names the file and line of the statement that failed
 (from the error's position in the text sent, when the server refused to parse
 it, else from which result failed) and leaves the version unapplied; every
 notice the server sends while a statement runs reaches ``on_notice`` with that
-statement's file and line.
+statement's file and line. A statement that gives up waiting for a table lock
+(55P03) is tried again on ``runner.retry``'s schedule: a transactional version
+whole, after its rollback; a non-transactional version's statement alone, when it
+is outside a block of the file's own (an INVALID index a ``CREATE INDEX
+CONCURRENTLY`` left is dropped first); each wait reaches ``on_lock_wait``.
 """
 
 from __future__ import annotations
@@ -24,14 +28,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runner import recorder, sqltree
+from runner import progress, recorder, retry, sqltree
 from runner import session as session_module
+from runner.directives import Timeouts
 from runner.errors import MigrationFailed
-from runner.loader import SqlFile, Statement
+from runner.loader import Statement
 from runner.plan import Plan, Step
 
-DEFAULT_LOCK_TIMEOUT_MS = 5000
-DEFAULT_STATEMENT_TIMEOUT_MS = 0  # off
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
 ACTIVE_SQL_TRANSACTION = "25001"  # e.g. CREATE INDEX CONCURRENTLY inside a transaction
@@ -45,22 +48,6 @@ SERVER_DURATION_MS = (
 # while the previous statement's result waits to be collected; a marker's result between
 # two statements is what tells whose notice it is. (An empty SELECT: no plan to speak of.)
 MARKER = "SELECT"
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """What a run uses unless a file's own directive says otherwise (0 = off)."""
-
-    lock_ms: int = DEFAULT_LOCK_TIMEOUT_MS
-    statement_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
-
-    def for_file(self, sql_file: SqlFile) -> Timeouts:
-        lock_ms = sql_file.timeout_ms("lock_timeout")
-        statement_ms = sql_file.timeout_ms("statement_timeout")
-        return Timeouts(
-            lock_ms=self.lock_ms if lock_ms is None else lock_ms,
-            statement_ms=self.statement_ms if statement_ms is None else statement_ms,
-        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +74,21 @@ class Notice:
     message: str  # the primary message, with the detail and hint if any
 
 
+@dataclass(frozen=True)
+class LockWait:
+    """A statement of a version gave up waiting for a table lock and will be tried again."""
+
+    version: str  # the version's label
+    path: str
+    line: int
+    tables: tuple[str, ...]  # as the statement names them
+    blockers: tuple[retry.Blocker, ...]  # who held a conflicting lock, longest-open first
+    retry: int  # the coming attempt's number among the retries, 1-based
+    retries: int
+    sleep_s: float  # until it starts
+    lock_ms: int  # its lock_timeout
+
+
 class _NoticeRouter:
     """The connection's notice handler during a run: a notice goes to ``on_notice`` with
     the statement running when the server raised it; liftdb's own statements' notices
@@ -104,6 +106,21 @@ class _NoticeRouter:
         # A server going down says why in a WARNING (SQLSTATE 57P01 admin_shutdown, 57P02
         # crash_shutdown, ...) just before it drops the connection: the error's reason.
         self.farewell: str | None = None
+
+    def running(self) -> tuple[str, str, Statement | None] | None:
+        """(version label, path, statement) of what runs now, if anything: the statement
+        of a non-transactional version; a transactional version's only statement, or None
+        for one of several (the server sends a string's results only when it ends, so
+        which one runs is not known here). Read from the progress watcher's thread."""
+        step, script, current = self.step, self.script, self.current
+        if step is None:
+            return None
+        if script is not None:
+            statements = step.file.statements
+            current = statements[0] if len(statements) == 1 else None
+        elif current is None:
+            return None
+        return step.version.label, str(step.file.path), current
 
     def __call__(self, diagnostic) -> None:
         if (diagnostic.sqlstate or "").startswith("57P"):
@@ -156,7 +173,7 @@ def _transaction_start(timeouts: Timeouts, *, durable: bool) -> list[str]:
 def script(step: Step, timeouts: Timeouts, *, durable: bool = True) -> str:
     """The SQL a step sends, in order, with the bookkeeping and the session's reset as
     comments: what --dry-run shows."""
-    timeouts = timeouts.for_file(step.file)
+    timeouts = timeouts.for_file(step.file).attempt(0)
     statements = [s.sql for s in step.file.statements]
     if step.file.transactional:
         lines = [*_transaction_start(timeouts, durable=durable), *statements]
@@ -254,7 +271,10 @@ def run(
     resume: dict[tuple[int, str], recorder.Progress] | None = None,
     on_done: Callable[[Done], None] | None = None,
     on_notice: Callable[[Notice], None] | None = None,
+    on_lock_wait: Callable[[LockWait], None] | None = None,
     stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[progress.Progress], None] | None = None,
+    url: str | None = None,
 ) -> list[Done]:
     """Apply ``plan`` in order; stop at the first failure (raised as ``MigrationFailed``).
 
@@ -262,39 +282,45 @@ def run(
     on ``conn``. ``resume`` maps (version, direction) of interrupted non-transactional
     versions to their recorded progress (its statements already done checked by the
     plan to be the file's first ones). ``stop`` is asked before each version: True returns what was
-    done so far, made durable.
+    done so far, made durable. ``on_lock_wait`` hears of each lock retry as it is decided;
+    ``on_progress``, of a statement running longer than a second (``runner.progress``,
+    from a second connection to ``url``).
     """
     notices = _NoticeRouter(on_notice)
     conn.add_notice_handler(notices)
     try:
-        done = []
-        last = len(plan) - 1
-        for index, step in enumerate(plan):
-            if stop is not None and stop():
-                if index and plan.steps[index - 1].file.transactional:
-                    _flush(conn)
-                break
-            notices.step = step
-            started = time.perf_counter()
-            version = _Version(conn, step, timeouts.for_file(step.file), books, session, notices)
-            if step.file.transactional:
-                version.run_transactional(durable=index == last)
-            else:
-                version.run_statement_by_statement(
-                    (resume or {}).get((step.version.number, step.direction))
+        with progress.watching(url, conn, notices.running, on_progress if url else None):
+            done = []
+            last = len(plan) - 1
+            for index, step in enumerate(plan):
+                if stop is not None and stop():
+                    if index and plan.steps[index - 1].file.transactional:
+                        _flush(conn)
+                    break
+                notices.step = step
+                started = time.perf_counter()
+                version = _Version(
+                    conn, step, timeouts.for_file(step.file), books, session, notices, on_lock_wait
                 )
-            duration_ms = round((time.perf_counter() - started) * 1000)
-            result = Done(
-                step.version.number,
-                step.version.name,
-                step.direction,
-                duration_ms,
-                path=str(step.file.path),
-            )
-            done.append(result)
-            if on_done is not None:
-                on_done(result)
-        return done
+                if step.file.transactional:
+                    version.run_transactional(durable=index == last)
+                else:
+                    version.run_statement_by_statement(
+                        (resume or {}).get((step.version.number, step.direction))
+                    )
+                duration_ms = round((time.perf_counter() - started) * 1000)
+                result = Done(
+                    step.version.number,
+                    step.version.name,
+                    step.direction,
+                    duration_ms,
+                    path=str(step.file.path),
+                )
+                done.append(result)
+                notices.step = None  # the watcher's sign that the version is over
+                if on_done is not None:
+                    on_done(result)
+            return done
     finally:
         conn.remove_notice_handler(notices)
 
@@ -315,14 +341,75 @@ class _Version:
     books: recorder.Bookkeeping
     session: session_module.Session
     notices: _NoticeRouter
+    on_lock_wait: Callable[[LockWait], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.base, self.schedule = self.timeouts, self.timeouts.schedule
+        self.timeouts = self.base.attempt(0)  # the attempt running's
 
     @property
     def label(self) -> str:
         return self.step.version.label
 
+    # --- lock retries -------------------------------------------------------------------
+
+    def _attempts(self, attempt: Callable[[], object], in_autocommit: bool = False):
+        """Run ``attempt`` until it does not raise ``_LockTimedOut`` (return what it
+        returned) or the schedule ends (then ``MigrationFailed`` naming who blocked it).
+        ``in_autocommit``: the session's lock_timeout is set before each further attempt
+        (a transaction sets its own)."""
+        started, number = time.monotonic(), 0
+        while True:
+            try:
+                answer = attempt()
+                if number and in_autocommit:  # the next statement starts from the first
+                    self.timeouts = self.base.attempt(0)
+                    self.conn.execute(f"SET lock_timeout = '{self.timeouts.lock_ms}ms'")
+                return answer
+            except _LockTimedOut as timed_out:
+                statement, error = timed_out.statement, timed_out.error
+                tables = sqltree.tables(statement.sql)
+                blockers = self._blockers(statement, tables)
+                if not self.schedule.another(number, time.monotonic() - started):
+                    raise MigrationFailed(
+                        self._describe(
+                            statement, error, timed_out.outcome, blockers=blockers,
+                            attempts=(number + 1, time.monotonic() - started),
+                        )
+                    ) from None  # fmt: skip
+                sleep_s = self.schedule.sleep_s(number)
+                number += 1
+                self.timeouts = self.base.attempt(number)
+                if self.on_lock_wait is not None:
+                    self.on_lock_wait(
+                        LockWait(
+                            self.label, str(self.step.file.path), statement.line, tuple(tables),
+                            tuple(blockers), number, self.schedule.retries, sleep_s,
+                            self.timeouts.lock_ms,
+                        )
+                    )  # fmt: skip
+                time.sleep(sleep_s)
+                if in_autocommit:
+                    self.conn.execute(f"SET lock_timeout = '{self.timeouts.lock_ms}ms'")
+
+    def _blockers(self, statement: Statement, tables: list[str]) -> list[retry.Blocker]:
+        """Who holds a lock ``statement`` waited for (read as liftdb: the version's own
+        role may not see other sessions); none if that cannot be read."""
+        import psycopg
+
+        try:
+            return retry.blockers(self.conn, tables, retry.requested_mode(statement.sql))
+        except psycopg.Error:
+            self._rollback_quietly()
+            return []
+
     # --- one transaction, one round trip ----------------------------------------------
 
     def run_transactional(self, *, durable: bool) -> None:
+        """The version in one transaction, tried again whole after a lock timeout."""
+        self._attempts(lambda: self._transaction(durable=durable))
+
+    def _transaction(self, *, durable: bool) -> None:
         """BEGIN, settings, the file's statements (each after a marker), the bookkeeping
         as liftdb, COMMIT, and the session's reset: one string."""
         from psycopg.errors import error_from_result
@@ -365,6 +452,8 @@ class _Version:
         self._rollback_quietly()
         if role == "commit":
             raise MigrationFailed(self._describe(None, error, where="at its COMMIT"))
+        if role == "statement" and error.diag.sqlstate == LOCK_NOT_AVAILABLE:
+            raise _LockTimedOut(statement, error)
         raise MigrationFailed(self._describe(statement if role == "statement" else None, error))
 
     def _refused_statement(self, error):
@@ -387,35 +476,30 @@ class _Version:
 
     def _send(self, text: str):
         """Send ``text`` and collect its results one at a time as libpq completes them,
-        counting them for the notice router (one generator for them all: a wait per
-        result would cost more than the results); the first failed one, with its index,
-        and the last one."""
+        counting them for the notice router; the first failed one, with its index, and
+        the last one."""
         import psycopg
-        from psycopg import generators
         from psycopg.pq import ExecStatus
 
-        pgconn, notices = self.conn.pgconn, self.notices
+        notices = self.notices
+        failed = last = None
 
-        def each_result():
-            yield from generators.send(pgconn)
-            failed = last = None
-            while (result := (yield from generators.fetch(pgconn))) is not None:
-                if failed is None and result.status == ExecStatus.FATAL_ERROR:
-                    failed = (notices.collected, result)
-                notices.collected += 1
-                last = result
-            return failed, last
+        def on_result(result) -> None:
+            nonlocal failed, last
+            if failed is None and result.status == ExecStatus.FATAL_ERROR:
+                failed = (notices.collected, result)
+            notices.collected += 1
+            last = result
 
         try:
-            with self.conn.lock:
-                pgconn.send_query(text.encode(self.conn.info.encoding))
-                return self.conn.wait(each_result())
+            send_collecting(self.conn, text.encode(self.conn.info.encoding), on_result)
         except psycopg.Error as exc:  # the connection failed: the server may have crashed
             raise MigrationFailed(
                 f"{self.step.file.path}: the connection failed while running {self.label}"
                 f" (it is {self._verb()} only if `liftdb status` says so):"
                 f" {self.notices.farewell or exc}"
             ) from None
+        return failed, last
 
     # --- statement by statement -------------------------------------------------------
 
@@ -471,8 +555,10 @@ class _Version:
             try:
                 if resuming and index == already and self._finished_before(statement):
                     with_progress = False  # the interrupted run completed it, not noting so
-                elif with_progress:
-                    with_progress = self._run_with_progress(statement)
+                elif block is None:  # with its progress, or alone: retried on a lock timeout
+                    run = self._run_with_progress if with_progress else self._execute
+                    alone = lambda s=statement, d=done, r=run: self._alone(s, d, r)  # noqa: E731
+                    with_progress = self._attempts(alone, in_autocommit=True)
                 else:
                     self.conn.execute(statement.sql)
             except (psycopg.Error, UnicodeEncodeError) as exc:
@@ -515,6 +601,25 @@ class _Version:
         except psycopg.Error as exc:
             raise self._reset_failed(exc) from None
         self._release_advisory_locks(answer)
+
+    def _alone(self, statement: Statement, done: int, run: Callable[[Statement], bool]) -> bool:
+        """One statement outside a block of the file's own, as ``run`` runs it (with its
+        progress, or on its own); what ``run`` returns. ``_LockTimedOut`` if it gave up
+        waiting for a lock: then nothing of it is left (the transaction ``run`` began,
+        rolled back; an INVALID index it made, dropped)."""
+        import psycopg
+
+        try:
+            return run(statement)
+        except psycopg.errors.LockNotAvailable as exc:
+            self._rollback_quietly()
+            self._finished_before(statement)
+            raise _LockTimedOut(statement, exc, self._outcome(done)) from None
+
+    def _execute(self, statement: Statement) -> bool:
+        """``statement`` on its own, in autocommit; False: no transaction left open."""
+        self.conn.execute(statement.sql)
+        return False
 
     def _release_advisory_locks(self, answer: bool | None) -> None:
         """The rest of the reset, when its last statement says so (``session``)."""
@@ -633,7 +738,13 @@ class _Version:
         return "applied" if self.step.direction == "up" else "rolled back"
 
     def _describe(
-        self, statement: Statement | None, error, outcome: str = "", where: str = ""
+        self,
+        statement: Statement | None,
+        error,
+        outcome: str = "",
+        where: str = "",
+        blockers: list[retry.Blocker] | None = None,
+        attempts: tuple[int, float] | None = None,
     ) -> str:
         """``file:line: first line of the statement: message [SQLSTATE] constraint name``.
 
@@ -663,18 +774,60 @@ class _Version:
         timeouts = self.timeouts
         if statement is not None and diag.sqlstate == LOCK_NOT_AVAILABLE:
             tables = sqltree.tables(statement.sql)
+            held = f", held by {blockers[0].describe()}" if blockers else ""
+            tried = ""
+            if attempts is not None and attempts[0] > 1:
+                tried = f", the last of {attempts[0]} attempts over {attempts[1]:.1f} s"
             if len(tables) == 1:
                 text += (
-                    f" (waiting for a lock on table {tables[0]};"
-                    f" lock_timeout {timeouts.lock_ms} ms)"
+                    f" (waiting for a lock on table {tables[0]}{held};"
+                    f" lock_timeout {timeouts.lock_ms} ms{tried})"
                 )
             elif tables:
                 text += (
-                    f" (waiting for a lock on one of tables {', '.join(tables)};"
-                    f" lock_timeout {timeouts.lock_ms} ms)"
+                    f" (waiting for a lock on one of tables {', '.join(tables)}{held};"
+                    f" lock_timeout {timeouts.lock_ms} ms{tried})"
                 )
         elif diag.sqlstate == QUERY_CANCELED and timeouts.statement_ms:
             text += f" (statement_timeout {timeouts.statement_ms} ms)"
         elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
             text += " (put '-- transactional: false' at the top of the file)"
         return f"{text}; {outcome}"
+
+
+def send_collecting(conn, text: bytes, on_result: Callable[[object], None]) -> None:
+    """Send ``text`` as one simple-query message on ``conn`` (a psycopg ``Connection``) and
+    hand each of its results (a ``psycopg.pq.PGresult``) to ``on_result`` as libpq
+    completes it, failed ones included; raises ``psycopg.OperationalError`` if the
+    connection fails.
+
+    The one use of psycopg's undocumented ``generators.send``/``fetch`` and
+    ``Connection.wait`` (README, "Dependencies"): the documented ``execute`` stops at a
+    multi-statement string's first error without saying which statement it was, and
+    pipeline mode sends each statement as a message of its own, which the server parses
+    apart (a version's ``BEGIN`` ... ``COMMIT`` and its bookkeeping stay one string,
+    one round trip, here). One generator collects every result: a wait per result
+    would cost more than the results. ``wait`` also cancels the query on the server
+    on Ctrl-C. tests/test_dependencies.py fails if any of this changes.
+    """
+    from psycopg import generators
+
+    pgconn = conn.pgconn
+
+    def each_result():
+        yield from generators.send(pgconn)
+        while (result := (yield from generators.fetch(pgconn))) is not None:
+            on_result(result)
+
+    with conn.lock:
+        pgconn.send_query(text)
+        conn.wait(each_result())
+
+
+class _LockTimedOut(Exception):
+    """An attempt's statement gave up waiting for a table lock (55P03), nothing of it left
+    behind: the schedule decides whether it runs again."""
+
+    def __init__(self, statement: Statement, error, outcome: str = "") -> None:
+        super().__init__(error)
+        self.statement, self.error, self.outcome = statement, error, outcome

@@ -120,6 +120,14 @@ class SqlFile:
         except ValueError as exc:
             raise LayoutError(f"{self.path}: directive {key}: {exc}") from None
 
+    @property
+    def lock_retries(self) -> int | None:
+        """The ``lock_retries`` directive, if given."""
+        try:
+            return self.directives.lock_retries
+        except ValueError as exc:
+            raise LayoutError(f"{self.path}: directive lock_retries: {exc}") from None
+
     def check_directives(self) -> None:
         """Raise ``LayoutError`` at the first directive whose value the runner cannot use."""
         for directive, problem in self.directives.problems:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -254,6 +255,119 @@ def lock_wait_line(holder) -> str:
 def drift_allowed_line(drift) -> str:
     """The warning a run given --allow-drift prints for each drift it goes past."""
     return f"liftdb: warning: --allow-drift: going past drift: {drift.message}"
+
+
+def lock_retry_line(wait) -> str:
+    """``00009 add_lift_notes: lock on lifts held by pid 4242 (app, open 41 s: SELECT ...);
+    retry 3 of 20 in 1.2 s``: one ``executor.LockWait``."""
+    tables = ", ".join(wait.tables) or "a table"
+    who = wait.blockers[0].describe() if wait.blockers else "another session"
+    return (
+        f"{wait.version}: lock on {tables} held by {who}; retry {wait.retry} of"
+        f" {wait.retries} in {wait.sleep_s:.1f} s"
+    )
+
+
+def lock_retry_document(wait) -> str:
+    """One ``executor.LockWait`` as a JSON line (``--json``'s, on stderr): its fields."""
+    return _event("lock_wait", wait)
+
+
+def _event(kind: str, record) -> str:
+    """A dataclass (``LockWait``, ``Progress``) as a JSON line: ``event``, then its fields,
+    nested ones (a blocker) as objects, seconds to a tenth."""
+    import dataclasses
+
+    fields = {
+        name: round(value, 1) if isinstance(value, float) else value
+        for name, value in dataclasses.asdict(record).items()
+    }
+    for blocker in [fields.get("blocker"), *fields.get("blockers", ())]:
+        if blocker and blocker["open_s"] is not None:
+            blocker["open_s"] = round(blocker["open_s"])
+    return json.dumps({"event": kind, **fields})
+
+
+def progress_line(progress, *, short: bool = False) -> str:
+    """``00004_index_logs: sql/00004_index_logs.sql:3: CREATE INDEX ...: 4.2 s; CREATE
+    INDEX on logs: building index: scanning table, blocks 120 of 800 (15%)``: one
+    ``progress.Progress``; ``short`` (a terminal's): ``00004_index_logs:3: ...``."""
+    where = f"{progress.version}:" if short else f"{progress.version}: {progress.path}"
+    if progress.line is not None:
+        where += f"{'' if short else ':'}{progress.line}: {progress.statement[:60]}"
+    text = f"{where.rstrip(':')}: {progress.elapsed_s:.1f} s"
+    if progress.ended:
+        return text + ", done"
+    if progress.waiting and (
+        progress.blocker or progress.waiting.startswith("Lock") or not progress.command
+    ):
+        text += f"; waiting for {progress.waiting}"
+        if progress.blocker is not None:
+            text += f" held by {progress.blocker.describe()}"
+    if progress.command:
+        text += f"; {progress.command} on {progress.relation}: {progress.phase}"
+        if progress.total:
+            share = 100 * (progress.done or 0) / progress.total
+            text += f", {progress.unit} {progress.done:,} of {progress.total:,} ({share:.0f}%)"
+    return text
+
+
+def progress_document(progress) -> str:
+    """One ``progress.Progress`` as a JSON line (``--json``'s progress events, on stderr)."""
+    return _event("progress", progress)
+
+
+class StatusLine:
+    """Where progress goes: on a terminal, one line rewritten in place and cleared when
+    its statement ends (or before anything else is printed: ``clear``); elsewhere, a plain
+    line (or with ``as_json`` a JSON line) each time the statement has run another
+    ``every_s``, and none for a statement that ended. Safe to call from the watcher's thread."""
+
+    CLEAR = "\r\x1b[K"
+
+    def __init__(self, stream: IO, every_s: float, *, as_json: bool = False) -> None:
+        import threading
+
+        self.stream, self.every_s, self.as_json = stream, every_s, as_json
+        self.terminal = stream.isatty() and not as_json
+        self.lock = threading.Lock()
+        self.shown = False
+        self.printed: dict[tuple, int] = {}  # statement -> lines printed (off a terminal)
+
+    def __call__(self, progress) -> None:
+        with self.lock:
+            if self.terminal:
+                if progress.ended:
+                    self._clear()
+                else:
+                    # One screen line, or the next rewrite would start on a wrapped one.
+                    width = shutil.get_terminal_size().columns - 1
+                    line = progress_line(progress, short=True)  # the version names the file
+                    self.stream.write(self.CLEAR + line[:width])
+                    self.shown = True
+                self.stream.flush()
+                return
+            key = (progress.version, progress.line)
+            if progress.ended:
+                self.printed.pop(key, None)
+                return
+            due = int(progress.elapsed_s // self.every_s) if self.every_s > 0 else 0
+            if due <= self.printed.get(key, 0):
+                return
+            self.printed[key] = due
+            line = progress_document(progress) if self.as_json else progress_line(progress)
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        with self.lock:
+            self._clear()
+
+    def _clear(self) -> None:
+        if self.shown:
+            self.stream.write(self.CLEAR)
+            self.stream.flush()
+            self.shown = False
 
 
 def confirm_prompt(question: str) -> str:

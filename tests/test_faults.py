@@ -224,7 +224,9 @@ def test_a_version_blocked_by_an_application_gives_up_and_leaves_the_application
 
         # The run's own lock_timeout is ten minutes: only the file's 300ms directive can
         # make it give up before the command's timeout fails the test.
-        blocked = liftdb(database_url, sql_dir, "--lock-timeout", "10min", "migrate")
+        blocked = liftdb(
+            database_url, sql_dir, "--lock-timeout", "10min", "--lock-retries", "0", "migrate"
+        )
 
         assert_one_line_error(
             blocked,

@@ -389,7 +389,7 @@ def test_a_database_locked_by_another_runner_fails_alone_with_exit_5(server_url,
         with psycopg.connect(urls[1], autocommit=True, application_name="nightly-job") as holder:
             assert lock.try_acquire(holder)
             pid = holder.info.backend_pid
-            run = fleet(sql_dir, "migrate", *selection, options=("--lock-timeout", "300ms"))
+            run = fleet(sql_dir, "migrate", *selection, options=("--lock-wait", "300ms"))
             assert run.returncode == 5, run.stderr
             line = target_lines(run.stdout, [f"{prefix}_01"])[f"{prefix}_01"]
             assert line.startswith(
@@ -408,7 +408,7 @@ def test_a_database_locked_by_another_runner_fails_alone_with_exit_5(server_url,
             run_sql(urls[3], "CREATE TABLE t3 (note text)")
             again = fleet(
                 sql_dir, "migrate", *selection, "--max-failures", "5",
-                options=("--lock-timeout", "300ms"),
+                options=("--lock-wait", "300ms"),
             )  # fmt: skip
             assert again.returncode == 1
         rerun = fleet(sql_dir, "migrate", *selection, "--max-failures", "1")

@@ -78,7 +78,7 @@ def test_every_command_that_changes_a_database_reports_the_wait_and_gives_up_wit
     with psycopg.connect(url, autocommit=True, application_name="nightly-job") as holder:
         assert lock.try_acquire(holder)
         pid = holder.info.backend_pid
-        args = ["--database-url", url, "--sql-dir", str(sql_dir), "--lock-timeout", "200ms"]
+        args = ["--database-url", url, "--sql-dir", str(sql_dir), "--lock-wait", "200ms"]
         result = invoke([*args, *command])
     assert result.exit_code == 5, result.output
     waiting, error = result.stderr.splitlines()

@@ -82,7 +82,7 @@ def test_invoke_gives_up_on_a_command_waiting_for_the_lock_for_ever(database_url
         assert lock.try_acquire(holder)
         args = ["--database-url", database_url, "--sql-dir", str(sql_dir)]
         with pytest.raises(CommandTimedOut, match="still running after 1 s"):
-            invoke([*args, "--lock-timeout", "0", "migrate"], timeout=1)
+            invoke([*args, "--lock-wait", "0", "migrate"], timeout=1)
 
 
 def test_invoke_gives_up_on_a_command_waiting_for_the_server(database_url, make_chain):

@@ -216,7 +216,7 @@ def test_concurrent_runners_through_transaction_pooling_are_each_refused_in_one_
     sql_dir = make_chain()
     url = transaction_pool.url(database_url)
 
-    for code, stdout, stderr in together(url, sql_dir, "--lock-timeout", "1min", "migrate"):
+    for code, stdout, stderr in together(url, sql_dir, "--lock-wait", "1min", "migrate"):
         assert code == EXIT_ERROR, stdout + stderr
         assert stderr.count("\n") == 1 and REFUSAL in stderr, stderr
     assert user_relations(database_url) == []
@@ -257,7 +257,7 @@ def test_session_pooling_runs_one_runner_at_a_time(database_url, tmp_path, sessi
     sql_dir = write_chain(tmp_path / "sql", versions)
     url = session_pool.url(database_url)
 
-    migrate = ("--lock-timeout", "1min", "migrate")
+    migrate = ("--lock-wait", "1min", "migrate")
     for code, _stdout, stderr in together(url, sql_dir, *migrate, LIFTDB_POOL_MODE="session"):
         assert code == 0, stderr
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -289,7 +289,7 @@ def test_session_pooling_leaves_no_lock_after_a_failure_or_a_kill(
         runner.communicate(timeout=COMMAND_TIMEOUT)
     wait_for(lambda: advisory_locks(database_url) == [], "the lock to go after the kill", 30)
     add_two.write_text("INSERT INTO things VALUES (2);\n")
-    again = liftdb(url, sql_dir, "--lock-timeout", "5s", "--pool-mode", "session", "migrate")
+    again = liftdb(url, sql_dir, "--lock-wait", "5s", "--pool-mode", "session", "migrate")
 
     assert held_while_running
     assert again.returncode == 0, again.stderr

@@ -18,7 +18,7 @@ from processes import liftdb, recorded_versions, start_liftdb
 RUNNERS = 8
 ROUNDS = 20
 DUEL_ROUNDS = 6
-WAIT = ("--lock-timeout", "2min")  # on two busy cores, waiting is not failing
+WAIT = ("--lock-wait", "2min")  # on two busy cores, waiting is not failing
 
 CHAIN = [
     (

@@ -77,7 +77,7 @@ def test_two_runners_started_together_one_applies_the_other_waits_then_has_nothi
         runners = [
             running.enter_context(
                 started(
-                    command(database_url, sql_dir, "--lock-timeout", "60s", "migrate"),
+                    command(database_url, sql_dir, "--lock-wait", "60s", "migrate"),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     text=True,
@@ -132,7 +132,7 @@ def test_a_runner_waiting_for_the_lock_names_the_holder_and_gives_up_with_exit_5
     with psycopg.connect(database_url, autocommit=True, application_name="nightly-job") as holder:
         assert lock.try_acquire(holder)
         pid = holder.info.backend_pid
-        done = liftdb(database_url, sql_dir, "--lock-timeout", "300ms", "migrate")
+        done = liftdb(database_url, sql_dir, "--lock-wait", "300ms", "migrate")
     assert done.returncode == 5
     waiting, error = done.stderr.splitlines()
     assert waiting.startswith(f"waiting for the migration lock, held by pid {pid} (nightly-job, ")

@@ -525,7 +525,9 @@ def test_a_version_that_gives_the_lock_away_to_another_session_stops_the_run(
     )
     with psycopg.connect(database_url, autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(777)")
-        with start_liftdb(database_url, sql_dir, "--lock-timeout", "10min", "migrate") as runner:
+        with start_liftdb(
+            database_url, sql_dir, "--lock-timeout", "10min", "--lock-retries", "0", "migrate"
+        ) as runner:
             wait_for(
                 lambda: liftdb_backend(database_url, "777", waiting_on_lock=True),
                 "the version to wait for the test",

@@ -232,7 +232,7 @@ def test_yoyo_and_liftdb_started_together_never_both_apply(tmp_path, server_url,
                 text=True,
                 env=environment(),
             ),
-            lambda: start_liftdb(url, sql_dir, "--lock-timeout", "60s", "migrate"),
+            lambda: start_liftdb(url, sql_dir, "--lock-wait", "60s", "migrate"),
         ]
         if round_ % 2:
             starts.reverse()  # the other one first
@@ -326,7 +326,7 @@ def test_a_yoyo_lock_left_behind_makes_liftdb_wait_then_exit_5_naming_it(tmp_pat
         # What a yoyo killed while applying leaves behind.
         conn.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, now(), 4242)")
 
-    refused = liftdb(database_url, sql_dir, "--quiet", "--lock-timeout", "1s", "migrate")
+    refused = liftdb(database_url, sql_dir, "--quiet", "--lock-wait", "1s", "migrate")
     line = assert_one_line_error(refused, 5, "yoyo (process 4242", "yoyo break-lock")
     assert line.startswith("liftdb: error: gave up after 1000 ms waiting for the migration lock")
     assert liftdb_rows(database_url) == []

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from runner import adopt as adoption
 from runner import loader
+from runner.directives import DEFAULT_LOCK_TIMEOUT_MS
 from runner.errors import Mismatch, UsageError
-from runner.executor import DEFAULT_LOCK_TIMEOUT_MS
 from runner.goose.parser import GOOSE_TABLE
 
 

@@ -1,0 +1,97 @@
+"""What ``make bench`` may print: no figure that cannot be true, no verdict from too few
+runs, and a quick run never written over a full run's results. (The report's logic on
+made-up figures: nothing here times anything.)"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench import overhead, report, startup
+from bench.__main__ import parse
+
+
+def test_a_quick_run_writes_beside_the_full_results_never_over_them():
+    quick = parse(["--quick"])
+    assert quick.output == report.QUICK_RESULTS != report.RESULTS
+    assert quick.fleet_output.name == "RESULTS-fleet-quick.md"
+    assert quick.output.parent != report.RESULTS.parent
+    assert parse([]).output == report.RESULTS
+
+
+@pytest.mark.parametrize(
+    "points, runs",
+    [
+        ({50: 0.5, 100: 0.8}, 5),  # two points always make a line
+        ({50: 0.5, 100: 0.8, 200: 1.4}, 1),  # one run per point
+        ({50: 0.9, 100: 0.5, 200: 0.2}, 5),  # falling: no tool gets faster with more work
+        ({50: 0.1, 100: 0.5, 200: 1.4}, 5),  # a negative fixed cost
+    ],
+)
+def test_no_line_is_fitted_where_the_figures_cannot_carry_one(points, runs):
+    assert overhead.fit(points, runs).startswith("not fitted:")
+
+
+def test_a_line_is_fitted_through_enough_runs_and_points():
+    fixed, per_version = overhead.fit({50: 0.35, 100: 0.6, 200: 1.1, 400: 2.1}, 3)
+    assert fixed == pytest.approx(0.1) and per_version == pytest.approx(5.0)
+
+
+def test_the_migrate_table_prints_no_negative_cost_and_says_why():
+    measured = overhead.Measured()
+    for n, value in {50: 0.1, 100: 0.5, 200: 1.4}.items():
+        measured.add("liftdb", n, value)
+        measured.add(overhead.FLOOR, n, value)
+    text = overhead.migrate_section(measured, [50, 100, 200], 3, None)
+    assert not re.search(r"-\d", text)
+    assert "not fitted: the medians do not lie on a line a tool can have" in text
+
+
+def startup_figures(rounds: int, **medians_ms: float) -> startup.Measured:
+    labels = {
+        "status": startup.STATUS,
+        "floor": startup.PSYCOPG_FLOOR,
+        "bare": "python -c pass",
+        "pglast": "python -c 'import click, psycopg, pglast'",
+    }
+    measured = startup.Measured(rounds=rounds, load=[0.1])
+    for key, ms in medians_ms.items():
+        measured.times[labels[key]] = [ms / 1000] * rounds
+    return measured
+
+
+def test_an_import_measured_faster_than_one_it_contains_is_shown_as_noise():
+    text = startup.section(startup_figures(40, status=120, floor=130, bare=20, pglast=125))
+    row = next(line for line in text.splitlines() if "import click, psycopg, pglast" in line)
+    assert "n/a: measured below" in row and "125 ms" not in row
+
+
+def test_no_start_up_target_is_judged_from_a_few_rounds():
+    text = startup.section(startup_figures(5, status=120, floor=130))
+    assert "targets not judged: 5 round(s)" in text
+    assert " met" not in text
+
+
+def test_the_status_target_is_a_ratio_to_the_floor_of_the_same_run():
+    met = startup.verdicts(startup_figures(40, status=138, floor=140))
+    missed = startup.verdicts(startup_figures(40, status=147, floor=140))
+    assert "0.99x" in met[0] and "(target: at most 1.00x): met" in met[0]
+    assert "1.05x" in missed[0] and "not met" in missed[0]
+
+
+def test_absolute_limits_are_not_judged_on_a_busy_machine():
+    busy = startup_figures(40, status=120, floor=130)
+    busy.load = [0.2, 9.0]
+    lines = startup.verdicts(busy)
+    assert "the absolute limits are not judged" in lines[0]
+    assert "(target: under 150 ms): not judged" in lines[1]
+
+
+def test_only_the_full_run_writes_the_plot_the_full_results_show():
+    from bench.__main__ import _plot_name
+
+    assert _plot_name(report.RESULTS, "pg18") == "overhead-pg18.png"
+    assert _plot_name(report.QUICK_RESULTS, "pg18") == "RESULTS-quick-overhead-pg18.png"
+    partial = report.RESULTS.parent / "RESULTS-startup.md"
+    assert _plot_name(partial, "pg15") == "RESULTS-startup-overhead-pg15.png"

