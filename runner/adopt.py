@@ -31,13 +31,13 @@ def hint(conn, chain: loader.Chain, applied) -> str | None:
     """What to run on a database with no version recorded (``applied`` empty) that was
     built another way: goose's ``goose_db_version`` -> ``liftdb goose adopt``; tables the
     chain creates already there -> ``liftdb baseline``. None otherwise (reads only)."""
+    if applied or not len(chain):
+        return None  # (before any import: status on a database liftdb keeps loads no parser)
     from psycopg import sql
 
     from runner import sqltree
     from runner.goose import GOOSE_TABLE
 
-    if applied or not len(chain):
-        return None
     if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (GOOSE_TABLE,)).fetchone()[0]:
         return (
             f"this database has goose's {GOOSE_TABLE} and no liftdb bookkeeping:"
