@@ -141,6 +141,10 @@ class Settings:
         )
 
 
+# click 8.2+ raises this for a group given no command; its message is the whole help.
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class Liftdb(click.Group):
     """The command group, with the one place errors become one line and an exit code
     (here rather than in ``main`` so that ``CliRunner`` tests see exactly what users do),
@@ -157,6 +161,9 @@ class Liftdb(click.Group):
         except click.exceptions.Abort:
             click.echo("liftdb: aborted", err=True)
             code = 1
+        except NO_ARGS_IS_HELP as exc:  # `liftdb`, `liftdb db`: the help, as help
+            click.echo(exc.format_message(), err=True)
+            code = exc.exit_code
         except click.ClickException as exc:
             click.echo(output.error_line(exc.format_message(), kind="usage"), err=True)
             code = exc.exit_code

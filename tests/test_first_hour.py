@@ -280,6 +280,24 @@ def test_dash_h_prints_help_for_every_command(path):
     assert result.stdout.splitlines()[0].split()[2 : 2 + len(path)] == list(path)
 
 
+GROUPS = [()] + [
+    path
+    for path in every_command(cli.cli)
+    if isinstance(cli.cli.commands[path[0]], click.Group) and len(path) == 1
+]
+
+
+@pytest.mark.parametrize("path", GROUPS, ids=lambda p: " ".join(("liftdb", *p)))
+def test_a_group_given_no_command_shows_its_help_as_help_not_flattened_into_one_line(path):
+    # `liftdb` alone is a new user's first command: its help must read as help.
+    result = invoke(list(path))
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Usage: "), lines[0]
+    assert "Commands:" in lines and len(lines) > 5, result.stderr
+    assert "liftdb: usage: Usage:" not in result.stderr
+
+
 # --- the data-loss guard: every statement that destroys rows ------------------------------
 
 SETUP = (
