@@ -773,7 +773,7 @@ def dump_schema(settings: Settings, output: Path | None, check: bool) -> None:
     default=None,
     help="With --trace: the sample rows each table is brought up to (default 10,000).",
 )
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.pass_obj
 def lint_command(
     settings: Settings, output_format: str, trace: bool, rows: int | None, paths: tuple[Path, ...]

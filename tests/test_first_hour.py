@@ -609,3 +609,13 @@ def test_db_wait_does_not_wait_for_a_server_that_refuses_the_login(scratch_serve
     error = one_line(result)
     assert "password authentication failed" in error and "after waiting" not in error
     assert "not-the-password" not in result.output
+
+
+@pytest.mark.parametrize("name", ["00001_typo.sql", "no_such_folder"])
+def test_lint_of_a_path_that_does_not_exist_is_a_usage_error_naming_it(tmp_path, name):
+    # A mistyped file is not "migration folder not found", nor a lint finding (exit 1).
+    missing = tmp_path / name
+    result = invoke(["lint", str(missing)])
+    assert result.exit_code == 2, result.output
+    line = one_line(result)
+    assert f"'{missing}' does not exist" in line, line
