@@ -47,7 +47,8 @@ class Directive:
 
 @dataclass(frozen=True)
 class Directives:
-    """The directives of one file, in order; a key given twice counts as its last."""
+    """The directives of one file, in order; a key given twice is a ``problem`` (for ``get``,
+    its last)."""
 
     found: tuple[Directive, ...] = ()
     # (comment, what it is taken for): look-alikes, and directives after the first statement
@@ -86,7 +87,13 @@ class Directives:
     def problems(self) -> list[tuple[Directive, str]]:
         """(directive, what is wrong with it) for each value the runner cannot use."""
         found = list(self.lookalikes)
+        first: dict[str, Directive] = {}
         for directive in self.found:
+            earlier = first.setdefault(directive.key, directive)
+            if earlier is not directive:
+                found.append((directive, f"directive {directive.key} given twice (first at"
+                              f" line {earlier.line}): keep one"))  # fmt: skip
+                continue
             if directive.key in DURATIONS:
                 try:
                     self.timeout_ms(directive.key)

@@ -52,6 +52,9 @@ LOOKALIKES = [
     ("-- transactional: no\n", 1, "transactional", "'no' is not true or false"),
     ("-- why\nCREATE TABLE t (id int);\n-- lock_timeout: 3s\n", 3, "lock_timeout", "after the"),
     ("-- Transactional: false\n", 1, "'Transactional'", "transactional"),
+    # a directive given twice: which one holds would be a silent guess
+    ("-- transactional: false\n-- transactional: true\n", 2, "transactional", "given twice"),
+    ("-- lock_timeout: 3s\n-- why\n-- lock_timeout: 3s\n", 3, "lock_timeout", "line 1"),
 ]
 
 
