@@ -27,8 +27,9 @@ from runner.errors import LayoutError
 # ASCII digits only: ``\d`` would also take other scripts' digits, which int() reads.
 VERSION_FILE = re.compile(r"(?P<number>[0-9]+)_(?P<name>[^.]+)(?P<rollback>\.rollback)?\.sql")
 # A .sql file whose name starts with a digit is meant as a version; one that does not
-# match VERSION_FILE (``00002-create.sql``, ``00002_a.down.sql``) is a typo, not a bystander.
-LOOKS_LIKE_VERSION = re.compile(r"[0-9].*\.sql", re.DOTALL)
+# match VERSION_FILE (``00002-create.sql``, ``00002_a.down.sql``, ``00002_a.SQL``) is a typo,
+# not a bystander.
+LOOKS_LIKE_VERSION = re.compile(r"[0-9].*\.sql", re.DOTALL | re.IGNORECASE)
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
 NUMBER_WIDTH = 5
 MAX_VERSION = 2**31 - 1  # the bookkeeping stores versions as integer

@@ -368,6 +368,12 @@ CASES = [
         "00002_add_colour.down.sql",
         "not a migration file name",
     ),
+    Case(
+        "upper-case .SQL extension (silently skipped, the chain one version short)",
+        {"00004_add_size.SQL": b"ALTER TABLE things ADD COLUMN size int;\n"},
+        "00004_add_size.SQL",
+        "not a migration file name",
+    ),
 ]
 
 
