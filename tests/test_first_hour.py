@@ -364,6 +364,25 @@ def test_a_rollback_destroying_rows_is_refused_naming_database_versions_and_loss
     assert api.applied_versions(database_url) == [1]
 
 
+@pytest.mark.parametrize("how", [["--all"], ["--to", "0"], ["--steps", "3"]], ids=" ".join)
+def test_every_way_to_roll_back_everything_asks_as_all_does(database_url, make_chain, how):
+    # `--to 0` is everything, and so is `--steps N` with N versions applied: the same
+    # question as --all, though no table holds a row.
+    chain = make_chain()
+    assert liftdb(database_url, chain, "migrate").exit_code == 0
+
+    refused = liftdb(database_url, chain, "rollback", *how)
+    assert refused.exit_code == 2, refused.output
+    error = one_line(refused)
+    assert "refused: rolling back all 3 applied version(s)" in error, error
+    assert api.applied_versions(database_url) == [1, 2, 3]
+
+    dry = liftdb(database_url, chain, "rollback", *how, "--dry-run")
+    assert "dry run: --yes would be needed: rolling back all 3 applied" in dry.stderr
+    assert liftdb(database_url, chain, "rollback", *how, "--yes").exit_code == 0
+    assert api.applied_versions(database_url) == []
+
+
 @pytest.mark.parametrize(
     "rollback",
     [
