@@ -522,19 +522,36 @@ ROLLBACK_TEMPLATE = """\
 
 
 def new(sql_dir: Path | str, name: str) -> tuple[Path, Path]:
-    """Create the next numbered up/rollback pair from the templates; returns both paths."""
+    """Create the next numbered up/rollback pair from the templates; returns both paths.
+
+    Raises ``UsageError`` for a name not in snake_case, ``LayoutError`` when the pair
+    exists or the filesystem refuses it (a name too long, no permission), having written
+    neither file."""
     directory = Path(sql_dir)
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise UsageError(f"name {name!r} must be snake_case: lower-case letters, digits and _")
-    directory.mkdir(parents=True, exist_ok=True)  # the first version of a new chain
+    try:
+        directory.mkdir(parents=True, exist_ok=True)  # the first version of a new chain
+    except OSError as exc:
+        raise LayoutError(f"{directory}: cannot create the folder: {exc.strerror}") from None
     chain = loader.load(directory)
     label = f"{chain.head + 1:0{loader.NUMBER_WIDTH}d}_{name}"
     up, down = directory / f"{label}.sql", directory / f"{label}.rollback.sql"
-    for path in (up, down):
-        if path.exists():
-            raise LayoutError(f"{path}: already exists")
-    up.write_text(UP_TEMPLATE.format(label=label))
-    down.write_text(ROLLBACK_TEMPLATE.format(label=label))
+    written: list[Path] = []
+    try:
+        for path in (up, down):
+            if path.exists():
+                raise LayoutError(f"{path}: already exists")
+        for path, template in ((up, UP_TEMPLATE), (down, ROLLBACK_TEMPLATE)):
+            with path.open("x") as file:  # "x": never over a file made meanwhile
+                written.append(path)
+                file.write(template.format(label=label))
+    except OSError as exc:
+        for path in written:
+            path.unlink(missing_ok=True)
+        shown = str(exc.filename or label)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise LayoutError(f"{shown}: cannot write it: {exc.strerror}") from None
     return up, down
 
 

@@ -102,6 +102,17 @@ def test_new_writes_into_the_sql_folder_found_above_the_current_directory(tmp_pa
     assert not list((REPO / "sql").glob("*first_table*"))  # not liftdb's own checkout
 
 
+@pytest.mark.parametrize("length", [300, 240], ids=["both too long", "rollback too long"])
+def test_new_with_a_name_the_filesystem_refuses_is_one_line_and_writes_nothing(tmp_path, length):
+    # 240: the up file's name fits in 255 bytes, the rollback file's does not.
+    sql_dir = tmp_path / "sql"
+    sql_dir.mkdir()
+    result = invoke(["--sql-dir", str(sql_dir), "new", "a" * length])
+    assert result.exit_code == 1, result.output
+    assert "File name too long" in one_line(result)
+    assert list(sql_dir.iterdir()) == []  # never half a pair
+
+
 def test_liftdb_sql_dir_names_the_migration_folder(tmp_path):
     elsewhere = tmp_path / "migrations"
     result = run(
