@@ -170,6 +170,10 @@ class Liftdb(click.Group):
         except LiftdbError as exc:
             click.echo(output.error_line(exc.message), err=True)
             code = exc.exit_code
+        except OSError as exc:  # a path the filesystem refuses, met wherever it is
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(output.error_line(f"{where}{exc.strerror or exc}"), err=True)
+            code = 1
         except Exception as exc:
             if not type(exc).__module__.startswith("psycopg"):
                 raise

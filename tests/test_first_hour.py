@@ -652,3 +652,19 @@ def test_lint_of_a_path_that_does_not_exist_is_a_usage_error_naming_it(tmp_path,
     assert result.exit_code == 2, result.output
     line = one_line(result)
     assert f"'{missing}' does not exist" in line, line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--sql-dir", "{long}", "status"], ["goose", "export", "{long}"], ["new", "x"]],
+    ids=["sql-dir", "goose export", "new in it"],
+)
+def test_a_path_the_filesystem_refuses_is_one_line_not_a_traceback(tmp_path, args):
+    # A path component longer than the filesystem takes (ENAMETOOLONG), wherever it is met.
+    long = str(tmp_path / ("d" * 300))
+    args = [a.replace("{long}", long) for a in args]
+    if args[0] == "new":
+        args = ["--sql-dir", long, *args]
+    result = invoke(args)
+    assert result.exit_code == 1, result.output
+    assert "File name too long" in one_line(result)
