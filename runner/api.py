@@ -634,8 +634,7 @@ def _create_or_drop(url: str, *, create: bool) -> bool:
     from psycopg import sql
 
     name = database.database_name(url)
-    maintenance = "template1" if name == "postgres" else "postgres"
-    with database.connect(database.with_database(url, maintenance)) as conn:
+    with _maintenance_connection(url, name) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if bool(exists) == create:
             return False
@@ -646,6 +645,21 @@ def _create_or_drop(url: str, *, create: bool) -> bool:
             what = " ".join(str(exc).split())
             raise MigrationFailed(f"cannot {verb.lower()} database {name}: {what}") from None
     return True
+
+
+def _maintenance_connection(url: str, name: str):
+    """A connection to the server of ``url`` through its ``postgres`` database, else (it
+    was dropped, or it is ``name`` itself) ``template1``, as createdb and dropdb connect;
+    ``ConnectionFailed`` naming ``postgres`` when neither can be reached."""
+    if name != "postgres":
+        try:
+            return database.connect(database.with_database(url, "postgres"))
+        except ConnectionFailed as first:
+            try:
+                return database.connect(database.with_database(url, "template1"))
+            except ConnectionFailed:
+                raise first from None
+    return database.connect(database.with_database(url, "template1"))
 
 
 def psql_command(url: str) -> tuple[list[str], dict[str, str]]:

@@ -668,3 +668,28 @@ def test_a_path_the_filesystem_refuses_is_one_line_not_a_traceback(tmp_path, arg
     result = invoke(args)
     assert result.exit_code == 1, result.output
     assert "File name too long" in one_line(result)
+
+
+def test_db_create_and_drop_work_on_a_server_whose_postgres_database_was_dropped(
+    scratch_server,
+):
+    # PostgreSQL lets a DBA drop `postgres`; createdb and dropdb then connect to template1.
+    postgres, other = scratch_server.url(), scratch_server.url(database="liftdb_other")
+    template1 = scratch_server.url(database="template1")
+    try:
+        assert invoke(["--database-url", postgres, "db", "drop", "--yes"]).exit_code == 0
+        assert answer(template1, "SELECT count(*) FROM pg_database WHERE datname = 'postgres'") == 0
+        created = invoke(["--database-url", other, "db", "create"])
+        assert created.exit_code == 0, created.output
+        assert answer(other, "SELECT current_database()") == "liftdb_other"
+        dropped = invoke(["--database-url", other, "db", "drop", "--yes"])
+        assert dropped.exit_code == 0, dropped.output
+        assert (
+            answer(template1, "SELECT count(*) FROM pg_database WHERE datname LIKE 'liftdb_o%'")
+            == 0
+        )
+    finally:
+        with psycopg.connect(template1, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'postgres'").fetchone():
+                conn.execute("CREATE DATABASE postgres")
+            conn.execute("DROP DATABASE IF EXISTS liftdb_other")
