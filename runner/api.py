@@ -156,7 +156,6 @@ def _run(
             if options.on_plan is not None:
                 options.on_plan(state, work)
             if confirm is not None and options.on_data_loss is not None:
-                everything = everything or _rolls_back_all(state, work)
                 question = data_loss_question(conn, url, work, everything=everything)
                 if question is not None:
                     options.on_data_loss(question)
@@ -173,7 +172,6 @@ def _run(
                     if options.on_plan is not None:
                         options.on_plan(state, work)
                     if confirm is not None:
-                        everything = everything or _rolls_back_all(state, work)
                         _ask_before_losing_data(conn, url, work, confirm, everything=everything)
                     asked = work
                 if fenced or not len(work):
@@ -239,13 +237,6 @@ def _fence_yoyo(conn, options: Options, books, *, create: bool) -> bool:
     return yoyo.fence(
         conn, options.timeouts.wait_ms, options.on_wait, create=create, schema=books.schema
     )
-
-
-def _rolls_back_all(state, work) -> bool:
-    """Whether ``work`` is a rollback (no up step) of every applied version, however it was
-    asked for (``--all``, ``--to 0``, ``--steps N`` with N applied): asked as ``--all`` is."""
-    downs = {step.version.number for step in work if step.direction == "down"}
-    return bool(downs) and len(downs) == len(work) and downs >= set(state.applied)
 
 
 def data_loss_question(conn, url: str, work, *, everything: bool) -> str | None:

@@ -386,6 +386,8 @@ def rollback(settings: Settings, steps, to, everything, dry_run, yes) -> None:
 
     url = settings.url()
     notices: list = []
+    if to == 0 and steps is None and not everything:  # `--to 0` is --all, asked as it is
+        everything, to = True, None
     done = api.rollback(
         url,
         settings.sql_dir,
