@@ -37,7 +37,6 @@ BYSTANDERS = [
     "00002_add_size.rollback.sql.bak",
     "README.md",
     "contract.toml",
-    "00003_later.SQL",
 ]
 
 
