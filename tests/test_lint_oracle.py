@@ -18,6 +18,7 @@ fails), and that server must refuse its syntax.
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 import psycopg
@@ -78,13 +79,19 @@ def populated(server_url, tmp_path_factory):
         yield url
 
 
+@cache
+def server_major(url: str) -> int:
+    """The major version of the server at ``url``, asked once."""
+    with psycopg.connect(url) as conn:
+        return conn.info.server_version // 10000
+
+
 def observe_chain(populated: str, chain: Path, server_url: str):
     """Trace every version after base.sql; (lint result, version traces)."""
     versions = loader.load(chain)
     # The lint judges for the oldest server the chain must run on: this one, when the case
     # says it needs a newer one ([tool.liftdb] min_server_version in the case's folder).
-    with psycopg.connect(populated) as conn:
-        major = conn.info.server_version // 10000
+    major = server_major(populated)
     result = lint(chain, min_server_version=min(config.min_server_version(chain), major))
     numbers = [v.number for v in versions if v.number > 1]
     alone = len(numbers) == 1 and versions.get(numbers[0]).transactional
