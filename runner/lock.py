@@ -19,8 +19,8 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from runner.errors import LockTimeout
 
@@ -50,8 +50,7 @@ LIMIT 1
 """
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     """The session holding the lock, as ``pg_stat_activity`` shows it (fields may be unknown
     to a role without ``pg_read_all_stats``)."""
 

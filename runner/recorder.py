@@ -27,8 +27,8 @@ import hashlib
 import socket
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from runner import yoyo
 from runner.errors import BookkeepingError, UsageError
@@ -121,8 +121,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-@dataclass(frozen=True)
-class Bookkeeping:
+class Bookkeeping(NamedTuple):
     """Where the bookkeeping tables are, in one database, and which of them exist.
 
     ``schema`` is None only when none exists and the ``search_path`` names no schema
@@ -184,8 +183,7 @@ def locate(conn) -> Bookkeeping:
     return Bookkeeping(current, found.get(current, frozenset()), search_path)
 
 
-@dataclass(frozen=True)
-class AppliedVersion:
+class AppliedVersion(NamedTuple):
     """What the database recorded about one applied version."""
 
     number: int
@@ -195,8 +193,7 @@ class AppliedVersion:
     applied_at: datetime
 
 
-@dataclass(frozen=True)
-class Progress:
+class Progress(NamedTuple):
     """A non-transactional version started and not finished: ``statements_done`` of its
     statements in ``direction`` completed (and stay done: they ran in autocommit)."""
 
