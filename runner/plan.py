@@ -394,18 +394,16 @@ def read_state(conn, chain: Chain) -> State:
     """What the database recorded, beside the chain. Reads only; creates nothing. Where
     the bookkeeping is (``recorder.locate``) is decided here, before any version runs."""
     books = recorder.locate(conn)
-    applied = {row.number: row for row in recorder.applied(conn, books)}
-    yoyo_only = set(recorder.applied_by_yoyo_only(conn, books))
-    interrupted = tuple(
-        Interrupted(row, chain.get(row.number), chain.directory)
-        for row in recorder.progress(conn, books)
-    )
+    recorded = recorder.read(conn, books)
+    yoyo_only = set(recorded.applied_by_yoyo_only)
     return State(
         chain=chain,
-        applied=applied,
+        applied={row.number: row for row in recorded.applied},
         books=books,
-        interrupted=interrupted,
-        invalid_indexes=tuple(recorder.invalid_indexes(conn, books)),
+        interrupted=tuple(
+            Interrupted(row, chain.get(row.number), chain.directory) for row in recorded.progress
+        ),
+        invalid_indexes=tuple(recorded.invalid_indexes),
         # Only the chain's own: a yoyo id no version bears belongs to some other chain.
         applied_by_yoyo=tuple(v.label for v in chain if v.label in yoyo_only),
         server_version=conn.info.server_version,
