@@ -9,8 +9,8 @@ commands that need them, so ``liftdb status`` starts fast.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 
@@ -55,8 +55,7 @@ def duration_option(name: str, default: str, help: str):
     return click.option(name, type=Duration(), default=default, show_default=True, help=help)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """The global options, as every command reads them."""
 
     database_url: str | None
@@ -344,12 +343,11 @@ def _confirm(yes: bool):
 
 def _guarded(options):
     """``options`` saying, in a dry run, that the real run would need ``--yes``."""
-    from dataclasses import replace
 
     def on_data_loss(question: str) -> None:
         click.echo(f"liftdb: dry run: --yes would be needed: {question}", err=True)
 
-    return replace(options, on_data_loss=on_data_loss)
+    return options._replace(on_data_loss=on_data_loss)
 
 
 @cli.command()

@@ -274,18 +274,25 @@ def lock_retry_document(wait) -> str:
 
 
 def _event(kind: str, record) -> str:
-    """A dataclass (``LockWait``, ``Progress``) as a JSON line: ``event``, then its fields,
-    nested ones (a blocker) as objects, seconds to a tenth."""
-    import dataclasses
-
+    """A record (``LockWait``, ``Progress``: a NamedTuple) as a JSON line: ``event``, then
+    its fields, nested ones (a ``retry.Blocker``) as objects, seconds to a tenth (a
+    blocker's open time to the second)."""
     fields = {
         name: round(value, 1) if isinstance(value, float) else value
-        for name, value in dataclasses.asdict(record).items()
+        for name, value in record._asdict().items()
     }
-    for blocker in [fields.get("blocker"), *fields.get("blockers", ())]:
-        if blocker and blocker["open_s"] is not None:
-            blocker["open_s"] = round(blocker["open_s"])
+    if fields.get("blocker") is not None:
+        fields["blocker"] = _blocker_fields(fields["blocker"])
+    if "blockers" in fields:
+        fields["blockers"] = [_blocker_fields(b) for b in fields["blockers"]]
     return json.dumps({"event": kind, **fields})
+
+
+def _blocker_fields(blocker) -> dict:
+    fields = blocker._asdict()
+    if fields["open_s"] is not None:
+        fields["open_s"] = round(fields["open_s"])
+    return fields
 
 
 def progress_line(progress, *, short: bool = False) -> str:
