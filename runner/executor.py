@@ -8,7 +8,8 @@ CONCURRENTLY`` and the like) runs statement by statement in autocommit; a
 progress row records each statement done (with its checksum), so an
 interrupted one is visible to ``status`` and the next run resumes where it
 stopped; statements inside a ``BEGIN`` ... ``COMMIT`` block of its own count as
-done when the block commits. It is recorded applied only after its last
+done when the block commits, noted inside the block just before its ``COMMIT``
+(both commit, or neither). It is recorded applied only after its last
 statement. Each version starts in the session liftdb set up, whatever the
 version before it did (``runner.session``), and its bookkeeping is written as
 liftdb. Every failure names the file and line of the statement that failed
@@ -552,6 +553,9 @@ class _Version:
             with_progress = block is None and not sqltree.runs_outside_transaction_block(
                 statement.sql
             )
+            # A block of the file's own is noted done inside it, just before its COMMIT: a
+            # run cut short between the two cannot leave it committed but not noted either.
+            committing = block is not None and sqltree.commits_block(statement.sql)
             try:
                 if resuming and index == already and self._finished_before(statement):
                     with_progress = False  # the interrupted run completed it, not noting so
@@ -559,6 +563,8 @@ class _Version:
                     run = self._run_with_progress if with_progress else self._execute
                     alone = lambda s=statement, d=done, r=run: self._alone(s, d, r)  # noqa: E731
                     with_progress = self._attempts(alone, in_autocommit=True)
+                elif committing:
+                    self._commit_block(statement, self._advance(done, index))
                 else:
                     self.conn.execute(statement.sql)
             except (psycopg.Error, UnicodeEncodeError) as exc:
@@ -571,17 +577,12 @@ class _Version:
                 block = block or statement  # its statements are done when it commits
                 continue
             block = None
-            following = statements[index + 1].line if index + 1 < len(statements) else None
-            self._bookkeeping(
-                recorder.advance_progress_sql(
-                    self.books,
-                    self.step.version,
-                    self.step.direction,
-                    [(ordinal + 1, statements[ordinal]) for ordinal in range(done, index + 1)],
-                    following,
-                ),
-                begun=with_progress,
-            )
+            if not committing:
+                self._bookkeeping(self._advance(done, index), begun=with_progress)
+            elif index + 1 < len(statements):  # the session without the block's SET LOCALs
+                self._bookkeeping(
+                    recorder.note_session_sql(self.books, self.step.version, self.step.direction)
+                )
             done = index + 1
         if block is not None:  # Plan.parse refuses such a file; a server may still differ
             self._rollback_quietly()
@@ -601,6 +602,29 @@ class _Version:
         except psycopg.Error as exc:
             raise self._reset_failed(exc) from None
         self._release_advisory_locks(answer)
+
+    def _advance(self, done: int, index: int) -> list[str]:
+        """The note that the statements after the first ``done`` up to ``index`` (0-based,
+        included) have completed."""
+        statements = self.step.file.statements
+        following = statements[index + 1].line if index + 1 < len(statements) else None
+        return recorder.advance_progress_sql(
+            self.books,
+            self.step.version,
+            self.step.direction,
+            [(ordinal + 1, statements[ordinal]) for ordinal in range(done, index + 1)],
+            following,
+        )
+
+    def _commit_block(self, statement: Statement, note: list[str]) -> None:
+        """The file's ``COMMIT`` of its own block, with ``note`` written inside the block
+        just before it, as liftdb: both commit, or neither. The block's deferred
+        constraints and triggers are checked first, in the session the block left (they
+        would run at the COMMIT, after liftdb's ``SET LOCAL``s); a failure there is the
+        COMMIT's, raised as psycopg's error."""
+        self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        self._bookkeeping(note, begun=True, commit=False)
+        self.conn.execute(statement.sql)
 
     def _alone(self, statement: Statement, done: int, run: Callable[[Statement], bool]) -> bool:
         """One statement outside a block of the file's own, as ``run`` runs it (with its
@@ -653,11 +677,12 @@ class _Version:
             return False
         return True
 
-    def _bookkeeping(self, statements: list[str], *, begun: bool = False) -> None:
+    def _bookkeeping(self, statements: list[str], *, begun: bool = False, commit=True) -> None:
         """Write to the bookkeeping as liftdb (its role, search_path and timeouts; read
         write whatever the version set), in one round trip, leaving the session as the
         version's statements made it: in a transaction of its own, or in the one
-        ``_run_with_progress`` began (``begun``), committing the statement with it."""
+        ``_run_with_progress`` began (``begun``), committing the statement with it, or
+        in a block of the file's own, left open for its COMMIT (not ``commit``)."""
         import psycopg
 
         sql = [
@@ -666,7 +691,7 @@ class _Version:
             session_module.NOTE_SESSION,  # then the version's session (timeouts not noted)
             *self.session.as_liftdb_statements(),
             *statements,
-            "COMMIT",
+            *(["COMMIT"] if commit else []),
         ]
         try:
             self.conn.execute(";\n".join(sql))

@@ -180,6 +180,63 @@ def test_sigkill_between_a_statement_and_its_progress_leaves_the_statement_undon
     assert recorded_versions(database_url) == [1]
 
 
+# The same, for a transaction block of the file's own: its INSERT waits at the gate, and
+# the runner is killed while it notes the block done, which must commit with the block.
+GATED_BLOCK = (
+    "fill_ledger",
+    "-- transactional: false\n"
+    "CREATE TABLE ledger (entry int NOT NULL);\n"  # 2
+    "BEGIN;\n"  # 3
+    "INSERT INTO ledger SELECT 1 FROM (SELECT pg_advisory_lock_shared(4242)) AS gate;\n"  # 4
+    "INSERT INTO ledger VALUES (2);\n"  # 5
+    "COMMIT;\n"  # 6
+    "INSERT INTO ledger VALUES (3);\n",  # 7
+    "DROP TABLE ledger;\n",
+)
+
+
+def test_sigkill_between_a_block_s_commit_and_its_progress_cannot_run_the_block_twice(
+    tmp_path, database_url
+):
+    sql_dir = write_chain(tmp_path / "sql", [GATED_BLOCK])
+    path = f"{sql_dir}/00001_fill_ledger.sql"
+    with (
+        psycopg.connect(database_url, autocommit=True) as gate,
+        psycopg.connect(database_url, autocommit=True) as holder,
+    ):
+        gate.execute("SELECT pg_advisory_lock(4242)")
+        with start_liftdb(database_url, sql_dir, "--lock-timeout", "0", "migrate") as runner:
+            wait_for(
+                lambda: liftdb_backend(database_url, "4242", waiting_on_lock=True),
+                "the block's INSERT to wait at the gate",
+            )
+            holder.execute("BEGIN")
+            holder.execute("SELECT FROM liftdb_progress FOR UPDATE")  # statement 1 noted
+            gate.execute("SELECT pg_advisory_unlock(4242)")
+            wait_for(
+                lambda: liftdb_backend(database_url, "liftdb_progress", waiting_on_lock=True),
+                "the runner to note the block done",
+            )
+            kill(runner)
+        wait_for(lambda: lock_is_free(database_url), "the migration lock to be released")
+        holder.execute("ROLLBACK")
+
+    # What status says is what the database holds: the block undone, with its note.
+    [version] = status_document(database_url, sql_dir)["versions"]
+    assert (version["state"], version["note"]) == (
+        "interrupted",
+        f"stopped at {path}:3 (1 of 6 statements done)",
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM ledger").fetchone()[0] == 0
+    finished = liftdb(database_url, sql_dir, "migrate")
+    assert finished.returncode == 0, finished.stderr
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        entries = conn.execute("SELECT entry FROM ledger ORDER BY entry").fetchall()
+    assert entries == [(1,), (2,), (3,)]  # the block's effects once, not twice
+    assert recorded_versions(database_url) == [1]
+
+
 @pytest.fixture
 def scratch_database_url(scratch_server: ScratchServer):
     """A fresh database on the test session's own server (which a test may restart)."""

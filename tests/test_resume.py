@@ -409,3 +409,26 @@ def test_a_resume_starts_from_the_session_the_completed_statements_left(
     assert done.returncode == 0, done.stderr
     assert rows(database_url, "SELECT * FROM billing.payments") == [("3MB",)]
     assert recorded_versions(database_url) == [1]
+
+
+def test_a_resume_right_after_a_block_starts_from_the_session_its_commit_left(
+    database_url, make_chain
+):
+    # The block is noted done inside it, before its COMMIT, when its SET LOCAL still
+    # holds: the session noted must be the one after the COMMIT, SET kept, SET LOCAL gone.
+    up = (
+        NON_TRANSACTIONAL
+        + "CREATE SCHEMA billing;\n"
+        + "BEGIN;\n"
+        + "SET search_path = billing;\n"
+        + "SET LOCAL search_path = public;\n"
+        + "COMMIT;\n"
+        + "{failing}\n"
+        + "CREATE TABLE payments (id int);\n"
+    )
+    sql_dir = make_chain(("billing", up.format(failing=FAILS), "DROP SCHEMA billing CASCADE;\n"))
+    assert liftdb(database_url, sql_dir, "migrate").returncode == 1
+    (sql_dir / "00001_billing.sql").write_text(up.format(failing="SELECT 1;"))
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert rows(database_url, "SELECT to_regclass('billing.payments') IS NOT NULL") == [(True,)]
