@@ -145,6 +145,25 @@ def redo(
 def _run(
     url, sql_dir, make_plan, dry_run, options, confirm=None, *, everything=False
 ) -> list[Done]:
+    """``_run_locked``, an interrupt (Ctrl-C, SIGTERM) before the executor began said to
+    have come before any version ran (``Interrupted``); the executor says where one
+    during its run left the version running."""
+    from runner.errors import Interrupted
+
+    began: list[bool] = []
+    try:
+        return _run_locked(
+            url, sql_dir, make_plan, dry_run, options, confirm, everything=everything, began=began
+        )
+    except KeyboardInterrupt as interrupt:
+        if began:
+            raise
+        raise Interrupted("before any version ran", interrupt) from None
+
+
+def _run_locked(
+    url, sql_dir, make_plan, dry_run, options, confirm=None, *, everything=False, began
+) -> list[Done]:
     from runner import executor, lock, plan, recorder, session
 
     chain = _chain(sql_dir)
@@ -187,6 +206,7 @@ def _run(
                 for i in state.interrupted
                 if i.problem is None  # else the plan refused to resume it
             }
+            began.append(True)
             try:
                 return executor.run(
                     conn,

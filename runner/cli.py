@@ -9,6 +9,8 @@ commands that need them, so ``liftdb status`` starts fast.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,8 @@ Exit codes:
   3  status --exit-code: versions are pending
   4  drift: an applied file changed or is missing (see --allow-drift)
   5  lock timeout: another runner held the migration lock too long
+  130  interrupted by Ctrl-C (SIGINT): the line says where the running version stands
+  143  terminated by SIGTERM during migrate, rollback or redo (as Ctrl-C)
 
 \b
 Environment: DATABASE_URL (default for --database-url), else libpq's PGSERVICE,
@@ -158,9 +162,16 @@ class Liftdb(click.Group):
 
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.Abort:
-            click.echo("liftdb: aborted", err=True)
-            code = 1
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # not a prompt's Ctrl-C
+                from runner.errors import Interrupted
+
+                interrupted = Interrupted("while no version was running", exc.__cause__)
+                click.echo(output.error_line(interrupted.message), err=True)
+                code = interrupted.exit_code
+            else:
+                click.echo("liftdb: aborted", err=True)
+                code = 1
         except NO_ARGS_IS_HELP as exc:  # `liftdb`, `liftdb db`: the help, as help
             click.echo(exc.format_message(), err=True)
             code = exc.exit_code
@@ -352,6 +363,24 @@ def _guarded(options):
     return replace(options, on_data_loss=on_data_loss)
 
 
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises ``Terminated`` in the block, as Ctrl-C raises ``KeyboardInterrupt``:
+    the query running is cancelled and the run says where it stopped (exit 143)."""
+    import signal
+
+    from runner.errors import Terminated
+
+    def terminate(_signum, _frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @cli.command()
 @click.option("--to", "to", type=int, default=None, help="Stop after this version.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
@@ -363,7 +392,8 @@ def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
     url = settings.url()
     notices: list = []
     options = settings.options(dry_run, notices)
-    steps = api.migrate(url, settings.sql_dir, to=to, dry_run=dry_run, options=options)
+    with sigterm_interrupts():
+        steps = api.migrate(url, settings.sql_dir, to=to, dry_run=dry_run, options=options)
     _report_run(settings, "migrate", url, steps, dry_run, to, notices)
 
 
@@ -388,16 +418,17 @@ def rollback(settings: Settings, steps, to, everything, dry_run, yes) -> None:
     notices: list = []
     if to == 0 and steps is None and not everything:  # `--to 0` is --all, asked as it is
         everything, to = True, None
-    done = api.rollback(
-        url,
-        settings.sql_dir,
-        steps=steps,
-        to=to,
-        everything=everything,
-        dry_run=dry_run,
-        options=_guarded(settings.options(dry_run, notices)),
-        confirm=_confirm(yes),
-    )
+    with sigterm_interrupts():
+        done = api.rollback(
+            url,
+            settings.sql_dir,
+            steps=steps,
+            to=to,
+            everything=everything,
+            dry_run=dry_run,
+            options=_guarded(settings.options(dry_run, notices)),
+            confirm=_confirm(yes),
+        )
     _report_run(settings, "rollback", url, done, dry_run, notices=notices)
 
 
@@ -411,13 +442,14 @@ def redo(settings: Settings, dry_run: bool, yes: bool) -> None:
 
     url = settings.url()
     notices: list = []
-    done = api.redo(
-        url,
-        settings.sql_dir,
-        dry_run=dry_run,
-        options=_guarded(settings.options(dry_run, notices)),
-        confirm=_confirm(yes),
-    )
+    with sigterm_interrupts():
+        done = api.redo(
+            url,
+            settings.sql_dir,
+            dry_run=dry_run,
+            options=_guarded(settings.options(dry_run, notices)),
+            confirm=_confirm(yes),
+        )
     _report_run(settings, "redo", url, done, dry_run, notices=notices)
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from runner import progress, recorder, retry, sqltree
 from runner import session as session_module
 from runner.directives import Timeouts
-from runner.errors import MigrationFailed
+from runner.errors import Interrupted, MigrationFailed
 from runner.loader import Statement
 from runner.plan import Plan, Step
 
@@ -289,9 +289,9 @@ def run(
     """
     notices = _NoticeRouter(on_notice)
     conn.add_notice_handler(notices)
+    step, done = None, []
     try:
         with progress.watching(url, conn, notices.running, on_progress if url else None):
-            done = []
             last = len(plan) - 1
             for index, step in enumerate(plan):
                 if stop is not None and stop():
@@ -322,8 +322,63 @@ def run(
                 if on_done is not None:
                     on_done(result)
             return done
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (errors.Terminated)
+        raise _interrupted(conn, books, step, done, interrupt) from None
     finally:
         conn.remove_notice_handler(notices)
+
+
+def _interrupted(
+    conn, books: recorder.Bookkeeping, step: Step | None, done: list[Done], interrupt
+) -> Interrupted:
+    """Where the version running when the run was interrupted stands, as the server says
+    once what it left open is rolled back (psycopg cancelled its query on the server),
+    and what the run did before it."""
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    if step is None:
+        return Interrupted("before any version ran", interrupt)
+    up = step.direction == "up"
+    key = (step.version.number, step.direction)
+    before = sum((d.number, d.direction) != key for d in done)
+    stays = ""
+    if before:
+        stay = "stays" if before == 1 else "stay"
+        what = "applied" if up else "rolled back"
+        stays = f"; {before} version{'s' * (before > 1)} {what} before it {stay} {what}"
+    where = f"while {'applying' if up else 'rolling back'} {step.version.label}"
+    try:
+        if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            conn.execute("ROLLBACK")
+        progress_row = next(
+            (p for p in recorder.progress(conn, books) if (p.number, p.direction) == key), None
+        )
+        applied = step.version.number in {a.number for a in recorder.applied(conn, books)}
+    except psycopg.Error:
+        state = "the connection was lost; `liftdb status` says where it stands"
+        return Interrupted(f"{where}: {state}{stays}", interrupt)
+    if progress_row is not None:
+        state = (
+            f"it stopped after {progress_row.statements_done} of"
+            f" {progress_row.statement_count} statements; run"
+            f" `liftdb {'migrate' if up else 'rollback'}` to finish it"
+        )
+    elif applied == up:
+        state = "it was applied" if up else "it was rolled back"
+    elif step.file.transactional:
+        state = (
+            "it was rolled back and is pending again"
+            if up
+            else "its rollback was undone and it is still applied"
+        )
+    else:
+        state = (
+            "none of its statements had run; it is pending"
+            if up
+            else "none of its statements had run; it is still applied"
+        )
+    return Interrupted(f"{where}: {state}{stays}", interrupt)
 
 
 def _flush(conn) -> None:

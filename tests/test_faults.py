@@ -34,7 +34,7 @@ from processes import (
     wait_for,
 )
 
-from runner.errors import EXIT_ERROR
+from runner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 PAUSED = {"PGOPTIONS": "-c liftdb_test.pause=60"}
 PAUSE = "SELECT pg_sleep(coalesce(current_setting('liftdb_test.pause', true), '0')::float)"
@@ -235,6 +235,112 @@ def test_sigkill_between_a_block_s_commit_and_its_progress_cannot_run_the_block_
         entries = conn.execute("SELECT entry FROM ledger ORDER BY entry").fetchall()
     assert entries == [(1,), (2,), (3,)]  # the block's effects once, not twice
     assert recorded_versions(database_url) == [1]
+
+
+# Ctrl-C (SIGINT) and SIGTERM: the shell's codes, and one line saying where the version
+# that was running stands, which status, asked afterwards, must agree with.
+SLOW_STATEMENTS = (
+    "fill_slowly",
+    f"-- transactional: false\nCREATE TABLE slow_rows (id int);\n{PAUSE};\n",
+    "DROP TABLE slow_rows;\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_a_signal_during_a_transactional_version_says_it_was_rolled_back(
+    tmp_path, database_url, signum, code
+):
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, SLOW_TRANSACTIONAL, ADD_COLOUR])
+    with start_liftdb(database_url, sql_dir, "migrate", **PAUSED) as runner:
+        wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "version 2 to be running")
+        runner.send_signal(signum)
+        out, err = runner.communicate(timeout=60)
+    result = subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
+    assert_one_line_error(
+        result,
+        code,
+        f"interrupted ({signal.Signals(signum).name}) while applying 00002_create_slow_marker:",
+        "it was rolled back and is pending again; 1 version applied before it stays applied",
+    )
+    assert lock_is_free(database_url)
+    assert recorded_versions(database_url) == [1]
+    assert "slow_marker" not in user_relations(database_url)
+    assert states(database_url, sql_dir) == {1: "applied", 2: "pending", 3: "pending"}
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_a_signal_during_a_non_transactional_version_says_where_it_stopped(
+    tmp_path, database_url, signum, code
+):
+    sql_dir = write_chain(tmp_path / "sql", [SLOW_STATEMENTS])
+    path = f"{sql_dir}/00001_fill_slowly.sql"
+    with start_liftdb(database_url, sql_dir, "migrate", **PAUSED) as runner:
+        wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "statement 2 to be running")
+        runner.send_signal(signum)
+        out, err = runner.communicate(timeout=60)
+    result = subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
+    assert_one_line_error(
+        result,
+        code,
+        f"interrupted ({signal.Signals(signum).name}) while applying 00001_fill_slowly:",
+        "it stopped after 1 of 2 statements; run `liftdb migrate` to finish it",
+    )
+    assert lock_is_free(database_url)
+    [version] = status_document(database_url, sql_dir)["versions"]
+    assert (version["state"], version["note"]) == (
+        "interrupted",
+        f"stopped at {path}:3 (1 of 2 statements done)",
+    )
+    finished = liftdb(database_url, sql_dir, "migrate")
+    assert finished.returncode == 0, finished.stderr
+    assert recorded_versions(database_url) == [1]
+
+
+def test_sigint_during_a_rollback_says_the_version_is_still_applied(tmp_path, database_url):
+    slow_down = (
+        "create_slow_marker",
+        "CREATE TABLE slow_marker (id int);\n",
+        f"DROP TABLE slow_marker;\n{PAUSE};\n",
+    )
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, slow_down])
+    assert liftdb(database_url, sql_dir, "migrate").returncode == 0
+    with start_liftdb(database_url, sql_dir, "rollback", **PAUSED) as runner:
+        wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "the rollback to be running")
+        runner.send_signal(signal.SIGINT)
+        out, err = runner.communicate(timeout=60)
+    result = subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
+    assert_one_line_error(
+        result,
+        EXIT_INTERRUPTED,
+        "interrupted (SIGINT) while rolling back 00002_create_slow_marker:",
+        "its rollback was undone and it is still applied",
+    )
+    assert recorded_versions(database_url) == [1, 2]
+    assert "slow_marker" in user_relations(database_url)
+    assert states(database_url, sql_dir) == {1: "applied", 2: "applied"}
+
+
+def test_sigterm_while_waiting_for_the_migration_lock_says_no_version_ran(tmp_path, database_url):
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS])
+    with psycopg.connect(database_url, autocommit=True) as other:
+        from runner import lock
+
+        lock.try_acquire(other)
+        with start_liftdb(database_url, sql_dir, "--lock-wait", "0", "migrate") as runner:
+            wait_for(lambda: "waiting" in runner.stderr.readline(), "the wait to be reported")
+            runner.send_signal(signal.SIGTERM)
+            out, err = runner.communicate(timeout=60)
+    assert runner.returncode == EXIT_TERMINATED, err
+    assert err.splitlines() == ["liftdb: error: interrupted (SIGTERM) before any version ran"]
+    assert recorded_versions(database_url) == []
 
 
 @pytest.fixture
