@@ -97,7 +97,9 @@ class Settings:
         status = output.StatusLine(sys.stderr, self.progress_every / 1000, as_json=self.json)
 
         def on_wait(holder) -> None:
-            if not self.quiet:
+            if self.json and not self.quiet:
+                click.echo(output.lock_wait_document(holder, self.lock_wait), err=True)
+            elif not self.quiet:
                 click.echo(output.lock_wait_line(holder), err=True)
 
         def on_done(step) -> None:

@@ -252,6 +252,18 @@ def lock_wait_line(holder) -> str:
     return f"waiting for the migration lock, held by {who}"
 
 
+def lock_wait_document(holder, wait_ms: int) -> str:
+    """The wait for the migration lock as a JSON line (``--json``'s, on stderr): who holds
+    it (``lock.Holder``'s fields, ``since`` in ISO 8601; null when it cannot be seen) and
+    how long liftdb waits for it (``--lock-wait``, milliseconds; 0 = for ever)."""
+    import dataclasses
+
+    fields = None if holder is None else dataclasses.asdict(holder)
+    if fields is not None and fields["since"] is not None:
+        fields["since"] = fields["since"].isoformat()
+    return json.dumps({"event": "migration_lock_wait", "holder": fields, "wait_ms": wait_ms})
+
+
 def drift_allowed_line(drift) -> str:
     """The warning a run given --allow-drift prints for each drift it goes past."""
     return f"liftdb: warning: --allow-drift: going past drift: {drift.message}"
