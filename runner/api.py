@@ -81,11 +81,12 @@ def migrate(
     url: str,
     sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR,
     *,
-    to: int | None = None,
+    to: int | str | None = None,
     dry_run: bool = False,
     options: Options = DEFAULT_OPTIONS,
 ) -> list[Done]:
-    """Apply every pending version, in order, up to and including ``to``.
+    """Apply every pending version, in order, up to and including ``to`` (a number, or a
+    label or file name: ``plan.resolve``; so wherever a version is taken below).
 
     ``sql_dir`` is the migration folder, or a chain already read from one (``fleet`` reads
     it once for every database); so for every command below that takes it.
@@ -100,7 +101,7 @@ def rollback(
     sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR,
     *,
     steps: int | None = None,
-    to: int | None = None,
+    to: int | str | None = None,
     everything: bool = False,
     dry_run: bool = False,
     options: Options = DEFAULT_OPTIONS,
@@ -477,7 +478,7 @@ def repair(
 def baseline(
     url: str,
     sql_dir: Path | str,
-    to: int,
+    to: int | str,
     *,
     dry_run: bool = False,
     options: Options = DEFAULT_OPTIONS,
@@ -489,7 +490,7 @@ def baseline(
     from runner import adopt, lock, plan, recorder
 
     chain = loader.load(sql_dir)
-    plan.resolve(chain, to)
+    to = plan.resolve(chain, to)
     with (
         database.connect(url) as conn,
         lock.held(conn, options.timeouts.wait_ms, options.on_wait, options.pool_mode),

@@ -55,6 +55,19 @@ class Duration(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class VersionArg(click.ParamType):
+    """A version: its number (an int), else its label or file name as given, which
+    ``plan.resolve`` checks against the chain."""
+
+    name = "version"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = value.strip()
+        return int(text) if text.isdigit() else text
+
+
 def duration_option(name: str, default: str, help: str):
     return click.option(name, type=Duration(), default=default, show_default=True, help=help)
 
@@ -384,7 +397,13 @@ def sigterm_interrupts() -> Iterator[None]:
 
 
 @cli.command()
-@click.option("--to", "to", type=int, default=None, help="Stop after this version.")
+@click.option(
+    "--to",
+    "to",
+    type=VersionArg(),
+    default=None,
+    help="Stop after this version (number, label or file name).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
 @click.pass_obj
 def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
@@ -401,7 +420,13 @@ def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
 
 @cli.command()
 @click.option("--steps", type=int, default=None, help="How many versions (default 1).")
-@click.option("--to", "to", type=int, default=None, help="Roll back to this version (it stays).")
+@click.option(
+    "--to",
+    "to",
+    type=VersionArg(),
+    default=None,
+    help="Roll back to this version (it stays; number, label or file name).",
+)
 @click.option("--all", "everything", is_flag=True, help="Roll back every applied version.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Destroy rows the database holds without asking.")
@@ -513,7 +538,13 @@ def repair(settings: Settings, dry_run: bool) -> None:
 
 
 @cli.command()
-@click.option("--to", "to", type=int, required=True, help="The version the schema is at.")
+@click.option(
+    "--to",
+    "to",
+    type=VersionArg(),
+    required=True,
+    help="The version the schema is at (number, label or file name).",
+)
 @click.option("--dry-run", is_flag=True, help="Check the schema; record nothing.")
 @click.pass_obj
 def baseline(settings: Settings, to: int, dry_run: bool) -> None:
@@ -1043,7 +1074,13 @@ def _fleet_command(settings: Settings, command: str, which: dict, json_output: b
 @fleet_group.command("migrate")
 @_fleet_selection
 @_fleet_budget
-@click.option("--to", "to", type=int, default=None, help="Stop after this version.")
+@click.option(
+    "--to",
+    "to",
+    type=VersionArg(),
+    default=None,
+    help="Stop after this version (number, label or file name).",
+)
 @click.pass_obj
 def fleet_migrate(
     settings: Settings, to, dry_run, canary, max_failures, jobs, json_output, **which
@@ -1063,7 +1100,13 @@ def fleet_migrate(
 @fleet_group.command("rollback")
 @_fleet_selection
 @_fleet_budget
-@click.option("--to", "to", type=int, required=True, help="Roll back to this version (it stays).")
+@click.option(
+    "--to",
+    "to",
+    type=VersionArg(),
+    required=True,
+    help="Roll back to this version (it stays; number, label or file name).",
+)
 @click.option(
     "--yes", "-y", is_flag=True, help="Drop tables holding rows (else such targets fail)."
 )

@@ -86,6 +86,50 @@ def test_migrate_to_stops_at_that_version_and_an_unknown_one_is_a_usage_error(ur
     assert recorded(url) == [1, 2]
 
 
+# A version named as the files name it, wherever a version number is taken: its label,
+# its up or rollback file's name, or that file's path (as a shell completes it).
+AS_NAMED = ["00002_add_widget_size", "00002_add_widget_size.sql",
+            "00002_add_widget_size.rollback.sql", "sql/00002_add_widget_size.sql"]  # fmt: skip
+
+
+@pytest.mark.parametrize("named", AS_NAMED)
+def test_a_version_is_taken_by_its_label_or_file_name_wherever_a_number_is(url, make_chain, named):
+    sql_dir = make_chain()
+    assert liftdb(url, sql_dir, "migrate", "--to", named).exit_code == 0
+    assert recorded(url) == [1, 2]
+    based = liftdb(url, sql_dir, "baseline", "--to", named, "--dry-run")
+    assert based.exit_code == 0, based.output
+    assert based.stdout.startswith("nothing to do: every version up to 2 is recorded")
+    assert liftdb(url, sql_dir, "migrate").exit_code == 0
+    rolled = liftdb(url, sql_dir, "rollback", "--to", named)
+    assert rolled.exit_code == 0, rolled.output
+    assert recorded(url) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("named", "says"),
+    [
+        ("00002_add_gadgets", "00002_add_gadgets is not a version of"),
+        ("00002_add_widget_size.txt", "'00002_add_widget_size.txt' is not a version number,"),
+        ("add_widget_size", "'add_widget_size' is not a version number,"),
+        ("00009_add_widget_size", "unknown version 00009_add_widget_size:"),
+    ],
+)
+@pytest.mark.parametrize("command", ["migrate", "rollback", "baseline"])
+def test_a_label_that_is_not_the_version_at_its_number_is_refused(
+    url, make_chain, command, named, says
+):
+    sql_dir = make_chain()
+    assert liftdb(url, sql_dir, "migrate", "--to", "1").exit_code == 0
+    result = liftdb(url, sql_dir, command, "--to", named)
+    assert result.exit_code == 2
+    line = error_of(result)
+    assert says in line
+    if "is not a version of" in says:
+        assert line.endswith(f"{sql_dir}: version 2 there is 00002_add_widget_size")
+    assert recorded(url) == [1]
+
+
 def test_migrate_to_an_applied_version_does_not_claim_the_database_is_up_to_date(url, make_chain):
     sql_dir = make_chain()
     assert liftdb(url, sql_dir, "migrate", "--to", "2").exit_code == 0

@@ -921,6 +921,8 @@ REFUSED = [
      ["--shard", "half"], {}, "--shard 'half': give I/N"),
     ("an unknown version", '[[target]]\nname = "a"\nurl = "postgresql://h/a"\n', ["--to", "9"],
      {}, "unknown version 9: "),
+    ("a label not the version's", '[[target]]\nname = "a"\nurl = "postgresql://h/a"\n',
+     ["--to", "00002_other"], {}, "00002_other is not a version of sql: version 2 there is 0000"),
     ("no jobs", '[[target]]\nname = "a"\nurl = "postgresql://h/a"\n', ["--jobs", "0"], {},
      "Invalid value for '--jobs': 0 is not in the range x>=1"),
 ]  # fmt: skip
