@@ -315,7 +315,12 @@ class Status:
 
     @property
     def pending(self) -> int:
-        return sum(v.state in ("pending", "interrupted") for v in self.versions)
+        return sum(v.state == "pending" for v in self.versions)
+
+    @property
+    def interrupted(self) -> int:
+        """Versions a migrate left part-way (an interrupted rollback's is still applied)."""
+        return sum(v.state == "interrupted" for v in self.versions)
 
     @property
     def applied(self) -> int:
@@ -332,7 +337,8 @@ class Status:
 
         if self.drifted and not allow_drift:
             return EXIT_DRIFT
-        if gate_pending and (self.pending or self.invalid_indexes or self.applied_by_yoyo):
+        behind = self.pending or self.interrupted
+        if gate_pending and (behind or self.invalid_indexes or self.applied_by_yoyo):
             return EXIT_PENDING
         return EXIT_OK
 

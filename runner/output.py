@@ -151,6 +151,8 @@ def status_lines(report, colour: bool = False) -> list[str]:
 
 def status_summary(report) -> str:
     parts = [f"{report.applied} applied", f"{report.pending} pending"]
+    if report.interrupted:
+        parts.append(f"{report.interrupted} interrupted")
     if report.drifted:
         parts.append(f"{report.drifted} drifted")
     if report.invalid_indexes:
@@ -183,6 +185,7 @@ def status_document(report) -> str:
             "lock_holder": report.lock_holder,
             "applied": report.applied,
             "pending": report.pending,
+            "interrupted": report.interrupted,
             "drifted": report.drifted,
         }
     )

@@ -691,6 +691,7 @@ def test_status_json_shape(url, make_chain):
         "lock_holder",
         "applied",
         "pending",
+        "interrupted",
         "drifted",
     }
     assert document["hint"] is None and document["lock_holder"] is None
