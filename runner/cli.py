@@ -310,6 +310,13 @@ def cli(ctx: click.Context, database_url, sql_dir, json_output, **values) -> Non
 
     found = project.find() if sql_dir is None else None
     from_env = ctx.get_parameter_source("database_url") == click.core.ParameterSource.ENVIRONMENT
+    if values["quiet"] and values["verbose"]:
+        raise click.UsageError("--quiet and --verbose contradict each other: give one of them")
+    if database_url is not None and not database_url.strip() and not from_env:
+        raise click.UsageError(
+            "--database-url is empty: give a URL, or leave the option out (then"
+            " $DATABASE_URL, libpq's PG* variables, else the embedded server)"
+        )
     ctx.obj = Settings(
         database_url=database_url,
         sql_dir=project.relative(found.sql_dir if found else sql_dir),

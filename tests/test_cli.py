@@ -793,6 +793,33 @@ def test_bad_durations_are_usage_errors(url, make_chain):
         assert error_of(result).startswith(f"liftdb: usage: Invalid value for '{option}'")
 
 
+@pytest.mark.parametrize(
+    "flags", [["-q", "-v"], ["--quiet", "--verbose"], ["-qv"], ["migrate", "--verbose", "-q"]]
+)
+def test_quiet_and_verbose_together_are_a_usage_error_naming_both(url, make_chain, flags):
+    sql_dir = make_chain()
+    result = liftdb(url, sql_dir, *flags, *([] if "migrate" in flags else ["migrate"]))
+    assert result.exit_code == 2
+    line = error_of(result)
+    assert line.startswith("liftdb: usage: ") and "--quiet" in line and "--verbose" in line
+    assert recorded(url) == []
+
+
+@pytest.mark.parametrize("given", [["--database-url", ""], ["--database-url=  "]])
+def test_an_empty_database_url_is_a_usage_error_not_the_embedded_server(tmp_path, given):
+    # The embedded server's data would go here, were it started: it must not be.
+    env = {"DATABASE_URL": None, "LIFTDB_PGDATA": str(tmp_path / "pgdata")}
+    try:
+        result = invoke([*given, "--sql-dir", str(SQL_DIR), "status"], env=env)
+        assert result.exit_code == 2, result.output
+        line = error_of(result)
+        assert line.startswith("liftdb: usage: ") and "--database-url is empty" in line
+        assert not (tmp_path / "pgdata").exists()
+    finally:
+        if (tmp_path / "pgdata").exists():  # it was started after all: stop it
+            invoke(["db", "stop"], env=env)
+
+
 def test_a_bad_directive_names_the_file(url, make_chain):
     sql_dir = make_chain(("bad", "-- lock_timeout: a while\nSELECT 1;\n", "SELECT 1;\n"))
     result = liftdb(url, sql_dir, "migrate")
