@@ -433,6 +433,8 @@ class _Version:
                             attempts=(number + 1, time.monotonic() - started),
                         )
                     ) from None  # fmt: skip
+                if not in_autocommit:  # the session liftdb set up, nothing of the attempt's
+                    self._reset_session(done=False)
                 sleep_s = self.schedule.sleep_s(number)
                 number += 1
                 self.timeouts = self.base.attempt(number)
@@ -649,14 +651,23 @@ class _Version:
         self._bookkeeping(
             recorder.finish_statements(self.books, self.step.version, self.step.direction, "0")
         )
+        self._reset_session()
+
+    def _reset_session(self, *, done: bool = True) -> None:
+        """Bring the session back to the one liftdb set up (``session``), in autocommit:
+        after a non-transactional version (``done``), and after a transactional version's
+        attempt that a lock timeout rolled back (a rollback leaves its session advisory
+        locks and prepared statements), before the next."""
+        import psycopg
+
         try:
             cursor = self.conn.execute(";\n".join(self.session.reset_statements()))
             while cursor.nextset():
                 pass
             (answer,) = cursor.fetchone()
         except psycopg.Error as exc:
-            raise self._reset_failed(exc) from None
-        self._release_advisory_locks(answer)
+            raise self._reset_failed(exc, done) from None
+        self._release_advisory_locks(answer, done)
 
     def _advance(self, done: int, index: int) -> list[str]:
         """The note that the statements after the first ``done`` up to ``index`` (0-based,
@@ -700,7 +711,7 @@ class _Version:
         self.conn.execute(statement.sql)
         return False
 
-    def _release_advisory_locks(self, answer: bool | None) -> None:
+    def _release_advisory_locks(self, answer: bool | None, done: bool = True) -> None:
         """The rest of the reset, when its last statement says so (``session``)."""
         import psycopg
 
@@ -708,9 +719,16 @@ class _Version:
             try:
                 self.conn.execute(session_module.RELEASE_ADVISORY_LOCKS)
             except psycopg.Error as exc:
-                raise self._reset_failed(exc) from None
+                raise self._reset_failed(exc, done) from None
 
-    def _reset_failed(self, error) -> MigrationFailed:
+    def _reset_failed(self, error, done: bool = True) -> MigrationFailed:
+        """``done``: the version was applied (rolled back); else an attempt was undone."""
+        if not done:
+            return MigrationFailed(
+                f"{self.step.file.path}: after a lock timeout, resetting the session for the"
+                f" next attempt failed: {error.diag.message_primary or error};"
+                f" {self.label} was not {self._verb()}"
+            )
         return MigrationFailed(
             f"{self.step.file.path}: {self.label} was {self._verb()}, then resetting the"
             f" session failed: {error.diag.message_primary or error}; stopped there"
