@@ -68,6 +68,11 @@ class VersionArg(click.ParamType):
         return int(text) if text.isdigit() else text
 
 
+def to_version_option(help: str, required: bool = False):
+    """``--to VERSION``, wherever a command takes a version (``VersionArg``)."""
+    return click.option("--to", "to", type=VersionArg(), default=None, required=required, help=help)
+
+
 def duration_option(name: str, default: str, help: str):
     return click.option(name, type=Duration(), default=default, show_default=True, help=help)
 
@@ -404,13 +409,7 @@ def sigterm_interrupts() -> Iterator[None]:
 
 
 @cli.command()
-@click.option(
-    "--to",
-    "to",
-    type=VersionArg(),
-    default=None,
-    help="Stop after this version (number, label or file name).",
-)
+@to_version_option("Stop after this version (number, label or file name).")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
 @click.pass_obj
 def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
@@ -427,13 +426,7 @@ def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
 
 @cli.command()
 @click.option("--steps", type=int, default=None, help="How many versions (default 1).")
-@click.option(
-    "--to",
-    "to",
-    type=VersionArg(),
-    default=None,
-    help="Roll back to this version (it stays; number, label or file name).",
-)
+@to_version_option("Roll back to this version (it stays; number, label or file name).")
 @click.option("--all", "everything", is_flag=True, help="Roll back every applied version.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Destroy rows the database holds without asking.")
@@ -545,13 +538,7 @@ def repair(settings: Settings, dry_run: bool) -> None:
 
 
 @cli.command()
-@click.option(
-    "--to",
-    "to",
-    type=VersionArg(),
-    required=True,
-    help="The version the schema is at (number, label or file name).",
-)
+@to_version_option("The version the schema is at (number, label or file name).", required=True)
 @click.option("--dry-run", is_flag=True, help="Check the schema; record nothing.")
 @click.pass_obj
 def baseline(settings: Settings, to: int, dry_run: bool) -> None:
@@ -1081,13 +1068,7 @@ def _fleet_command(settings: Settings, command: str, which: dict, json_output: b
 @fleet_group.command("migrate")
 @_fleet_selection
 @_fleet_budget
-@click.option(
-    "--to",
-    "to",
-    type=VersionArg(),
-    default=None,
-    help="Stop after this version (number, label or file name).",
-)
+@to_version_option("Stop after this version (number, label or file name).")
 @click.pass_obj
 def fleet_migrate(
     settings: Settings, to, dry_run, canary, max_failures, jobs, json_output, **which
@@ -1107,12 +1088,8 @@ def fleet_migrate(
 @fleet_group.command("rollback")
 @_fleet_selection
 @_fleet_budget
-@click.option(
-    "--to",
-    "to",
-    type=VersionArg(),
-    required=True,
-    help="Roll back to this version (it stays; number, label or file name).",
+@to_version_option(
+    "Roll back to this version (it stays; number, label or file name).", required=True
 )
 @click.option(
     "--yes", "-y", is_flag=True, help="Drop tables holding rows (else such targets fail)."

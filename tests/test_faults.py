@@ -147,32 +147,39 @@ GATED_INSERT = (
 )
 
 
+def killed_while_noting_progress(url: str, sql_dir, what: str) -> None:
+    """``migrate`` killed (SIGKILL) while it notes ``what`` done: its gated statement (waiting
+    for advisory lock 4242, which the test holds) is let through once the test holds the
+    progress row (statement 1 noted), so the runner waits to note it; back once the server
+    has ended the runner's session."""
+    with (
+        psycopg.connect(url, autocommit=True) as gate,
+        psycopg.connect(url, autocommit=True) as holder,
+    ):
+        gate.execute("SELECT pg_advisory_lock(4242)")
+        with start_liftdb(url, sql_dir, "--lock-timeout", "0", "migrate") as runner:
+            wait_for(
+                lambda: liftdb_backend(url, "4242", waiting_on_lock=True),
+                f"{what} to wait at the gate",
+            )
+            holder.execute("BEGIN")
+            holder.execute("SELECT FROM liftdb_progress FOR UPDATE")
+            gate.execute("SELECT pg_advisory_unlock(4242)")
+            wait_for(
+                lambda: liftdb_backend(url, "liftdb_progress", waiting_on_lock=True),
+                f"the runner to note {what} done",
+            )
+            kill(runner)
+        # The server notices the vanished client within a second; only then is the row free.
+        wait_for(lambda: lock_is_free(url), "the migration lock to be released")
+        holder.execute("ROLLBACK")
+
+
 def test_sigkill_between_a_statement_and_its_progress_leaves_the_statement_undone(
     tmp_path, database_url
 ):
     sql_dir = write_chain(tmp_path / "sql", [GATED_INSERT])
-    with (
-        psycopg.connect(database_url, autocommit=True) as gate,
-        psycopg.connect(database_url, autocommit=True) as holder,
-    ):
-        gate.execute("SELECT pg_advisory_lock(4242)")
-        with start_liftdb(database_url, sql_dir, "migrate") as runner:
-            wait_for(
-                lambda: liftdb_backend(database_url, "4242", waiting_on_lock=True),
-                "the INSERT to wait at the gate",
-            )
-            holder.execute("BEGIN")
-            holder.execute("SELECT FROM liftdb_progress FOR UPDATE")  # statement 1 noted
-            gate.execute("SELECT pg_advisory_unlock(4242)")
-            wait_for(
-                lambda: liftdb_backend(database_url, "liftdb_progress", waiting_on_lock=True),
-                "the runner to note the INSERT done",
-            )
-            kill(runner)
-        # The server notices the vanished client within a second; only then is the row free.
-        wait_for(lambda: lock_is_free(database_url), "the migration lock to be released")
-        holder.execute("ROLLBACK")
-
+    killed_while_noting_progress(database_url, sql_dir, "the INSERT")
     finished = liftdb(database_url, sql_dir, "migrate")
     assert finished.returncode == 0, finished.stderr
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -200,26 +207,7 @@ def test_sigkill_between_a_block_s_commit_and_its_progress_cannot_run_the_block_
 ):
     sql_dir = write_chain(tmp_path / "sql", [GATED_BLOCK])
     path = f"{sql_dir}/00001_fill_ledger.sql"
-    with (
-        psycopg.connect(database_url, autocommit=True) as gate,
-        psycopg.connect(database_url, autocommit=True) as holder,
-    ):
-        gate.execute("SELECT pg_advisory_lock(4242)")
-        with start_liftdb(database_url, sql_dir, "--lock-timeout", "0", "migrate") as runner:
-            wait_for(
-                lambda: liftdb_backend(database_url, "4242", waiting_on_lock=True),
-                "the block's INSERT to wait at the gate",
-            )
-            holder.execute("BEGIN")
-            holder.execute("SELECT FROM liftdb_progress FOR UPDATE")  # statement 1 noted
-            gate.execute("SELECT pg_advisory_unlock(4242)")
-            wait_for(
-                lambda: liftdb_backend(database_url, "liftdb_progress", waiting_on_lock=True),
-                "the runner to note the block done",
-            )
-            kill(runner)
-        wait_for(lambda: lock_is_free(database_url), "the migration lock to be released")
-        holder.execute("ROLLBACK")
+    killed_while_noting_progress(database_url, sql_dir, "the block")
 
     # What status says is what the database holds: the block undone, with its note.
     [version] = status_document(database_url, sql_dir)["versions"]
