@@ -234,20 +234,24 @@ SLOW_STATEMENTS = (
 )
 
 
-@pytest.mark.parametrize(
-    ("signum", "code"),
-    [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)],
-    ids=["SIGINT", "SIGTERM"],
-)
+SIGNALS = [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)]
+
+
+def signalled(url: str, sql_dir, command: str, signum) -> subprocess.CompletedProcess:
+    """``liftdb COMMAND`` sent ``signum`` while its version sleeps (``PAUSED``), run out."""
+    with start_liftdb(url, sql_dir, command, **PAUSED) as runner:
+        wait_for(lambda: liftdb_backend(url, "pg_sleep"), f"{command} to be running")
+        runner.send_signal(signum)
+        out, err = runner.communicate(timeout=60)
+    return subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
+
+
+@pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_a_transactional_version_says_it_was_rolled_back(
     tmp_path, database_url, signum, code
 ):
     sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, SLOW_TRANSACTIONAL, ADD_COLOUR])
-    with start_liftdb(database_url, sql_dir, "migrate", **PAUSED) as runner:
-        wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "version 2 to be running")
-        runner.send_signal(signum)
-        out, err = runner.communicate(timeout=60)
-    result = subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
+    result = signalled(database_url, sql_dir, "migrate", signum)
     assert_one_line_error(
         result,
         code,
@@ -260,21 +264,13 @@ def test_a_signal_during_a_transactional_version_says_it_was_rolled_back(
     assert states(database_url, sql_dir) == {1: "applied", 2: "pending", 3: "pending"}
 
 
-@pytest.mark.parametrize(
-    ("signum", "code"),
-    [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)],
-    ids=["SIGINT", "SIGTERM"],
-)
+@pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_a_non_transactional_version_says_where_it_stopped(
     tmp_path, database_url, signum, code
 ):
     sql_dir = write_chain(tmp_path / "sql", [SLOW_STATEMENTS])
     path = f"{sql_dir}/00001_fill_slowly.sql"
-    with start_liftdb(database_url, sql_dir, "migrate", **PAUSED) as runner:
-        wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "statement 2 to be running")
-        runner.send_signal(signum)
-        out, err = runner.communicate(timeout=60)
-    result = subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
+    result = signalled(database_url, sql_dir, "migrate", signum)
     assert_one_line_error(
         result,
         code,
@@ -300,11 +296,7 @@ def test_sigint_during_a_rollback_says_the_version_is_still_applied(tmp_path, da
     )
     sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, slow_down])
     assert liftdb(database_url, sql_dir, "migrate").returncode == 0
-    with start_liftdb(database_url, sql_dir, "rollback", **PAUSED) as runner:
-        wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "the rollback to be running")
-        runner.send_signal(signal.SIGINT)
-        out, err = runner.communicate(timeout=60)
-    result = subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
+    result = signalled(database_url, sql_dir, "rollback", signal.SIGINT)
     assert_one_line_error(
         result,
         EXIT_INTERRUPTED,
