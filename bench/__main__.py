@@ -21,6 +21,7 @@ from bench import (
     datagen,
     fleet,
     large_file,
+    latency,
     lint_speed,
     overhead,
     queries,
@@ -32,11 +33,13 @@ from bench import (
 from runner import api
 
 BENCHMARKS = (
-    "overhead", "rollback", "status", "large", "lint", "queries", "concurrency", "fleet",
-    "availability",
+    "overhead", "network", "rollback", "status", "large", "lint", "queries", "concurrency",
+    "fleet", "availability",
 )  # fmt: skip
 FLEET_DATABASES = 500
 NS = [50, 100, 200, 400]
+NETWORK_NS = [50, 100, 200]  # three N: the least a line is fitted through
+NETWORK_TOOLS = ("psql floor", "liftdb", "dbmate")
 ROLLBACK_N = 100
 
 
@@ -61,6 +64,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, help="results file (quick runs: bench/out/)")
     parser.add_argument("--databases", type=int, help="fleet: databases (default 500; quick 50)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--round-trip-ms",
+        type=float,
+        default=2.0,
+        help="network: the round trip the proxy adds between the tools and the server (default 2)",
+    )
     parser.add_argument(
         "--reader-seconds",
         type=float,
@@ -203,6 +212,12 @@ def _runner_benchmarks(srv: server.Server, suffix: str, args) -> list[report.Sec
         )
         body = overhead.migrate_section(measured, NS, args.runs, plot.name if plot else None)
         found.append(report.Section("Runner overhead: migrate" + suffix, body))
+    if "network" in args.only:
+        with latency.delayed(srv, args.round_trip_ms / 2000) as far:
+            log(f"runner overhead over a network{suffix}: {far.label}")
+            measured = overhead.measure_migrate(far, NETWORK_NS, args.runs, log, NETWORK_TOOLS)
+        body = overhead.network_section(measured, NETWORK_NS, args.runs, far.label)
+        found.append(report.Section("Runner overhead: migrate over a network" + suffix, body))
     if "rollback" in args.only:
         log(f"rollback{suffix}")
         measured = overhead.measure_rollback(srv, ROLLBACK_N, args.runs, log)

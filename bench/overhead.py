@@ -39,14 +39,18 @@ def _rotated(items: list, by: int) -> list:
     return items[by:] + items[:by]
 
 
-def measure_migrate(server: Server, ns: list[int], runs: int, log) -> Measured:
-    """Runs outermost, so a burst of load elsewhere spoils one run of a few N, not one N."""
+def measure_migrate(
+    server: Server, ns: list[int], runs: int, log, only: tuple[str, ...] | None = None
+) -> Measured:
+    """Runs outermost, so a burst of load elsewhere spoils one run of a few N, not one N.
+    ``only``: the names of the tools to measure (default: every migrator)."""
     measured = Measured()
+    migrators = [cls for cls in tools.MIGRATORS if only is None or cls.name in only]
     with tempfile.TemporaryDirectory(prefix="liftdb-bench-chains-") as root:
         peers_by_n = {}
         for n in ns:
             changes = chains.generated(n)
-            peers_by_n[n] = [cls(server) for cls in tools.MIGRATORS]
+            peers_by_n[n] = [cls(server) for cls in migrators]
             for peer in peers_by_n[n]:
                 peer.prepare(changes, Path(root) / f"{n}" / peer.name.replace(" ", "_"))
         for run in range(runs):
@@ -122,6 +126,8 @@ def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | No
     rows = []
     unfitted: set[str] = set()
     for tool in [cls.name for cls in tools.MIGRATORS]:
+        if tool not in measured.notes and tool not in medians:
+            continue  # not measured in this benchmark
         if tool in measured.notes and tool not in medians:
             rows.append([tool, *[measured.notes[tool]] * len(ns), ""])
             continue
@@ -156,6 +162,23 @@ def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | No
         lines.append(f"\nNote: {tool}: {note}")
     if plot:
         lines += ["", f"![overhead curve]({plot})"]
+    return "\n".join(lines)
+
+
+def network_section(measured: Measured, ns: list[int], runs: int, server: str) -> str:
+    """The migrate table again, through ``bench.latency``'s proxy: what each round trip a
+    tool waits for costs when the server is a network hop away."""
+    lines = [
+        "The same chains on the same server, reached through a proxy on 127.0.0.1 that",
+        "delays every message it forwards (`bench/latency.py`; a server across a network).",
+        f"The server as the tools reached it: {server} (measured, beyond a",
+        "direct query's). A tool pays that for each answer it waits for: liftdb sends a",
+        "transactional version, its bookkeeping and the session's reset as one string;",
+        "dbmate sends BEGIN, the file, two queries of its own, the bookkeeping insert and",
+        "COMMIT, each waiting for its answer.",
+        "",
+        migrate_section(measured, ns, runs, None),
+    ]
     return "\n".join(lines)
 
 

@@ -12,17 +12,16 @@ goose adopt`` (a database goose migrated) both come here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from runner import catalog, database, loader, recorder
+from runner import database, loader, recorder
 from runner.errors import Mismatch, and_more
 
 SHOWN = 3  # differences named in the one-line refusal
 
 
-@dataclass(frozen=True)
-class Adopted:
+class Adopted(NamedTuple):
     marked: tuple[int, ...]  # versions newly recorded as applied
     version: int  # the version the database is at
 
@@ -66,7 +65,7 @@ def hint(conn, chain: loader.Chain, applied) -> str | None:
 def check_schema(conn, url: str, sql_dir: Path | str, version: int) -> None:
     """Raise ``Mismatch`` naming the first differences unless the schema of ``conn``'s
     database is the chain's at ``version``."""
-    from runner import api
+    from runner import api, catalog  # catalog: not on status's path (``hint``)
 
     chain = loader.load(sql_dir)
     live = catalog.snapshot(conn)

@@ -12,10 +12,9 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from runner import database, loader
 from runner.directives import Timeouts
@@ -37,11 +36,10 @@ if TYPE_CHECKING:  # for annotations only: this module imports plan and the exec
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """How a run behaves beyond what it applies; every field has the safe default."""
 
-    timeouts: Timeouts = field(default_factory=Timeouts)
+    timeouts: Timeouts = Timeouts()
     allow_drift: bool = False
     # Called once when the migration lock is found taken, with who holds it (or None).
     on_wait: Callable[[object], None] | None = None
@@ -287,8 +285,7 @@ def _ask_before_losing_data(conn, url, work, confirm: Confirm, *, everything: bo
 # --- status and verify ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VersionStatus:
+class VersionStatus(NamedTuple):
     """One line of ``status``."""
 
     number: int
@@ -300,8 +297,7 @@ class VersionStatus:
     note: str | None = None  # where an interrupted version stopped
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     """The chain beside the bookkeeping, as ``status`` and ``verify`` report it."""
 
     database: str  # masked

@@ -19,8 +19,7 @@ difference in words, one line each, never as a Python value.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # The runner's, yoyo's and goose's own tables are bookkeeping, not schema (goose's table
 # stays behind in a database adopted from goose; liftdb's guard sits on yoyo's lock table).
@@ -38,8 +37,7 @@ _NOT_EXTENSION_MEMBER = """
 """
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """One kind of object: how to read it and how to name it and its attributes."""
 
     name: str  # as a person says it: "column"

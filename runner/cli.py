@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 
@@ -77,8 +77,7 @@ def duration_option(name: str, default: str, help: str):
     return click.option(name, type=Duration(), default=default, show_default=True, help=help)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """The global options, as every command reads them."""
 
     database_url: str | None
@@ -382,12 +381,11 @@ def _confirm(yes: bool):
 
 def _guarded(options):
     """``options`` saying, in a dry run, that the real run would need ``--yes``."""
-    from dataclasses import replace
 
     def on_data_loss(question: str) -> None:
         click.echo(f"liftdb: dry run: --yes would be needed: {question}", err=True)
 
-    return replace(options, on_data_loss=on_data_loss)
+    return options._replace(on_data_loss=on_data_loss)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from runner.errors import ConnectionFailed, UsageError
@@ -46,8 +46,7 @@ LIBPQ_ENV = {
 }
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """Which server liftdb uses, and why: ``url`` is None for the embedded server (its
     URL is known once it runs: ``resolve_url`` starts it)."""
 

@@ -18,8 +18,7 @@ would otherwise be silently ignored.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from runner import retry  # standard library only: start-up stays light
 
@@ -37,16 +36,14 @@ DEFAULT_STATEMENT_TIMEOUT_MS = 0  # off
 DEFAULT_LOCK_WAIT_MS = 5000  # for the migration lock (runner.lock)
 
 
-@dataclass(frozen=True)
-class Directive:
+class Directive(NamedTuple):
     key: str
     value: str
     line: int  # 1-based
     col: int  # 1-based, where the value starts
 
 
-@dataclass(frozen=True)
-class Directives:
+class Directives(NamedTuple):
     """The directives of one file, in order; a key given twice is a ``problem`` (for ``get``,
     its last)."""
 
@@ -146,8 +143,7 @@ def read_directives(text: str) -> Directives:
     return Directives(tuple(found), tuple(lookalikes))
 
 
-@dataclass(frozen=True)
-class Timeouts:
+class Timeouts(NamedTuple):
     """What a run uses unless a file's own directive says otherwise (0 = off).
 
     ``lock_ms``: the longest wait for a table lock (with retries on, no attempt's
@@ -163,8 +159,7 @@ class Timeouts:
         lock_ms = sql_file.timeout_ms("lock_timeout")
         statement_ms = sql_file.timeout_ms("statement_timeout")
         retries = sql_file.lock_retries
-        return replace(
-            self,
+        return self._replace(
             lock_ms=self.lock_ms if lock_ms is None else lock_ms,
             statement_ms=self.statement_ms if statement_ms is None else statement_ms,
             lock_retries=self.lock_retries if retries is None else retries,
@@ -176,4 +171,4 @@ class Timeouts:
 
     def attempt(self, number: int) -> Timeouts:
         """These timeouts for attempt ``number`` (0 = the first): its own lock_timeout."""
-        return replace(self, lock_ms=self.schedule.lock_ms(number))
+        return self._replace(lock_ms=self.schedule.lock_ms(number))

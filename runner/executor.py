@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from runner import progress, recorder, retry, sqltree
 from runner import session as session_module
@@ -51,8 +52,7 @@ SERVER_DURATION_MS = (
 MARKER = "SELECT"
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(NamedTuple):
     """One version applied or rolled back, or, in a dry run, what would run for it."""
 
     number: int
@@ -63,8 +63,7 @@ class Done:
     path: str = ""  # the file that ran
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(NamedTuple):
     """A message the server sent while a statement of a version ran (``RAISE NOTICE``,
     ``RAISE WARNING``, ``... does not exist, skipping``), with where that statement is."""
 
@@ -75,8 +74,7 @@ class Notice:
     message: str  # the primary message, with the detail and hint if any
 
 
-@dataclass(frozen=True)
-class LockWait:
+class LockWait(NamedTuple):
     """A statement of a version gave up waiting for a table lock and will be tried again."""
 
     version: str  # the version's label

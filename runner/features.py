@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from runner import sqltree  # its own imports are lazy: pglast loads when a tree is built
 
@@ -21,14 +21,12 @@ OLDEST = 15  # the oldest server version liftdb knows the features of (and CI ru
 NEWEST = 18  # the parser's (pglast's) version: nothing newer can be parsed
 
 
-@dataclass(frozen=True)
-class Feature:
+class Feature(NamedTuple):
     since: int  # the major version that added it
     what: str  # for a person: "VIRTUAL generated columns"
 
 
-@dataclass(frozen=True)
-class Use:
+class Use(NamedTuple):
     feature: Feature
     offset: int  # character offset in the text that was parsed
 

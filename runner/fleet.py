@@ -640,8 +640,8 @@ def _run(command, targets, call, dry_run, jobs, canary, max_failures, options, s
 
     def work(target: Target, is_canary: bool) -> Record:
         watch = _Watch()
-        watched = replace(
-            options, on_wait=None, on_done=watch.on_done, on_plan=watch.on_plan, stop=stopped,
+        watched = options._replace(
+            on_wait=None, on_done=watch.on_done, on_plan=watch.on_plan, stop=stopped,
             on_progress=None,  # one status line cannot follow many targets: fleet has its own
         )  # fmt: skip
         began = time.perf_counter()

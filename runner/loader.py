@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from runner import yoyo
 from runner.directives import Directives, read_directives
@@ -43,8 +44,7 @@ OTHER_BYTE_ORDER_MARKS = (
 )
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):
     """One SQL statement of a file, with where it starts."""
 
     sql: str
@@ -145,8 +145,7 @@ class SqlFile:
         return (self.directives.get("empty") or "false").lower() == "true"
 
 
-@dataclass(frozen=True)
-class Version:
+class Version(NamedTuple):
     """A numbered migration: its up file and the rollback file that undoes it."""
 
     number: int
@@ -274,8 +273,7 @@ def read_file(path: Path) -> SqlFile:
     return SqlFile(path=path, text=text)
 
 
-@dataclass(frozen=True)
-class VersionPaths:
+class VersionPaths(NamedTuple):
     """The files of one version, as the folder holds them (not yet read)."""
 
     number: int
@@ -284,8 +282,7 @@ class VersionPaths:
     rollback: Path | None
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """What is wrong with the folder, at one file: ``rule`` is the lint's name for it;
     ``refuses``: the runner refuses the folder (else a convention only the lint asks for)."""
 
@@ -298,8 +295,7 @@ class Problem:
         return f"{_shown(self.path)}: {self.message}"
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """Which files of a folder are versions, and every problem found, in the order the
     runner meets them."""
 

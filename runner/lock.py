@@ -19,8 +19,8 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from runner.errors import LockTimeout
 
@@ -41,7 +41,8 @@ CLIENT_CHECK_SQL = f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms
 HOLDER_QUERY = """
 SELECT l.pid, a.application_name, pg_catalog.host(a.client_addr), a.backend_start
 FROM pg_catalog.pg_locks l
-LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+-- The holder's own row only (pg_stat_activity would read every backend's first).
+LEFT JOIN LATERAL pg_catalog.pg_stat_get_activity(l.pid) a ON true
 WHERE l.locktype = 'advisory' AND l.granted
   AND l.database = (SELECT oid FROM pg_catalog.pg_database
                     WHERE datname = pg_catalog.current_database())
@@ -50,8 +51,7 @@ LIMIT 1
 """
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     """The session holding the lock, as ``pg_stat_activity`` shows it (fields may be unknown
     to a role without ``pg_read_all_stats``)."""
 

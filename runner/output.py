@@ -259,9 +259,7 @@ def lock_wait_document(holder, wait_ms: int) -> str:
     """The wait for the migration lock as a JSON line (``--json``'s, on stderr): who holds
     it (``lock.Holder``'s fields, ``since`` in ISO 8601; null when it cannot be seen) and
     how long liftdb waits for it (``--lock-wait``, milliseconds; 0 = for ever)."""
-    import dataclasses
-
-    fields = None if holder is None else dataclasses.asdict(holder)
+    fields = None if holder is None else holder._asdict()
     if fields is not None and fields["since"] is not None:
         fields["since"] = fields["since"].isoformat()
     return json.dumps({"event": "migration_lock_wait", "holder": fields, "wait_ms": wait_ms})
@@ -289,18 +287,25 @@ def lock_retry_document(wait) -> str:
 
 
 def _event(kind: str, record) -> str:
-    """A dataclass (``LockWait``, ``Progress``) as a JSON line: ``event``, then its fields,
-    nested ones (a blocker) as objects, seconds to a tenth."""
-    import dataclasses
-
+    """A record (``LockWait``, ``Progress``: a NamedTuple) as a JSON line: ``event``, then
+    its fields, nested ones (a ``retry.Blocker``) as objects, seconds to a tenth (a
+    blocker's open time to the second)."""
     fields = {
         name: round(value, 1) if isinstance(value, float) else value
-        for name, value in dataclasses.asdict(record).items()
+        for name, value in record._asdict().items()
     }
-    for blocker in [fields.get("blocker"), *fields.get("blockers", ())]:
-        if blocker and blocker["open_s"] is not None:
-            blocker["open_s"] = round(blocker["open_s"])
+    if fields.get("blocker") is not None:
+        fields["blocker"] = _blocker_fields(fields["blocker"])
+    if "blockers" in fields:
+        fields["blockers"] = [_blocker_fields(b) for b in fields["blockers"]]
     return json.dumps({"event": kind, **fields})
+
+
+def _blocker_fields(blocker) -> dict:
+    fields = blocker._asdict()
+    if fields["open_s"] is not None:
+        fields["open_s"] = round(fields["open_s"])
+    return fields
 
 
 def progress_line(progress, *, short: bool = False) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from runner import recorder
 from runner.errors import DriftError, LayoutError, UsageError, and_more
@@ -29,8 +29,7 @@ TRANSACTION_CONTROL = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Drift:
+class Drift(NamedTuple):
     """An applied version whose files changed on disk, or that is no longer on disk."""
 
     number: int
@@ -48,8 +47,7 @@ class Drift:
 PROGRESS_NOTE = f"{recorder.PROGRESS_TABLE} (version, direction)"
 
 
-@dataclass(frozen=True)
-class Interrupted:
+class Interrupted(NamedTuple):
     """A non-transactional version a run started and did not finish, as its progress
     recorded it (name, statements done and their checksums, where it stopped), beside
     the version of that number on disk (None when there is none)."""
@@ -167,8 +165,7 @@ class Interrupted:
         )
 
 
-@dataclass(frozen=True)
-class State:
+class State(NamedTuple):
     """The chain beside the bookkeeping: applied, pending, drifted, out of order."""
 
     chain: Chain
@@ -267,8 +264,7 @@ class State:
             )
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One version to apply (``up``) or roll back (``down``), with the file that does it."""
 
     version: Version
@@ -398,18 +394,16 @@ def read_state(conn, chain: Chain) -> State:
     """What the database recorded, beside the chain. Reads only; creates nothing. Where
     the bookkeeping is (``recorder.locate``) is decided here, before any version runs."""
     books = recorder.locate(conn)
-    applied = {row.number: row for row in recorder.applied(conn, books)}
-    yoyo_only = set(recorder.applied_by_yoyo_only(conn, books))
-    interrupted = tuple(
-        Interrupted(row, chain.get(row.number), chain.directory)
-        for row in recorder.progress(conn, books)
-    )
+    recorded = recorder.read(conn, books)
+    yoyo_only = set(recorded.applied_by_yoyo_only)
     return State(
         chain=chain,
-        applied=applied,
+        applied={row.number: row for row in recorded.applied},
         books=books,
-        interrupted=interrupted,
-        invalid_indexes=tuple(recorder.invalid_indexes(conn, books)),
+        interrupted=tuple(
+            Interrupted(row, chain.get(row.number), chain.directory) for row in recorded.progress
+        ),
+        invalid_indexes=tuple(recorded.invalid_indexes),
         # Only the chain's own: a yoyo id no version bears belongs to some other chain.
         applied_by_yoyo=tuple(v.label for v in chain if v.label in yoyo_only),
         server_version=conn.info.server_version,

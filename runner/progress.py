@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from runner.retry import Blocker
 
@@ -51,8 +51,7 @@ LIMIT 1
 VIEWS = ("CLUSTER", "CREATE INDEX", "ANALYZE", "VACUUM")
 
 
-@dataclass(frozen=True)
-class Progress:
+class Progress(NamedTuple):
     """Where a long statement is, as the server says, ``elapsed_s`` after it began."""
 
     version: str  # the version's label
@@ -148,9 +147,7 @@ class Watcher:
 
 
 def _with(progress: Progress, **changes) -> Progress:
-    from dataclasses import replace
-
-    return replace(progress, **changes)
+    return progress._replace(**changes)
 
 
 def _ended(progress: Progress, elapsed_s: float) -> Progress:

@@ -12,15 +12,14 @@ project found, never to where liftdb is installed. Reading it costs a few
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 SQL_DIR_ENV = "LIFTDB_SQL_DIR"
 FOLDER = "sql"
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """The migration folder and why it was chosen (said by ``--verbose`` and ``status``)."""
 
     sql_dir: Path  # absolute

@@ -27,8 +27,8 @@ import hashlib
 import socket
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from runner import yoyo
 from runner.errors import BookkeepingError, UsageError
@@ -121,8 +121,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-@dataclass(frozen=True)
-class Bookkeeping:
+class Bookkeeping(NamedTuple):
     """Where the bookkeeping tables are, in one database, and which of them exist.
 
     ``schema`` is None only when none exists and the ``search_path`` names no schema
@@ -184,8 +183,7 @@ def locate(conn) -> Bookkeeping:
     return Bookkeeping(current, found.get(current, frozenset()), search_path)
 
 
-@dataclass(frozen=True)
-class AppliedVersion:
+class AppliedVersion(NamedTuple):
     """What the database recorded about one applied version."""
 
     number: int
@@ -195,8 +193,7 @@ class AppliedVersion:
     applied_at: datetime
 
 
-@dataclass(frozen=True)
-class Progress:
+class Progress(NamedTuple):
     """A non-transactional version started and not finished: ``statements_done`` of its
     statements in ``direction`` completed (and stay done: they ran in autocommit)."""
 
@@ -233,41 +230,35 @@ def ensure_tables(conn, books: Bookkeeping | None = None) -> Bookkeeping:
     return Bookkeeping(books.schema, frozenset(TABLES), books.search_path)
 
 
-def _read(
-    conn, books: Bookkeeping, table: str, columns: str, order: str, alias: str = ""
-) -> list[tuple]:
-    """Rows of a bookkeeping table; none when the table was never created (reads create
-    nothing: ``status`` works on a database liftdb never touched)."""
+Query = tuple[str, tuple]  # an SQL string and its parameters
+
+
+def _table_query(
+    books: Bookkeeping, table: str, columns: str, order: str, alias: str = ""
+) -> Query | None:
+    """Rows of a bookkeeping table; None (no query: no rows) when the table was never
+    created (reads create nothing: ``status`` works on a database liftdb never touched)."""
     if not books.has(table):
-        return []
+        return None
     name = getattr(books, table)
-    return conn.execute(f"SELECT {columns} FROM {name} {alias} ORDER BY {order}").fetchall()
+    return f"SELECT {columns} FROM {name} {alias} ORDER BY {order}", ()
 
 
-def applied(conn, books: Bookkeeping | None = None) -> list[AppliedVersion]:
-    """Every applied version, oldest first; empty when nothing was ever applied.
-
-    yoyo's row is what says a version is applied (``yoyo rollback`` deletes it and leaves
-    ours): a ``liftdb_version`` row without its ``_yoyo_migration`` row is a version yoyo
-    rolled back, pending again."""
-    books = books or locate(conn)
+def _applied_query(books: Bookkeeping) -> Query | None:
     if not (books.has(VERSION_TABLE) and books.has(YOYO_MIGRATION_TABLE)):
-        return []
-    rows = conn.execute(
+        return None
+    return (
         "SELECT v.version, v.name, v.up_sha256, v.rollback_sha256, v.applied_at"
         f" FROM {books.liftdb_version} v WHERE EXISTS (SELECT 1 FROM {books._yoyo_migration} m"
         f" WHERE m.migration_id = pg_catalog.lpad(v.version::text, {NUMBER_WIDTH}, '0')"
-        " || '_' || v.name) ORDER BY v.version"
-    ).fetchall()
-    return [AppliedVersion(*row) for row in rows]
+        " || '_' || v.name) ORDER BY v.version",
+        (),
+    )
 
 
-def applied_by_yoyo_only(conn, books: Bookkeeping | None = None) -> list[str]:
-    """yoyo migration ids recorded as applied with no liftdb row beside them: what yoyo
-    itself applied, with no checksum (``liftdb baseline`` adopts them)."""
-    books = books or locate(conn)
+def _yoyo_only_query(books: Bookkeeping) -> Query | None:
     if not books.has(YOYO_MIGRATION_TABLE):
-        return []
+        return None
     ours = (
         f" WHERE NOT EXISTS (SELECT 1 FROM {books.liftdb_version} v"
         f" WHERE pg_catalog.lpad(v.version::text, {NUMBER_WIDTH}, '0') || '_' || v.name"
@@ -275,15 +266,10 @@ def applied_by_yoyo_only(conn, books: Bookkeeping | None = None) -> list[str]:
         if books.has(VERSION_TABLE)
         else ""
     )
-    query = f"SELECT m.migration_id FROM {books._yoyo_migration} m{ours} ORDER BY 1"
-    return [migration_id for (migration_id,) in conn.execute(query).fetchall()]
+    return f"SELECT m.migration_id FROM {books._yoyo_migration} m{ours} ORDER BY 1", ()
 
 
-def progress(conn, books: Bookkeeping | None = None) -> list[Progress]:
-    """Every interrupted non-transactional version, oldest first, with its completed
-    statements (a table made by an older liftdb lacks ``next_line`` and the statements:
-    read as unknown)."""
-    books = books or locate(conn)
+def _progress_query(books: Bookkeeping) -> Query | None:
     columns = (
         "version, direction, name, statements_done, statement_count, started_at,"
         " (pg_catalog.to_jsonb(p) ->> 'next_line')::integer, pg_catalog.to_jsonb(p) -> 'session'"
@@ -294,18 +280,11 @@ def progress(conn, books: Bookkeeping | None = None) -> list[Progress]:
             " AND s.direction = p.direction ORDER BY s.ordinal"
         )
         columns += f", ARRAY(SELECT s.sha256::text{statements}), ARRAY(SELECT s.line{statements})"
-    rows = _read(conn, books, PROGRESS_TABLE, columns, "version, direction", alias="p")
-    return [
-        Progress(*row[:7], *(tuple(column) for column in row[8:]), session=row[7]) for row in rows
-    ]
+    return _table_query(books, PROGRESS_TABLE, columns, "version, direction", alias="p")
 
 
-def invalid_indexes(conn, books: Bookkeeping | None = None) -> list[str]:
-    """Indexes PostgreSQL marks invalid, in any schema but the system's: what an
-    interrupted ``CREATE INDEX CONCURRENTLY`` leaves behind. Named alone in the
-    bookkeeping's schema, ``schema.name`` elsewhere (whatever the search_path says)."""
-    books = books or locate(conn)
-    rows = conn.execute(
+def _invalid_indexes_query(books: Bookkeeping) -> Query:
+    return (
         "SELECT CASE WHEN n.nspname = %s THEN c.relname::text"
         " ELSE n.nspname || '.' || c.relname END"
         " FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid"
@@ -314,8 +293,79 @@ def invalid_indexes(conn, books: Bookkeeping | None = None) -> list[str]:
         " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
         " AND n.nspname !~ '^pg_temp_' ORDER BY 1",
         (books.schema,),
-    ).fetchall()
-    return [name for (name,) in rows]
+    )
+
+
+def _rows(conn, query: Query | None) -> list[tuple]:
+    return [] if query is None else conn.execute(*query).fetchall()
+
+
+def _progress_rows(rows: list[tuple]) -> list[Progress]:
+    return [
+        Progress(*row[:7], *(tuple(column) for column in row[8:]), session=row[7]) for row in rows
+    ]
+
+
+def applied(conn, books: Bookkeeping | None = None) -> list[AppliedVersion]:
+    """Every applied version, oldest first; empty when nothing was ever applied.
+
+    yoyo's row is what says a version is applied (``yoyo rollback`` deletes it and leaves
+    ours): a ``liftdb_version`` row without its ``_yoyo_migration`` row is a version yoyo
+    rolled back, pending again."""
+    return [AppliedVersion(*row) for row in _rows(conn, _applied_query(books or locate(conn)))]
+
+
+def applied_by_yoyo_only(conn, books: Bookkeeping | None = None) -> list[str]:
+    """yoyo migration ids recorded as applied with no liftdb row beside them: what yoyo
+    itself applied, with no checksum (``liftdb baseline`` adopts them)."""
+    return [row[0] for row in _rows(conn, _yoyo_only_query(books or locate(conn)))]
+
+
+def progress(conn, books: Bookkeeping | None = None) -> list[Progress]:
+    """Every interrupted non-transactional version, oldest first, with its completed
+    statements (a table made by an older liftdb lacks ``next_line`` and the statements:
+    read as unknown)."""
+    return _progress_rows(_rows(conn, _progress_query(books or locate(conn))))
+
+
+def invalid_indexes(conn, books: Bookkeeping | None = None) -> list[str]:
+    """Indexes PostgreSQL marks invalid, in any schema but the system's: what an
+    interrupted ``CREATE INDEX CONCURRENTLY`` leaves behind. Named alone in the
+    bookkeeping's schema, ``schema.name`` elsewhere (whatever the search_path says)."""
+    return [row[0] for row in _rows(conn, _invalid_indexes_query(books or locate(conn)))]
+
+
+class Recorded(NamedTuple):
+    """Everything ``read`` reads: what each function of that name returns."""
+
+    applied: list[AppliedVersion]
+    applied_by_yoyo_only: list[str]
+    progress: list[Progress]
+    invalid_indexes: list[str]
+
+
+def read(conn, books: Bookkeeping) -> Recorded:
+    """``applied``, ``applied_by_yoyo_only``, ``progress`` and ``invalid_indexes`` of
+    ``books`` at once: their queries sent together in a pipeline (psycopg's
+    ``Connection.pipeline``), one round trip where they took four; every plan and every
+    ``status`` starts with it."""
+    queries = (
+        _applied_query(books),
+        _yoyo_only_query(books),
+        _progress_query(books),
+        _invalid_indexes_query(books),
+    )
+    with conn.pipeline():
+        cursors = [None if query is None else conn.execute(*query) for query in queries]
+    applied_rows, yoyo_rows, progress_rows, index_rows = (
+        [] if cursor is None else cursor.fetchall() for cursor in cursors
+    )
+    return Recorded(
+        [AppliedVersion(*row) for row in applied_rows],
+        [row[0] for row in yoyo_rows],
+        _progress_rows(progress_rows),
+        [row[0] for row in index_rows],
+    )
 
 
 def statement_sha256(statement: Statement) -> str:

@@ -16,7 +16,7 @@ server), with
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from typing import NamedTuple
 
 DEFAULT_RETRIES = 20
 FIRST_LOCK_MS = 100  # the first attempt's lock_timeout
@@ -27,8 +27,7 @@ MAX_SLEEP_S = 2.0  # the migration starts within this (plus one lock_timeout) of
 BUDGET_S = 60.0  # no attempt starts later than this after the first began
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(NamedTuple):
     """``retries`` further attempts after the first (0 = retries off); ``cap_ms`` the
     run's (or the file's) lock_timeout, which no attempt exceeds (0 = wait for ever)."""
 
@@ -59,8 +58,7 @@ class Schedule:
         return self.on and attempt < self.retries and elapsed_s < BUDGET_S
 
 
-@dataclass(frozen=True)
-class Blocker:
+class Blocker(NamedTuple):
     """A session holding a lock the migration waited for."""
 
     pid: int

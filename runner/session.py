@@ -16,7 +16,7 @@ the session, without changing what the version's next statement sees.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from runner import lock, recorder
 from runner.recorder import quote
@@ -125,8 +125,7 @@ def restore_statements(noted: dict) -> list[str]:
     ]
 
 
-@dataclass(frozen=True)
-class Session:
+class Session(NamedTuple):
     """What liftdb set up on its connection, to come back to after every version."""
 
     role: str  # current_setting('role') when it connected: "none", or the role it was given

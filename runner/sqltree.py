@@ -14,7 +14,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 def parse(sql: str) -> tuple:
@@ -91,8 +91,7 @@ def _qualified(parts) -> str:
     return ".".join(part.sval for part in parts)
 
 
-@dataclass(frozen=True)
-class Destroys:
+class Destroys(NamedTuple):
     """Rows a statement destroys, if the objects it names hold any: ``kind`` is "table"
     (DROP TABLE), "column" (ALTER TABLE ... DROP COLUMN), "schema" (DROP SCHEMA ...
     CASCADE: its tables), "truncate" or "delete" (DELETE without WHERE). ``relation`` is
@@ -153,8 +152,7 @@ def tables(sql: str) -> list[str]:
     return found
 
 
-@dataclass(frozen=True)
-class ConcurrentIndex:
+class ConcurrentIndex(NamedTuple):
     """A ``CREATE INDEX CONCURRENTLY``: if interrupted, it leaves an INVALID index behind."""
 
     name: str

@@ -32,9 +32,12 @@ import select
 
 from runner.errors import TargetRefused
 
+# pg_settings is read only when a refusal needs it: the view builds a row for every setting
+# (about a millisecond on a new session, a migration's first query).
 PROBE = (
     "SELECT pg_backend_pid(), pg_is_in_recovery(), current_setting('transaction_read_only'),"
-    " (SELECT source FROM pg_settings WHERE name = 'default_transaction_read_only')"
+    " CASE WHEN current_setting('transaction_read_only') = 'on' THEN"
+    " (SELECT source FROM pg_settings WHERE name = 'default_transaction_read_only') END"
 )
 SESSION_POOLING = "session"  # the one pool mode a migration can run through
 WITNESS_WAIT_S = 2.0  # a session pool with no server to spare keeps the witness waiting

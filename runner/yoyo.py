@@ -19,9 +19,9 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from runner.errors import LiftdbError, LockTimeout
 
@@ -103,8 +103,7 @@ SELECT to_regclass(%(table)s) IS NOT NULL,
 """
 
 
-@dataclass(frozen=True)
-class YoyoHolder:
+class YoyoHolder(NamedTuple):
     """yoyo's lock as its row shows it: the process id of the ``yoyo`` command (on the
     machine it runs on, not a server pid) and when it took the lock (UTC, as yoyo writes
     it); both None for a yoyo whose insert has not committed yet."""

@@ -95,3 +95,31 @@ def test_only_the_full_run_writes_the_plot_the_full_results_show():
     assert _plot_name(report.QUICK_RESULTS, "pg18") == "RESULTS-quick-overhead-pg18.png"
     partial = report.RESULTS.parent / "RESULTS-startup.md"
     assert _plot_name(partial, "pg15") == "RESULTS-startup-overhead-pg15.png"
+
+
+def test_the_latency_proxy_forwards_a_session_whole_and_stops(database_url):
+    """``bench/latency.py``, the network benchmark's proxy: everything a client sends
+    reaches the server and every answer comes back (a large one, an error, several
+    results of one query), in order; once the block ends, nothing listens."""
+    import psycopg
+
+    from bench import latency
+    from bench.server import Server
+    from runner import database
+
+    here = Server(label="under test", url=database_url, version="", psql="")
+    with latency.delayed(here, 0.001) as far:
+        assert far.url != database_url and "127.0.0.1" in far.url
+        with psycopg.connect(far.url, autocommit=True) as conn:
+            (text,) = conn.execute(
+                "SELECT pg_catalog.repeat('x', 300000) || %s", ("end",)
+            ).fetchone()
+            assert text == "x" * 300_000 + "end"
+            with pytest.raises(psycopg.errors.DivisionByZero):
+                conn.execute("SELECT 1 / 0")
+            cursor = conn.execute("SELECT 1; SELECT 2")
+            assert cursor.fetchone() == (1,) and cursor.nextset() and cursor.fetchone() == (2,)
+            name = conn.execute("SELECT pg_catalog.current_database()").fetchone()[0]
+            assert name == database.database_name(database_url)
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(far.url, connect_timeout=5).close()
