@@ -79,11 +79,12 @@ def migrate(
     url: str,
     sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR,
     *,
-    to: int | None = None,
+    to: int | str | None = None,
     dry_run: bool = False,
     options: Options = DEFAULT_OPTIONS,
 ) -> list[Done]:
-    """Apply every pending version, in order, up to and including ``to``.
+    """Apply every pending version, in order, up to and including ``to`` (a number, or a
+    label or file name: ``plan.resolve``; so wherever a version is taken below).
 
     ``sql_dir`` is the migration folder, or a chain already read from one (``fleet`` reads
     it once for every database); so for every command below that takes it.
@@ -98,7 +99,7 @@ def rollback(
     sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR,
     *,
     steps: int | None = None,
-    to: int | None = None,
+    to: int | str | None = None,
     everything: bool = False,
     dry_run: bool = False,
     options: Options = DEFAULT_OPTIONS,
@@ -143,6 +144,25 @@ def redo(
 def _run(
     url, sql_dir, make_plan, dry_run, options, confirm=None, *, everything=False
 ) -> list[Done]:
+    """``_run_locked``, an interrupt (Ctrl-C, SIGTERM) before the executor began said to
+    have come before any version ran (``Interrupted``); the executor says where one
+    during its run left the version running."""
+    from runner.errors import Interrupted
+
+    began: list[bool] = []
+    try:
+        return _run_locked(
+            url, sql_dir, make_plan, dry_run, options, confirm, everything=everything, began=began
+        )
+    except KeyboardInterrupt as interrupt:
+        if began:
+            raise
+        raise Interrupted("before any version ran", interrupt) from None
+
+
+def _run_locked(
+    url, sql_dir, make_plan, dry_run, options, confirm=None, *, everything=False, began
+) -> list[Done]:
     from runner import executor, lock, plan, recorder, session
 
     chain = _chain(sql_dir)
@@ -185,6 +205,7 @@ def _run(
                 for i in state.interrupted
                 if i.problem is None  # else the plan refused to resume it
             }
+            began.append(True)
             try:
                 return executor.run(
                     conn,
@@ -290,7 +311,12 @@ class Status(NamedTuple):
 
     @property
     def pending(self) -> int:
-        return sum(v.state in ("pending", "interrupted") for v in self.versions)
+        return sum(v.state == "pending" for v in self.versions)
+
+    @property
+    def interrupted(self) -> int:
+        """Versions a migrate left part-way (an interrupted rollback's is still applied)."""
+        return sum(v.state == "interrupted" for v in self.versions)
 
     @property
     def applied(self) -> int:
@@ -307,7 +333,8 @@ class Status(NamedTuple):
 
         if self.drifted and not allow_drift:
             return EXIT_DRIFT
-        if gate_pending and (self.pending or self.invalid_indexes or self.applied_by_yoyo):
+        behind = self.pending or self.interrupted
+        if gate_pending and (behind or self.invalid_indexes or self.applied_by_yoyo):
             return EXIT_PENDING
         return EXIT_OK
 
@@ -453,7 +480,7 @@ def repair(
 def baseline(
     url: str,
     sql_dir: Path | str,
-    to: int,
+    to: int | str,
     *,
     dry_run: bool = False,
     options: Options = DEFAULT_OPTIONS,
@@ -465,7 +492,7 @@ def baseline(
     from runner import adopt, lock, plan, recorder
 
     chain = loader.load(sql_dir)
-    plan.resolve(chain, to)
+    to = plan.resolve(chain, to)
     with (
         database.connect(url) as conn,
         lock.held(conn, options.timeouts.wait_ms, options.on_wait, options.pool_mode),

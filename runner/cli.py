@@ -9,6 +9,8 @@ commands that need them, so ``liftdb status`` starts fast.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,6 +28,8 @@ Exit codes:
   3  status --exit-code: versions are pending
   4  drift: an applied file changed or is missing (see --allow-drift)
   5  lock timeout: another runner held the migration lock too long
+  130  interrupted by Ctrl-C (SIGINT): the line says where the running version stands
+  143  terminated by SIGTERM during migrate, rollback or redo (as Ctrl-C)
 
 \b
 Environment: DATABASE_URL (default for --database-url), else libpq's PGSERVICE,
@@ -49,6 +53,24 @@ class Duration(click.ParamType):
             return parse_duration(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+
+
+class VersionArg(click.ParamType):
+    """A version: its number (an int), else its label or file name as given, which
+    ``plan.resolve`` checks against the chain."""
+
+    name = "version"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = value.strip()
+        return int(text) if text.isdigit() else text
+
+
+def to_version_option(help: str, required: bool = False):
+    """``--to VERSION``, wherever a command takes a version (``VersionArg``)."""
+    return click.option("--to", "to", type=VersionArg(), default=None, required=required, help=help)
 
 
 def duration_option(name: str, default: str, help: str):
@@ -92,7 +114,9 @@ class Settings(NamedTuple):
         status = output.StatusLine(sys.stderr, self.progress_every / 1000, as_json=self.json)
 
         def on_wait(holder) -> None:
-            if not self.quiet:
+            if self.json and not self.quiet:
+                click.echo(output.lock_wait_document(holder, self.lock_wait), err=True)
+            elif not self.quiet:
                 click.echo(output.lock_wait_line(holder), err=True)
 
         def on_done(step) -> None:
@@ -157,9 +181,16 @@ class Liftdb(click.Group):
 
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.Abort:
-            click.echo("liftdb: aborted", err=True)
-            code = 1
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # not a prompt's Ctrl-C
+                from runner.errors import Interrupted
+
+                interrupted = Interrupted("while no version was running", exc.__cause__)
+                click.echo(output.error_line(interrupted.message), err=True)
+                code = interrupted.exit_code
+            else:
+                click.echo("liftdb: aborted", err=True)
+                code = 1
         except NO_ARGS_IS_HELP as exc:  # `liftdb`, `liftdb db`: the help, as help
             click.echo(exc.format_message(), err=True)
             code = exc.exit_code
@@ -283,6 +314,13 @@ def cli(ctx: click.Context, database_url, sql_dir, json_output, **values) -> Non
 
     found = project.find() if sql_dir is None else None
     from_env = ctx.get_parameter_source("database_url") == click.core.ParameterSource.ENVIRONMENT
+    if values["quiet"] and values["verbose"]:
+        raise click.UsageError("--quiet and --verbose contradict each other: give one of them")
+    if database_url is not None and not database_url.strip() and not from_env:
+        raise click.UsageError(
+            "--database-url is empty: give a URL, or leave the option out (then"
+            " $DATABASE_URL, libpq's PG* variables, else the embedded server)"
+        )
     ctx.obj = Settings(
         database_url=database_url,
         sql_dir=project.relative(found.sql_dir if found else sql_dir),
@@ -350,8 +388,26 @@ def _guarded(options):
     return options._replace(on_data_loss=on_data_loss)
 
 
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises ``Terminated`` in the block, as Ctrl-C raises ``KeyboardInterrupt``:
+    the query running is cancelled and the run says where it stopped (exit 143)."""
+    import signal
+
+    from runner.errors import Terminated
+
+    def terminate(_signum, _frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @cli.command()
-@click.option("--to", "to", type=int, default=None, help="Stop after this version.")
+@to_version_option("Stop after this version (number, label or file name).")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
 @click.pass_obj
 def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
@@ -361,13 +417,14 @@ def migrate(settings: Settings, to: int | None, dry_run: bool) -> None:
     url = settings.url()
     notices: list = []
     options = settings.options(dry_run, notices)
-    steps = api.migrate(url, settings.sql_dir, to=to, dry_run=dry_run, options=options)
+    with sigterm_interrupts():
+        steps = api.migrate(url, settings.sql_dir, to=to, dry_run=dry_run, options=options)
     _report_run(settings, "migrate", url, steps, dry_run, to, notices)
 
 
 @cli.command()
 @click.option("--steps", type=int, default=None, help="How many versions (default 1).")
-@click.option("--to", "to", type=int, default=None, help="Roll back to this version (it stays).")
+@to_version_option("Roll back to this version (it stays; number, label or file name).")
 @click.option("--all", "everything", is_flag=True, help="Roll back every applied version.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Destroy rows the database holds without asking.")
@@ -386,16 +443,17 @@ def rollback(settings: Settings, steps, to, everything, dry_run, yes) -> None:
     notices: list = []
     if to == 0 and steps is None and not everything:  # `--to 0` is --all, asked as it is
         everything, to = True, None
-    done = api.rollback(
-        url,
-        settings.sql_dir,
-        steps=steps,
-        to=to,
-        everything=everything,
-        dry_run=dry_run,
-        options=_guarded(settings.options(dry_run, notices)),
-        confirm=_confirm(yes),
-    )
+    with sigterm_interrupts():
+        done = api.rollback(
+            url,
+            settings.sql_dir,
+            steps=steps,
+            to=to,
+            everything=everything,
+            dry_run=dry_run,
+            options=_guarded(settings.options(dry_run, notices)),
+            confirm=_confirm(yes),
+        )
     _report_run(settings, "rollback", url, done, dry_run, notices=notices)
 
 
@@ -409,13 +467,14 @@ def redo(settings: Settings, dry_run: bool, yes: bool) -> None:
 
     url = settings.url()
     notices: list = []
-    done = api.redo(
-        url,
-        settings.sql_dir,
-        dry_run=dry_run,
-        options=_guarded(settings.options(dry_run, notices)),
-        confirm=_confirm(yes),
-    )
+    with sigterm_interrupts():
+        done = api.redo(
+            url,
+            settings.sql_dir,
+            dry_run=dry_run,
+            options=_guarded(settings.options(dry_run, notices)),
+            confirm=_confirm(yes),
+        )
     _report_run(settings, "redo", url, done, dry_run, notices=notices)
 
 
@@ -477,7 +536,7 @@ def repair(settings: Settings, dry_run: bool) -> None:
 
 
 @cli.command()
-@click.option("--to", "to", type=int, required=True, help="The version the schema is at.")
+@to_version_option("The version the schema is at (number, label or file name).", required=True)
 @click.option("--dry-run", is_flag=True, help="Check the schema; record nothing.")
 @click.pass_obj
 def baseline(settings: Settings, to: int, dry_run: bool) -> None:
@@ -1007,7 +1066,7 @@ def _fleet_command(settings: Settings, command: str, which: dict, json_output: b
 @fleet_group.command("migrate")
 @_fleet_selection
 @_fleet_budget
-@click.option("--to", "to", type=int, default=None, help="Stop after this version.")
+@to_version_option("Stop after this version (number, label or file name).")
 @click.pass_obj
 def fleet_migrate(
     settings: Settings, to, dry_run, canary, max_failures, jobs, json_output, **which
@@ -1027,7 +1086,9 @@ def fleet_migrate(
 @fleet_group.command("rollback")
 @_fleet_selection
 @_fleet_budget
-@click.option("--to", "to", type=int, required=True, help="Roll back to this version (it stays).")
+@to_version_option(
+    "Roll back to this version (it stays; number, label or file name).", required=True
+)
 @click.option(
     "--yes", "-y", is_flag=True, help="Drop tables holding rows (else such targets fail)."
 )

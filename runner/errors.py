@@ -14,6 +14,8 @@ EXIT_USAGE = 2
 EXIT_PENDING = 3
 EXIT_DRIFT = 4
 EXIT_LOCK_TIMEOUT = 5
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2, as a shell reports it
+EXIT_TERMINATED = 143  # SIGTERM: 128 + 15
 
 
 def and_more(items, shown: int = 1) -> str:
@@ -98,3 +100,20 @@ class FleetFailed(LiftdbError):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread while a command that changes a database runs
+    (``cli``): a ``KeyboardInterrupt`` as Ctrl-C is, so that psycopg cancels the query
+    running on the server and the work unwinds the same way."""
+
+
+class Interrupted(LiftdbError):
+    """A run stopped by SIGINT or SIGTERM; the message says where the version that was
+    running stands, as the server says after its query was cancelled."""
+
+    def __init__(self, message: str, interrupt: KeyboardInterrupt) -> None:
+        terminated = isinstance(interrupt, Terminated)
+        signal_name = "SIGTERM" if terminated else "SIGINT"
+        super().__init__(f"interrupted ({signal_name}) {message}")
+        self.exit_code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED

@@ -8,7 +8,8 @@ CONCURRENTLY`` and the like) runs statement by statement in autocommit; a
 progress row records each statement done (with its checksum), so an
 interrupted one is visible to ``status`` and the next run resumes where it
 stopped; statements inside a ``BEGIN`` ... ``COMMIT`` block of its own count as
-done when the block commits. It is recorded applied only after its last
+done when the block commits, noted inside the block just before its ``COMMIT``
+(both commit, or neither). It is recorded applied only after its last
 statement. Each version starts in the session liftdb set up, whatever the
 version before it did (``runner.session``), and its bookkeeping is written as
 liftdb. Every failure names the file and line of the statement that failed
@@ -32,7 +33,7 @@ from typing import NamedTuple
 from runner import progress, recorder, retry, sqltree
 from runner import session as session_module
 from runner.directives import Timeouts
-from runner.errors import MigrationFailed
+from runner.errors import Interrupted, MigrationFailed
 from runner.loader import Statement
 from runner.plan import Plan, Step
 
@@ -286,9 +287,9 @@ def run(
     """
     notices = _NoticeRouter(on_notice)
     conn.add_notice_handler(notices)
+    step, done = None, []
     try:
         with progress.watching(url, conn, notices.running, on_progress if url else None):
-            done = []
             last = len(plan) - 1
             for index, step in enumerate(plan):
                 if stop is not None and stop():
@@ -319,8 +320,63 @@ def run(
                 if on_done is not None:
                     on_done(result)
             return done
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (errors.Terminated)
+        raise _interrupted(conn, books, step, done, interrupt) from None
     finally:
         conn.remove_notice_handler(notices)
+
+
+def _interrupted(
+    conn, books: recorder.Bookkeeping, step: Step | None, done: list[Done], interrupt
+) -> Interrupted:
+    """Where the version running when the run was interrupted stands, as the server says
+    once what it left open is rolled back (psycopg cancelled its query on the server),
+    and what the run did before it."""
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    if step is None:
+        return Interrupted("before any version ran", interrupt)
+    up = step.direction == "up"
+    key = (step.version.number, step.direction)
+    before = sum((d.number, d.direction) != key for d in done)
+    stays = ""
+    if before:
+        stay = "stays" if before == 1 else "stay"
+        what = "applied" if up else "rolled back"
+        stays = f"; {before} version{'s' * (before > 1)} {what} before it {stay} {what}"
+    where = f"while {'applying' if up else 'rolling back'} {step.version.label}"
+    try:
+        if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            conn.execute("ROLLBACK")
+        progress_row = next(
+            (p for p in recorder.progress(conn, books) if (p.number, p.direction) == key), None
+        )
+        applied = step.version.number in {a.number for a in recorder.applied(conn, books)}
+    except psycopg.Error:
+        state = "the connection was lost; `liftdb status` says where it stands"
+        return Interrupted(f"{where}: {state}{stays}", interrupt)
+    if progress_row is not None:
+        state = (
+            f"it stopped after {progress_row.statements_done} of"
+            f" {progress_row.statement_count} statements; run"
+            f" `liftdb {'migrate' if up else 'rollback'}` to finish it"
+        )
+    elif applied == up:
+        state = "it was applied" if up else "it was rolled back"
+    elif step.file.transactional:
+        state = (
+            "it was rolled back and is pending again"
+            if up
+            else "its rollback was undone and it is still applied"
+        )
+    else:
+        state = (
+            "none of its statements had run; it is pending"
+            if up
+            else "none of its statements had run; it is still applied"
+        )
+    return Interrupted(f"{where}: {state}{stays}", interrupt)
 
 
 def _flush(conn) -> None:
@@ -375,6 +431,8 @@ class _Version:
                             attempts=(number + 1, time.monotonic() - started),
                         )
                     ) from None  # fmt: skip
+                if not in_autocommit:  # the session liftdb set up, nothing of the attempt's
+                    self._reset_session(done=False)
                 sleep_s = self.schedule.sleep_s(number)
                 number += 1
                 self.timeouts = self.base.attempt(number)
@@ -550,6 +608,9 @@ class _Version:
             with_progress = block is None and not sqltree.runs_outside_transaction_block(
                 statement.sql
             )
+            # A block of the file's own is noted done inside it, just before its COMMIT: a
+            # run cut short between the two cannot leave it committed but not noted either.
+            committing = block is not None and sqltree.commits_block(statement.sql)
             try:
                 if resuming and index == already and self._finished_before(statement):
                     with_progress = False  # the interrupted run completed it, not noting so
@@ -557,6 +618,8 @@ class _Version:
                     run = self._run_with_progress if with_progress else self._execute
                     alone = lambda s=statement, d=done, r=run: self._alone(s, d, r)  # noqa: E731
                     with_progress = self._attempts(alone, in_autocommit=True)
+                elif committing:
+                    self._commit_block(statement, self._advance(done, index))
                 else:
                     self.conn.execute(statement.sql)
             except (psycopg.Error, UnicodeEncodeError) as exc:
@@ -569,17 +632,12 @@ class _Version:
                 block = block or statement  # its statements are done when it commits
                 continue
             block = None
-            following = statements[index + 1].line if index + 1 < len(statements) else None
-            self._bookkeeping(
-                recorder.advance_progress_sql(
-                    self.books,
-                    self.step.version,
-                    self.step.direction,
-                    [(ordinal + 1, statements[ordinal]) for ordinal in range(done, index + 1)],
-                    following,
-                ),
-                begun=with_progress,
-            )
+            if not committing:
+                self._bookkeeping(self._advance(done, index), begun=with_progress)
+            elif index + 1 < len(statements):  # the session without the block's SET LOCALs
+                self._bookkeeping(
+                    recorder.note_session_sql(self.books, self.step.version, self.step.direction)
+                )
             done = index + 1
         if block is not None:  # Plan.parse refuses such a file; a server may still differ
             self._rollback_quietly()
@@ -591,14 +649,46 @@ class _Version:
         self._bookkeeping(
             recorder.finish_statements(self.books, self.step.version, self.step.direction, "0")
         )
+        self._reset_session()
+
+    def _reset_session(self, *, done: bool = True) -> None:
+        """Bring the session back to the one liftdb set up (``session``), in autocommit:
+        after a non-transactional version (``done``), and after a transactional version's
+        attempt that a lock timeout rolled back (a rollback leaves its session advisory
+        locks and prepared statements), before the next."""
+        import psycopg
+
         try:
             cursor = self.conn.execute(";\n".join(self.session.reset_statements()))
             while cursor.nextset():
                 pass
             (answer,) = cursor.fetchone()
         except psycopg.Error as exc:
-            raise self._reset_failed(exc) from None
-        self._release_advisory_locks(answer)
+            raise self._reset_failed(exc, done) from None
+        self._release_advisory_locks(answer, done)
+
+    def _advance(self, done: int, index: int) -> list[str]:
+        """The note that the statements after the first ``done`` up to ``index`` (0-based,
+        included) have completed."""
+        statements = self.step.file.statements
+        following = statements[index + 1].line if index + 1 < len(statements) else None
+        return recorder.advance_progress_sql(
+            self.books,
+            self.step.version,
+            self.step.direction,
+            [(ordinal + 1, statements[ordinal]) for ordinal in range(done, index + 1)],
+            following,
+        )
+
+    def _commit_block(self, statement: Statement, note: list[str]) -> None:
+        """The file's ``COMMIT`` of its own block, with ``note`` written inside the block
+        just before it, as liftdb: both commit, or neither. The block's deferred
+        constraints and triggers are checked first, in the session the block left (they
+        would run at the COMMIT, after liftdb's ``SET LOCAL``s); a failure there is the
+        COMMIT's, raised as psycopg's error."""
+        self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        self._bookkeeping(note, begun=True, commit=False)
+        self.conn.execute(statement.sql)
 
     def _alone(self, statement: Statement, done: int, run: Callable[[Statement], bool]) -> bool:
         """One statement outside a block of the file's own, as ``run`` runs it (with its
@@ -619,7 +709,7 @@ class _Version:
         self.conn.execute(statement.sql)
         return False
 
-    def _release_advisory_locks(self, answer: bool | None) -> None:
+    def _release_advisory_locks(self, answer: bool | None, done: bool = True) -> None:
         """The rest of the reset, when its last statement says so (``session``)."""
         import psycopg
 
@@ -627,9 +717,16 @@ class _Version:
             try:
                 self.conn.execute(session_module.RELEASE_ADVISORY_LOCKS)
             except psycopg.Error as exc:
-                raise self._reset_failed(exc) from None
+                raise self._reset_failed(exc, done) from None
 
-    def _reset_failed(self, error) -> MigrationFailed:
+    def _reset_failed(self, error, done: bool = True) -> MigrationFailed:
+        """``done``: the version was applied (rolled back); else an attempt was undone."""
+        if not done:
+            return MigrationFailed(
+                f"{self.step.file.path}: after a lock timeout, resetting the session for the"
+                f" next attempt failed: {error.diag.message_primary or error};"
+                f" {self.label} was not {self._verb()}"
+            )
         return MigrationFailed(
             f"{self.step.file.path}: {self.label} was {self._verb()}, then resetting the"
             f" session failed: {error.diag.message_primary or error}; stopped there"
@@ -651,11 +748,12 @@ class _Version:
             return False
         return True
 
-    def _bookkeeping(self, statements: list[str], *, begun: bool = False) -> None:
+    def _bookkeeping(self, statements: list[str], *, begun: bool = False, commit=True) -> None:
         """Write to the bookkeeping as liftdb (its role, search_path and timeouts; read
         write whatever the version set), in one round trip, leaving the session as the
         version's statements made it: in a transaction of its own, or in the one
-        ``_run_with_progress`` began (``begun``), committing the statement with it."""
+        ``_run_with_progress`` began (``begun``), committing the statement with it, or
+        in a block of the file's own, left open for its COMMIT (not ``commit``)."""
         import psycopg
 
         sql = [
@@ -664,7 +762,7 @@ class _Version:
             session_module.NOTE_SESSION,  # then the version's session (timeouts not noted)
             *self.session.as_liftdb_statements(),
             *statements,
-            "COMMIT",
+            *(["COMMIT"] if commit else []),
         ]
         try:
             self.conn.execute(";\n".join(sql))

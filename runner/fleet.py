@@ -618,7 +618,7 @@ def rollback(
     from runner import plan
 
     chain = loader.load(sql_dir)
-    plan.resolve(chain, to, allow_zero=True)
+    to = plan.resolve(chain, to, allow_zero=True)
     plan.Plan(tuple(plan.Step(v, "down") for v in chain if v.number > to)).parse()
     confirm = None if yes else (lambda question: False)
 

@@ -185,6 +185,22 @@ class Chain:
         return len(self.versions)
 
 
+def version_named(text: str) -> tuple[int, str | None]:
+    """A version as the command line names it: (number, name), the name None when only a
+    number is given (``3``, ``00003``); else its label (``00003_add_widgets``), or its up
+    or rollback file's name or path (``sql/00003_add_widgets.sql``, as a shell completes
+    it). ``ValueError`` for anything else; whether the chain has it is not checked here."""
+    if text.strip().isdigit():
+        return int(text), None
+    base = Path(text).name
+    match = VERSION_FILE.fullmatch(base) or VERSION_FILE.fullmatch(base + ".sql")
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not a version number, label (00003_name) or version file name"
+        )
+    return int(match["number"]), match["name"]
+
+
 def line_col(text: str, offset: int) -> tuple[int, int]:
     """1-based line and column of a character offset."""
     offset = max(0, min(offset, len(text)))

@@ -151,6 +151,8 @@ def status_lines(report, colour: bool = False) -> list[str]:
 
 def status_summary(report) -> str:
     parts = [f"{report.applied} applied", f"{report.pending} pending"]
+    if report.interrupted:
+        parts.append(f"{report.interrupted} interrupted")
     if report.drifted:
         parts.append(f"{report.drifted} drifted")
     if report.invalid_indexes:
@@ -183,6 +185,7 @@ def status_document(report) -> str:
             "lock_holder": report.lock_holder,
             "applied": report.applied,
             "pending": report.pending,
+            "interrupted": report.interrupted,
             "drifted": report.drifted,
         }
     )
@@ -250,6 +253,16 @@ def baseline_document(adopted, database: str, *, dry_run: bool) -> str:
 def lock_wait_line(holder) -> str:
     who = holder.describe() if holder is not None else "another session"
     return f"waiting for the migration lock, held by {who}"
+
+
+def lock_wait_document(holder, wait_ms: int) -> str:
+    """The wait for the migration lock as a JSON line (``--json``'s, on stderr): who holds
+    it (``lock.Holder``'s fields, ``since`` in ISO 8601; null when it cannot be seen) and
+    how long liftdb waits for it (``--lock-wait``, milliseconds; 0 = for ever)."""
+    fields = None if holder is None else holder._asdict()
+    if fields is not None and fields["since"] is not None:
+        fields["since"] = fields["since"].isoformat()
+    return json.dumps({"event": "migration_lock_wait", "holder": fields, "wait_ms": wait_ms})
 
 
 def drift_allowed_line(drift) -> str:

@@ -410,14 +410,30 @@ def read_state(conn, chain: Chain) -> State:
     )
 
 
-def resolve(chain: Chain, number: int, *, allow_zero: bool = False) -> int:
-    """A version number the command line gave, checked against the chain."""
+def resolve(chain: Chain, given: int | str, *, allow_zero: bool = False) -> int:
+    """The number of the version the command line gave, checked against the chain:
+    a number, or a label or file name (``loader.version_named``), which must be the
+    version's at its number; ``UsageError`` otherwise."""
+    from runner import loader
+
+    number, name = given, None
+    if isinstance(given, str):
+        try:
+            number, name = loader.version_named(given)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     low = 0 if allow_zero else 1
-    if not low <= number <= chain.head:
+    if not low <= number <= chain.head or (name is not None and number == 0):
         raise UsageError(
-            f"unknown version {number}: {chain.directory} has versions 1..{chain.head}"
+            f"unknown version {given}: {chain.directory} has versions 1..{chain.head}"
             if chain.head
-            else f"unknown version {number}: {chain.directory} has no versions"
+            else f"unknown version {given}: {chain.directory} has no versions"
+        )
+    version = chain.get(number)
+    if name is not None and version is not None and version.name != name:
+        raise UsageError(
+            f"{given} is not a version of {chain.directory}: version {number} there is"
+            f" {version.label}"
         )
     return number
 
@@ -465,7 +481,7 @@ def rollback(
     if everything:
         chosen = applied
     elif to is not None:
-        resolve(state.chain, to, allow_zero=True)
+        to = resolve(state.chain, to, allow_zero=True)
         chosen = [n for n in applied if n > to]
     else:
         count = 1 if steps is None else steps

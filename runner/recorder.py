@@ -420,6 +420,17 @@ def advance_progress_sql(
     ]
 
 
+def note_session_sql(books: Bookkeeping, version: Version, direction: str) -> list[str]:
+    """Note again the session a non-transactional version's completed statements left,
+    noted earlier in the transaction (``session.NOTE_SESSION``), their count unchanged:
+    after a block of the file's own commits, with the settings it made ``LOCAL`` gone."""
+    return [
+        f"UPDATE {books.liftdb_progress}"
+        f" SET session = pg_catalog.current_setting('{SESSION_NOTED}')::jsonb"
+        f" WHERE version = {int(version.number)} AND direction = {literal(direction)}"
+    ]
+
+
 def finish_statements(
     books: Bookkeeping,
     version: Version,

@@ -276,6 +276,20 @@ def transaction_block(sql: str) -> str | None:
     return None
 
 
+def commits_block(sql: str) -> bool:
+    """True for a statement that commits a transaction block and ends it: ``COMMIT``,
+    ``END`` (not ``AND CHAIN``; not ``ROLLBACK`` nor ``PREPARE TRANSACTION``)."""
+    from pglast import ast
+    from pglast.enums import TransactionStmtKind as Kind
+
+    return any(
+        isinstance(raw.stmt, ast.TransactionStmt)
+        and raw.stmt.kind == Kind.TRANS_STMT_COMMIT
+        and not raw.stmt.chain
+        for raw in _tree(sql)
+    )
+
+
 def created_schemas(sql: str) -> list[str]:
     """The schemas a ``CREATE SCHEMA`` statement creates."""
     from pglast import ast

@@ -86,6 +86,50 @@ def test_migrate_to_stops_at_that_version_and_an_unknown_one_is_a_usage_error(ur
     assert recorded(url) == [1, 2]
 
 
+# A version named as the files name it, wherever a version number is taken: its label,
+# its up or rollback file's name, or that file's path (as a shell completes it).
+AS_NAMED = ["00002_add_widget_size", "00002_add_widget_size.sql",
+            "00002_add_widget_size.rollback.sql", "sql/00002_add_widget_size.sql"]  # fmt: skip
+
+
+@pytest.mark.parametrize("named", AS_NAMED)
+def test_a_version_is_taken_by_its_label_or_file_name_wherever_a_number_is(url, make_chain, named):
+    sql_dir = make_chain()
+    assert liftdb(url, sql_dir, "migrate", "--to", named).exit_code == 0
+    assert recorded(url) == [1, 2]
+    based = liftdb(url, sql_dir, "baseline", "--to", named, "--dry-run")
+    assert based.exit_code == 0, based.output
+    assert based.stdout.startswith("nothing to do: every version up to 2 is recorded")
+    assert liftdb(url, sql_dir, "migrate").exit_code == 0
+    rolled = liftdb(url, sql_dir, "rollback", "--to", named)
+    assert rolled.exit_code == 0, rolled.output
+    assert recorded(url) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("named", "says"),
+    [
+        ("00002_add_gadgets", "00002_add_gadgets is not a version of"),
+        ("00002_add_widget_size.txt", "'00002_add_widget_size.txt' is not a version number,"),
+        ("add_widget_size", "'add_widget_size' is not a version number,"),
+        ("00009_add_widget_size", "unknown version 00009_add_widget_size:"),
+    ],
+)
+@pytest.mark.parametrize("command", ["migrate", "rollback", "baseline"])
+def test_a_label_that_is_not_the_version_at_its_number_is_refused(
+    url, make_chain, command, named, says
+):
+    sql_dir = make_chain()
+    assert liftdb(url, sql_dir, "migrate", "--to", "1").exit_code == 0
+    result = liftdb(url, sql_dir, command, "--to", named)
+    assert result.exit_code == 2
+    line = error_of(result)
+    assert says in line
+    if "is not a version of" in says:
+        assert line.endswith(f"{sql_dir}: version 2 there is 00002_add_widget_size")
+    assert recorded(url) == [1]
+
+
 def test_migrate_to_an_applied_version_does_not_claim_the_database_is_up_to_date(url, make_chain):
     sql_dir = make_chain()
     assert liftdb(url, sql_dir, "migrate", "--to", "2").exit_code == 0
@@ -647,6 +691,7 @@ def test_status_json_shape(url, make_chain):
         "lock_holder",
         "applied",
         "pending",
+        "interrupted",
         "drifted",
     }
     assert document["hint"] is None and document["lock_holder"] is None
@@ -746,6 +791,33 @@ def test_bad_durations_are_usage_errors(url, make_chain):
         result = liftdb(url, make_chain(), option, value, "status")
         assert result.exit_code == 2
         assert error_of(result).startswith(f"liftdb: usage: Invalid value for '{option}'")
+
+
+@pytest.mark.parametrize(
+    "flags", [["-q", "-v"], ["--quiet", "--verbose"], ["-qv"], ["migrate", "--verbose", "-q"]]
+)
+def test_quiet_and_verbose_together_are_a_usage_error_naming_both(url, make_chain, flags):
+    sql_dir = make_chain()
+    result = liftdb(url, sql_dir, *flags, *([] if "migrate" in flags else ["migrate"]))
+    assert result.exit_code == 2
+    line = error_of(result)
+    assert line.startswith("liftdb: usage: ") and "--quiet" in line and "--verbose" in line
+    assert recorded(url) == []
+
+
+@pytest.mark.parametrize("given", [["--database-url", ""], ["--database-url=  "]])
+def test_an_empty_database_url_is_a_usage_error_not_the_embedded_server(tmp_path, given):
+    # The embedded server's data would go here, were it started: it must not be.
+    env = {"DATABASE_URL": None, "LIFTDB_PGDATA": str(tmp_path / "pgdata")}
+    try:
+        result = invoke([*given, "--sql-dir", str(SQL_DIR), "status"], env=env)
+        assert result.exit_code == 2, result.output
+        line = error_of(result)
+        assert line.startswith("liftdb: usage: ") and "--database-url is empty" in line
+        assert not (tmp_path / "pgdata").exists()
+    finally:
+        if (tmp_path / "pgdata").exists():  # it was started after all: stop it
+            invoke(["db", "stop"], env=env)
 
 
 def test_a_bad_directive_names_the_file(url, make_chain):
@@ -914,7 +986,7 @@ def test_the_readme_and_help_document_the_same_exit_codes():
 
     readme = (REPO / "README.md").read_text()
     table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
-    documented = [int(code) for code in re.findall(r"^\| (\d) \|", table, re.MULTILINE)]
-    in_help = [int(code) for code in re.findall(r"^  (\d)  ", cli.EPILOG, re.MULTILINE)]
+    documented = [int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)]
+    in_help = [int(code) for code in re.findall(r"^  (\d+)  ", cli.EPILOG, re.MULTILINE)]
     defined = sorted(value for name, value in vars(errors).items() if name.startswith("EXIT_"))
-    assert documented == in_help == defined == [0, 1, 2, 3, 4, 5]
+    assert documented == in_help == defined == [0, 1, 2, 3, 4, 5, 130, 143]

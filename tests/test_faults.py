@@ -34,7 +34,7 @@ from processes import (
     wait_for,
 )
 
-from runner.errors import EXIT_ERROR
+from runner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 PAUSED = {"PGOPTIONS": "-c liftdb_test.pause=60"}
 PAUSE = "SELECT pg_sleep(coalesce(current_setting('liftdb_test.pause', true), '0')::float)"
@@ -147,37 +147,180 @@ GATED_INSERT = (
 )
 
 
+def killed_while_noting_progress(url: str, sql_dir, what: str) -> None:
+    """``migrate`` killed (SIGKILL) while it notes ``what`` done: its gated statement (waiting
+    for advisory lock 4242, which the test holds) is let through once the test holds the
+    progress row (statement 1 noted), so the runner waits to note it; back once the server
+    has ended the runner's session."""
+    with (
+        psycopg.connect(url, autocommit=True) as gate,
+        psycopg.connect(url, autocommit=True) as holder,
+    ):
+        gate.execute("SELECT pg_advisory_lock(4242)")
+        with start_liftdb(url, sql_dir, "--lock-timeout", "0", "migrate") as runner:
+            wait_for(
+                lambda: liftdb_backend(url, "4242", waiting_on_lock=True),
+                f"{what} to wait at the gate",
+            )
+            holder.execute("BEGIN")
+            holder.execute("SELECT FROM liftdb_progress FOR UPDATE")
+            gate.execute("SELECT pg_advisory_unlock(4242)")
+            wait_for(
+                lambda: liftdb_backend(url, "liftdb_progress", waiting_on_lock=True),
+                f"the runner to note {what} done",
+            )
+            kill(runner)
+        # The server notices the vanished client within a second; only then is the row free.
+        wait_for(lambda: lock_is_free(url), "the migration lock to be released")
+        holder.execute("ROLLBACK")
+
+
 def test_sigkill_between_a_statement_and_its_progress_leaves_the_statement_undone(
     tmp_path, database_url
 ):
     sql_dir = write_chain(tmp_path / "sql", [GATED_INSERT])
-    with (
-        psycopg.connect(database_url, autocommit=True) as gate,
-        psycopg.connect(database_url, autocommit=True) as holder,
-    ):
-        gate.execute("SELECT pg_advisory_lock(4242)")
-        with start_liftdb(database_url, sql_dir, "migrate") as runner:
-            wait_for(
-                lambda: liftdb_backend(database_url, "4242", waiting_on_lock=True),
-                "the INSERT to wait at the gate",
-            )
-            holder.execute("BEGIN")
-            holder.execute("SELECT FROM liftdb_progress FOR UPDATE")  # statement 1 noted
-            gate.execute("SELECT pg_advisory_unlock(4242)")
-            wait_for(
-                lambda: liftdb_backend(database_url, "liftdb_progress", waiting_on_lock=True),
-                "the runner to note the INSERT done",
-            )
-            kill(runner)
-        # The server notices the vanished client within a second; only then is the row free.
-        wait_for(lambda: lock_is_free(database_url), "the migration lock to be released")
-        holder.execute("ROLLBACK")
-
+    killed_while_noting_progress(database_url, sql_dir, "the INSERT")
     finished = liftdb(database_url, sql_dir, "migrate")
     assert finished.returncode == 0, finished.stderr
     with psycopg.connect(database_url, autocommit=True) as conn:
         assert conn.execute("SELECT id FROM log ORDER BY id").fetchall() == [(1,), (2,)]
     assert recorded_versions(database_url) == [1]
+
+
+# The same, for a transaction block of the file's own: its INSERT waits at the gate, and
+# the runner is killed while it notes the block done, which must commit with the block.
+GATED_BLOCK = (
+    "fill_ledger",
+    "-- transactional: false\n"
+    "CREATE TABLE ledger (entry int NOT NULL);\n"  # 2
+    "BEGIN;\n"  # 3
+    "INSERT INTO ledger SELECT 1 FROM (SELECT pg_advisory_lock_shared(4242)) AS gate;\n"  # 4
+    "INSERT INTO ledger VALUES (2);\n"  # 5
+    "COMMIT;\n"  # 6
+    "INSERT INTO ledger VALUES (3);\n",  # 7
+    "DROP TABLE ledger;\n",
+)
+
+
+def test_sigkill_between_a_block_s_commit_and_its_progress_cannot_run_the_block_twice(
+    tmp_path, database_url
+):
+    sql_dir = write_chain(tmp_path / "sql", [GATED_BLOCK])
+    path = f"{sql_dir}/00001_fill_ledger.sql"
+    killed_while_noting_progress(database_url, sql_dir, "the block")
+
+    # What status says is what the database holds: the block undone, with its note.
+    [version] = status_document(database_url, sql_dir)["versions"]
+    assert (version["state"], version["note"]) == (
+        "interrupted",
+        f"stopped at {path}:3 (1 of 6 statements done)",
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM ledger").fetchone()[0] == 0
+    finished = liftdb(database_url, sql_dir, "migrate")
+    assert finished.returncode == 0, finished.stderr
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        entries = conn.execute("SELECT entry FROM ledger ORDER BY entry").fetchall()
+    assert entries == [(1,), (2,), (3,)]  # the block's effects once, not twice
+    assert recorded_versions(database_url) == [1]
+
+
+# Ctrl-C (SIGINT) and SIGTERM: the shell's codes, and one line saying where the version
+# that was running stands, which status, asked afterwards, must agree with.
+SLOW_STATEMENTS = (
+    "fill_slowly",
+    f"-- transactional: false\nCREATE TABLE slow_rows (id int);\n{PAUSE};\n",
+    "DROP TABLE slow_rows;\n",
+)
+
+
+SIGNALS = [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)]
+
+
+def signalled(url: str, sql_dir, command: str, signum) -> subprocess.CompletedProcess:
+    """``liftdb COMMAND`` sent ``signum`` while its version sleeps (``PAUSED``), run out."""
+    with start_liftdb(url, sql_dir, command, **PAUSED) as runner:
+        wait_for(lambda: liftdb_backend(url, "pg_sleep"), f"{command} to be running")
+        runner.send_signal(signum)
+        out, err = runner.communicate(timeout=60)
+    return subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
+
+
+@pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_a_transactional_version_says_it_was_rolled_back(
+    tmp_path, database_url, signum, code
+):
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, SLOW_TRANSACTIONAL, ADD_COLOUR])
+    result = signalled(database_url, sql_dir, "migrate", signum)
+    assert_one_line_error(
+        result,
+        code,
+        f"interrupted ({signal.Signals(signum).name}) while applying 00002_create_slow_marker:",
+        "it was rolled back and is pending again; 1 version applied before it stays applied",
+    )
+    assert lock_is_free(database_url)
+    assert recorded_versions(database_url) == [1]
+    assert "slow_marker" not in user_relations(database_url)
+    assert states(database_url, sql_dir) == {1: "applied", 2: "pending", 3: "pending"}
+
+
+@pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_a_non_transactional_version_says_where_it_stopped(
+    tmp_path, database_url, signum, code
+):
+    sql_dir = write_chain(tmp_path / "sql", [SLOW_STATEMENTS])
+    path = f"{sql_dir}/00001_fill_slowly.sql"
+    result = signalled(database_url, sql_dir, "migrate", signum)
+    assert_one_line_error(
+        result,
+        code,
+        f"interrupted ({signal.Signals(signum).name}) while applying 00001_fill_slowly:",
+        "it stopped after 1 of 2 statements; run `liftdb migrate` to finish it",
+    )
+    assert lock_is_free(database_url)
+    [version] = status_document(database_url, sql_dir)["versions"]
+    assert (version["state"], version["note"]) == (
+        "interrupted",
+        f"stopped at {path}:3 (1 of 2 statements done)",
+    )
+    finished = liftdb(database_url, sql_dir, "migrate")
+    assert finished.returncode == 0, finished.stderr
+    assert recorded_versions(database_url) == [1]
+
+
+def test_sigint_during_a_rollback_says_the_version_is_still_applied(tmp_path, database_url):
+    slow_down = (
+        "create_slow_marker",
+        "CREATE TABLE slow_marker (id int);\n",
+        f"DROP TABLE slow_marker;\n{PAUSE};\n",
+    )
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, slow_down])
+    assert liftdb(database_url, sql_dir, "migrate").returncode == 0
+    result = signalled(database_url, sql_dir, "rollback", signal.SIGINT)
+    assert_one_line_error(
+        result,
+        EXIT_INTERRUPTED,
+        "interrupted (SIGINT) while rolling back 00002_create_slow_marker:",
+        "its rollback was undone and it is still applied",
+    )
+    assert recorded_versions(database_url) == [1, 2]
+    assert "slow_marker" in user_relations(database_url)
+    assert states(database_url, sql_dir) == {1: "applied", 2: "applied"}
+
+
+def test_sigterm_while_waiting_for_the_migration_lock_says_no_version_ran(tmp_path, database_url):
+    sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS])
+    with psycopg.connect(database_url, autocommit=True) as other:
+        from runner import lock
+
+        lock.try_acquire(other)
+        with start_liftdb(database_url, sql_dir, "--lock-wait", "0", "migrate") as runner:
+            wait_for(lambda: "waiting" in runner.stderr.readline(), "the wait to be reported")
+            runner.send_signal(signal.SIGTERM)
+            out, err = runner.communicate(timeout=60)
+    assert runner.returncode == EXIT_TERMINATED, err
+    assert err.splitlines() == ["liftdb: error: interrupted (SIGTERM) before any version ran"]
+    assert recorded_versions(database_url) == []
 
 
 @pytest.fixture

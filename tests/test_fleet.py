@@ -633,7 +633,7 @@ def test_status_shows_the_spread_and_each_database_that_needs_attention(
             "current": "current      00004  up to date",
             "behind": "behind       00002  behind: 2 pending",
             "interrupted": f"interrupted  00002  interrupted: 00003 stopped at {step3}:3"
-            " (1 of 2 statements done); behind: 2 pending",
+            " (1 of 2 statements done); behind: 1 pending",  # 00004: 00003 is interrupted
             "yoyo": "yoyo         00000  applied by yoyo: 00001_create_t1 (and 1 more)"
             " (adopt with liftdb baseline); behind: 2 pending",
             "drifted": f"drifted      00004  drift: 00002: {sql_dir}/00002_create_t2.sql changed"
@@ -921,6 +921,8 @@ REFUSED = [
      ["--shard", "half"], {}, "--shard 'half': give I/N"),
     ("an unknown version", '[[target]]\nname = "a"\nurl = "postgresql://h/a"\n', ["--to", "9"],
      {}, "unknown version 9: "),
+    ("a label not the version's", '[[target]]\nname = "a"\nurl = "postgresql://h/a"\n',
+     ["--to", "00002_other"], {}, "00002_other is not a version of sql: version 2 there is 0000"),
     ("no jobs", '[[target]]\nname = "a"\nurl = "postgresql://h/a"\n', ["--jobs", "0"], {},
      "Invalid value for '--jobs': 0 is not in the range x>=1"),
 ]  # fmt: skip

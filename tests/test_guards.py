@@ -44,7 +44,7 @@ def test_status_exit_code_is_3_when_the_only_thing_left_is_an_interrupted_versio
     document = status_document(database_url, sql_dir)
     assert [v["state"] for v in document["versions"]] == ["applied", "interrupted"]
     assert document["invalid_indexes"] == []
-    assert document["pending"] == 1
+    assert (document["pending"], document["interrupted"]) == (0, 1)
     assert liftdb(database_url, sql_dir, "status", "--exit-code").returncode == EXIT_PENDING
     assert liftdb(database_url, sql_dir, "status").returncode == EXIT_OK
 

@@ -14,7 +14,7 @@ import re
 
 import psycopg
 import pytest
-from processes import assert_one_line_error, liftdb, recorded_versions
+from processes import assert_one_line_error, liftdb, migration_lock_holder, recorded_versions
 
 from runner import api, lock, retry
 from runner.directives import Timeouts
@@ -221,6 +221,49 @@ def test_a_concurrent_index_left_invalid_by_a_lock_timeout_is_dropped_and_built_
         assert conn.execute(
             "SELECT indisvalid FROM pg_index WHERE indexrelid = 'widgets_name_idx'::regclass"
         ).fetchall() == [(True,)]
+    assert recorded_versions(database_url) == [1, 2]
+
+
+# What a failed attempt left in the session that its rollback does not undo: a session
+# advisory lock (held across the sleep, while the migration should hold nothing, and taken
+# again on top by the next attempt) and a prepared statement (the next attempt's PREPARE
+# of the same name fails). Each attempt starts in the session liftdb set up.
+LEFT_BY_AN_ATTEMPT = {
+    "advisory lock": "SELECT pg_advisory_lock(777), pg_advisory_lock_shared(1, 2);\n",
+    "prepared statement": "PREPARE widget_count AS SELECT count(*) FROM widgets;\n",
+}
+
+
+@pytest.mark.parametrize("left", LEFT_BY_AN_ATTEMPT)
+def test_a_retry_starts_without_what_the_failed_attempt_left_in_the_session(
+    database_url, make_chain, left
+):
+    name, up, down = BLOCKED[1]
+    sql_dir = make_chain(BLOCKED[0], (name, LEFT_BY_AN_ATTEMPT[left] + up, down))
+    assert liftdb(database_url, sql_dir, "migrate", "--to", "1").returncode == 0
+    app = reader(database_url)
+    held = []
+
+    def on_lock_wait(wait) -> None:  # during the sleep before the next attempt
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            held.append(
+                conn.execute(
+                    "SELECT l.classid::bigint, l.objid::bigint, l.objsubid, l.mode"
+                    " FROM pg_locks l WHERE l.locktype = 'advisory' AND l.pid = %s"
+                    " ORDER BY 1, 2, 3, 4",
+                    (migration_lock_holder(database_url),),
+                ).fetchall()
+            )
+        if len(held) == 2:
+            app.commit()
+
+    try:
+        done = api.migrate(database_url, sql_dir, options=api.Options(on_lock_wait=on_lock_wait))
+    finally:
+        app.close()
+    assert [d.number for d in done] == [2]
+    ours = [(lock.CLASSID, lock.OBJID, 1, "ExclusiveLock")]  # the migration lock, only
+    assert held == [ours, ours]
     assert recorded_versions(database_url) == [1, 2]
 
 

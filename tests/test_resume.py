@@ -147,6 +147,23 @@ def test_a_resume_whose_completed_statements_changed_is_refused_before_anything_
     assert recorded_versions(url) == [1, 2]
 
 
+def test_status_counts_an_interrupted_version_as_interrupted_not_pending(stopped):
+    url, sql_dir, _up = stopped
+    (sql_dir / "00003_add_size.sql").write_text("ALTER TABLE widgets ADD COLUMN size int;\n")
+    (sql_dir / "00003_add_size.rollback.sql").write_text("ALTER TABLE widgets DROP COLUMN size;\n")
+    text = liftdb(url, sql_dir, "status")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.splitlines()[-1].startswith("1 applied, 1 pending, 1 interrupted on ")
+    document = status_document(url, sql_dir)
+    assert (document["applied"], document["pending"], document["interrupted"]) == (1, 1, 1)
+    assert liftdb(url, sql_dir, "status", "--exit-code").returncode == 3
+    (sql_dir / "00003_add_size.sql").unlink()
+    (sql_dir / "00003_add_size.rollback.sql").unlink()
+    only = liftdb(url, sql_dir, "status", "--exit-code")  # interrupted alone is still behind
+    assert only.returncode == 3
+    assert only.stdout.splitlines()[-1].startswith("1 applied, 0 pending, 1 interrupted on ")
+
+
 def test_status_names_an_interrupted_version_from_the_bookkeeping_after_a_renumbering(stopped):
     url, sql_dir, up = stopped
     # Someone renumbers: a new version 2 goes in before, the interrupted one becomes 3.
@@ -409,3 +426,26 @@ def test_a_resume_starts_from_the_session_the_completed_statements_left(
     assert done.returncode == 0, done.stderr
     assert rows(database_url, "SELECT * FROM billing.payments") == [("3MB",)]
     assert recorded_versions(database_url) == [1]
+
+
+def test_a_resume_right_after_a_block_starts_from_the_session_its_commit_left(
+    database_url, make_chain
+):
+    # The block is noted done inside it, before its COMMIT, when its SET LOCAL still
+    # holds: the session noted must be the one after the COMMIT, SET kept, SET LOCAL gone.
+    up = (
+        NON_TRANSACTIONAL
+        + "CREATE SCHEMA billing;\n"
+        + "BEGIN;\n"
+        + "SET search_path = billing;\n"
+        + "SET LOCAL search_path = public;\n"
+        + "COMMIT;\n"
+        + "{failing}\n"
+        + "CREATE TABLE payments (id int);\n"
+    )
+    sql_dir = make_chain(("billing", up.format(failing=FAILS), "DROP SCHEMA billing CASCADE;\n"))
+    assert liftdb(database_url, sql_dir, "migrate").returncode == 1
+    (sql_dir / "00001_billing.sql").write_text(up.format(failing="SELECT 1;"))
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert rows(database_url, "SELECT to_regclass('billing.payments') IS NOT NULL") == [(True,)]

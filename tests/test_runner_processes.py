@@ -8,12 +8,14 @@ drift) is fast.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from contextlib import ExitStack
+from datetime import datetime
 
 import psycopg
 from conftest import REPO, WIDGETS
@@ -142,6 +144,29 @@ def test_a_runner_waiting_for_the_lock_names_the_holder_and_gives_up_with_exit_5
     )
     assert ", connected since 20" in error
     assert api.applied_versions(database_url) == []
+
+
+def test_with_json_the_wait_for_the_migration_lock_is_a_json_line(database_url, make_chain):
+    sql_dir = make_chain()
+    with psycopg.connect(database_url, autocommit=True, application_name="nightly-job") as holder:
+        assert lock.try_acquire(holder)
+        pid = holder.info.backend_pid
+        (client,) = holder.execute(
+            "SELECT host(client_addr) FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+        ).fetchone()
+        done = liftdb(database_url, sql_dir, "--json", "--lock-wait", "300ms", "migrate")
+    assert done.returncode == 5
+    assert done.stdout == ""
+    waiting, error = done.stderr.splitlines()
+    event = json.loads(waiting)
+    since = event["holder"].pop("since")
+    assert datetime.fromisoformat(since).tzinfo is not None
+    assert event == {
+        "event": "migration_lock_wait",
+        "holder": {"pid": pid, "application_name": "nightly-job", "client_addr": client},
+        "wait_ms": 300,
+    }
+    assert error.startswith("liftdb: error: gave up after 300 ms waiting for the migration lock")
 
 
 def test_drift_after_editing_an_applied_file_exits_4_naming_it(database_url, make_chain):
