@@ -79,6 +79,8 @@ def delayed(server: Server, delay_s: float) -> Iterator[Server]:
         yield replace(far, label=f"{server.label}, {round_trip_ms(server, far):.1f} ms round trip")
     finally:
         asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+        # The thread that resolved a server's host name ends now, not some time after.
+        asyncio.run_coroutine_threadsafe(loop.shutdown_default_executor(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()

@@ -61,7 +61,11 @@ class Holder(NamedTuple):
     since: datetime | None
 
     def describe(self) -> str:
-        client = self.client_addr or "local socket"
+        # The server hides another role's client and start from a role without
+        # pg_read_all_stats (both NULL); a visible local-socket client has a start.
+        client = self.client_addr or (
+            "local socket" if self.since else "client hidden from this role (pg_read_all_stats)"
+        )
         since = f", connected since {self.since:%Y-%m-%d %H:%M:%S %Z}" if self.since else ""
         return f"pid {self.pid} ({self.application_name or 'unknown application'}, {client}{since})"
 

@@ -230,7 +230,9 @@ def ensure_tables(conn, books: Bookkeeping | None = None) -> Bookkeeping:
     return Bookkeeping(books.schema, frozenset(TABLES), books.search_path)
 
 
-Query = tuple[str, tuple]  # an SQL string and its parameters
+# An SQL string and its parameters; None where the string names a bookkeeping table (its
+# schema's name may hold a "%", which psycopg reads as a placeholder when given parameters).
+Query = tuple[str, tuple | None]
 
 
 def _table_query(
@@ -241,7 +243,7 @@ def _table_query(
     if not books.has(table):
         return None
     name = getattr(books, table)
-    return f"SELECT {columns} FROM {name} {alias} ORDER BY {order}", ()
+    return f"SELECT {columns} FROM {name} {alias} ORDER BY {order}", None
 
 
 def _applied_query(books: Bookkeeping) -> Query | None:
@@ -252,7 +254,7 @@ def _applied_query(books: Bookkeeping) -> Query | None:
         f" FROM {books.liftdb_version} v WHERE EXISTS (SELECT 1 FROM {books._yoyo_migration} m"
         f" WHERE m.migration_id = pg_catalog.lpad(v.version::text, {NUMBER_WIDTH}, '0')"
         " || '_' || v.name) ORDER BY v.version",
-        (),
+        None,
     )
 
 
@@ -266,7 +268,7 @@ def _yoyo_only_query(books: Bookkeeping) -> Query | None:
         if books.has(VERSION_TABLE)
         else ""
     )
-    return f"SELECT m.migration_id FROM {books._yoyo_migration} m{ours} ORDER BY 1", ()
+    return f"SELECT m.migration_id FROM {books._yoyo_migration} m{ours} ORDER BY 1", None
 
 
 def _progress_query(books: Bookkeeping) -> Query | None:
@@ -506,23 +508,20 @@ def _who() -> tuple[str, str]:
 
 def record_checksums(conn, books: Bookkeeping, version: Version, comment: str) -> None:
     """Record ``version``'s files as they are now (``repair``), with a line in yoyo's log
-    ("mark": recorded as applied without running, in yoyo's words); call in a transaction."""
+    ("mark": recorded as applied without running, in yoyo's words); call in a transaction.
+    Literals, not parameters: the tables' schema name may hold a "%"."""
+    user, host = _who()
     conn.execute(
-        f"UPDATE {books.liftdb_version} SET up_sha256 = %s, rollback_sha256 = %s"
-        " WHERE version = %s",
-        (version.up.checksum, version.rollback.checksum, version.number),
+        f"UPDATE {books.liftdb_version} SET up_sha256 = {literal(version.up.checksum)},"
+        f" rollback_sha256 = {literal(version.rollback.checksum)}"
+        f" WHERE version = {int(version.number)}"
     )
     conn.execute(
         f"INSERT INTO {books._yoyo_log} (id, migration_hash, migration_id, operation, username,"
         " hostname, comment, created_at_utc)"
-        " VALUES (%s, %s, %s, 'mark', %s, %s, %s, pg_catalog.timezone('UTC', pg_catalog.now()))",
-        (
-            str(uuid.uuid1()),
-            migration_hash(version),
-            version.label,
-            *_user_and_host(),
-            comment[:255],
-        ),
+        f" VALUES ({literal(str(uuid.uuid1()))}, {literal(migration_hash(version))},"
+        f" {literal(version.label)}, 'mark', {user}, {host}, {literal(comment[:255])},"
+        " pg_catalog.timezone('UTC', pg_catalog.now()))"
     )
 
 

@@ -5,6 +5,7 @@ made-up figures: nothing here times anything.)"""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 
@@ -123,3 +124,67 @@ def test_the_latency_proxy_forwards_a_session_whole_and_stops(database_url):
             assert name == database.database_name(database_url)
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(far.url, connect_timeout=5).close()
+
+
+def test_the_latency_proxy_forwards_copy_notices_cancels_and_a_server_s_goodbye(database_url):
+    """The rest of what a migration's session sends through the network benchmark's proxy:
+    COPY both ways, the server's notices, a cancel request (a connection of its own), and
+    the server ending a session (``pg_terminate_backend``): each arrives as it would
+    straight from the server."""
+    import threading
+
+    import psycopg
+
+    from bench import latency
+    from bench.server import Server
+
+    here = Server(label="under test", url=database_url, version="", psql="")
+    rows = [(n, f"row {n}") for n in range(20_000)]
+    with latency.delayed(here, 0.001) as far, psycopg.connect(far.url, autocommit=True) as conn:
+        conn.execute("CREATE TEMPORARY TABLE copied (n int, label text)")
+        with conn.cursor().copy("COPY copied FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        with conn.cursor().copy("COPY copied TO STDOUT") as copy:
+            assert [(int(n), label) for n, label in copy.rows()] == rows
+
+        notices = []
+        conn.add_notice_handler(lambda d: notices.append((d.severity, d.message_primary)))
+        conn.execute("DO $$BEGIN RAISE NOTICE 'one %', 1; RAISE WARNING 'two'; END$$")
+        assert notices == [("NOTICE", "one 1"), ("WARNING", "two")]
+
+        canceller = threading.Timer(0.3, conn.cancel_safe)
+        canceller.start()
+        try:
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                conn.execute("SELECT pg_catalog.pg_sleep(60)")
+        finally:
+            canceller.cancel()
+            canceller.join(10)
+        assert conn.execute("SELECT 'still here'").fetchone() == ("still here",)
+
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_catalog.pg_terminate_backend(%s)", (conn.info.backend_pid,))
+        with pytest.raises(psycopg.errors.AdminShutdown):
+            conn.execute("SELECT 1")
+
+
+def test_the_latency_proxy_leaves_no_thread_behind_whatever_names_its_server(database_url):
+    """A server named by host name (``localhost``) has the event loop resolve it in a
+    thread of its own: that thread ends with the proxy, as the proxy's own does."""
+    from bench import latency
+    from bench.server import Server
+
+    before = set(threading.enumerate())
+    here = Server(label="under test", url=database_url, version="", psql="")
+    with latency.delayed(here, 0.001) as near:
+        # A second proxy in front of the first, reaching it by name.
+        named = Server(
+            label="by name", url=near.url.replace("127.0.0.1", "localhost"), version="", psql=""
+        )
+        for _ in range(5):
+            with latency.delayed(named, 0.001) as far:
+                assert "localhost" not in far.url
+            left = [thread.name for thread in set(threading.enumerate()) - before]
+            assert left == ["latency-proxy"], left  # the first proxy's, still running
+    assert set(threading.enumerate()) - before == set()

@@ -16,11 +16,11 @@ import uuid
 
 import psycopg
 import pytest
-from conftest import SQL_DIR
+from conftest import SQL_DIR, WIDGETS, write_chain
 from processes import liftdb
 from psycopg import sql
 
-from runner import api, database, loader
+from runner import api, database, loader, lock
 
 HEAD = loader.load(SQL_DIR).head
 SCHEMA = "app"
@@ -107,3 +107,26 @@ def test_role_without_privileges_applies_and_rolls_back_the_whole_chain(owner_of
     again = liftdb(url, SQL_DIR, "migrate")
     assert again.returncode == 0, again.stderr
     assert api.applied_versions(url) == list(range(1, HEAD + 1))
+
+
+def test_a_role_that_cannot_see_the_lock_holder_s_client_does_not_guess_it(
+    database_url, owner_of_one_schema, tmp_path
+):
+    """Without pg_read_all_stats, the server hides another role's client address and
+    start (pg_stat_activity shows NULL, as for a local socket): status says so, rather
+    than calling the holder's client a local socket."""
+    sql_dir = write_chain(tmp_path / "sql", WIDGETS)
+    with psycopg.connect(database_url, autocommit=True) as holder:
+        assert lock.try_acquire(holder)
+        with psycopg.connect(owner_of_one_schema, autocommit=True) as viewer:
+            seen = viewer.execute(
+                "SELECT client_addr, backend_start FROM pg_stat_activity WHERE pid = %s",
+                (holder.info.backend_pid,),
+            ).fetchone()
+        assert seen == (None, None)  # what the server lets this role see
+        done = liftdb(owner_of_one_schema, sql_dir, "status")
+        assert done.returncode == 0, done.stderr
+        line = next(x for x in done.stdout.splitlines() if "migration lock is held" in x)
+        assert f"pid {holder.info.backend_pid} (" in line
+        assert "local socket" not in line
+        assert "client hidden from this role" in line

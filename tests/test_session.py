@@ -211,6 +211,56 @@ def test_the_schema_dollar_user_names_created_by_the_chain_does_not_split_the_bo
     assert status.returncode == 0, status.stdout
 
 
+# A schema name a person may choose: percent signs (psycopg's placeholders), a double
+# quote, a dot, braces (str.format's), a space and upper case.
+ODD_SCHEMA = 'Odd%s "books".{t} 100%'
+
+
+def test_bookkeeping_in_a_schema_of_any_name_serves_every_command(database_url, make_chain):
+    sql_dir = make_chain(
+        CREATE_THINGS,
+        ("index_things", "-- transactional: false\nCREATE INDEX things_id ON things (id);\n",
+         "DROP INDEX things_id;\n"),
+        ("create_more", "CREATE TABLE more (id int);\n", "DROP TABLE more;\n"),
+    )  # fmt: skip
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        schema = sql.Identifier(ODD_SCHEMA)
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET search_path = {}").format(
+                sql.Identifier(conn.info.dbname), schema
+            )
+        )
+
+    def ok(*args: str) -> str:
+        done = liftdb(database_url, sql_dir, *args)
+        assert done.returncode == 0, f"{args}: {done.stderr}"
+        return done.stdout
+
+    assert "0 applied, 3 pending" in ok("status")
+    ok("migrate", "--to", "2")
+    assert "2 applied, 1 pending" in ok("status")
+    ok("migrate", "--dry-run")
+    ok("migrate")
+    ok("verify")
+    up = sql_dir / "00001_create_things.sql"
+    up.write_text("-- things, one row each\n" + up.read_text())
+    assert "repaired 1 version(s)" in ok("repair")
+    ok("verify")
+    ok("rollback", "--steps", "2")
+    ok("redo")
+    # The server says where the bookkeeping is, and what it holds.
+    assert relations(database_url)["liftdb_version"][0] == ODD_SCHEMA
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        recorded = conn.execute(
+            sql.SQL("SELECT migration_id FROM {} ORDER BY 1").format(
+                sql.Identifier(ODD_SCHEMA, "_yoyo_migration")
+            )
+        ).fetchall()
+    assert [row[0] for row in recorded] == ["00001_create_things"]
+    assert "1 applied, 2 pending" in ok("status")
+
+
 def test_the_environment_cannot_move_the_bookkeeping_only_choose_among_several(
     database_url, make_chain
 ):
