@@ -21,6 +21,7 @@ the chain creates) can split, hide or move the bookkeeping.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import hashlib
@@ -357,7 +358,11 @@ def read(conn, books: Bookkeeping) -> Recorded:
         _progress_query(books),
         _invalid_indexes_query(books),
     )
-    with conn.pipeline():
+    from psycopg import Pipeline
+
+    # A libpq older than 14 has no pipeline mode (psycopg's Python implementation on an old
+    # system libpq; the binary package brings its own): the same queries, one by one.
+    with conn.pipeline() if Pipeline.is_supported() else contextlib.nullcontext():
         cursors = [None if query is None else conn.execute(*query) for query in queries]
     applied_rows, yoyo_rows, progress_rows, index_rows = (
         [] if cursor is None else cursor.fetchall() for cursor in cursors

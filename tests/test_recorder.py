@@ -39,3 +39,29 @@ def test_bookkeeping_literals_read_back_as_written_whatever_the_string_settings(
             conn.execute(f"SET standard_conforming_strings = {setting}")
             read = [conn.execute(f"SELECT {literal(text)}").fetchone()[0] for text in tricky]
             assert read == tricky, setting
+
+
+def test_the_reads_are_the_same_with_or_without_a_pipeline(database_url, make_chain, monkeypatch):
+    """``recorder.read`` sends its four reads in one pipeline where libpq has pipeline mode
+    (14 and later) and one by one where it has not: the same answers either way."""
+    import psycopg
+    import pytest
+
+    from runner import recorder
+
+    sql_dir = make_chain(
+        ("t", "CREATE TABLE t (id int);", "DROP TABLE t;"),
+        ("u", "CREATE TABLE u (id int);", "DROP TABLE u;"),
+    )
+    api.migrate(database_url, sql_dir, to=1)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO t SELECT 1 FROM generate_series(1, 2)")
+        with pytest.raises(psycopg.errors.UniqueViolation):  # leaves the index invalid
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY t_id_key ON t (id)")
+        books = recorder.locate(conn)
+        pipelined = recorder.read(conn, books)
+        monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda cls: False))
+        one_by_one = recorder.read(conn, books)
+    assert pipelined == one_by_one
+    assert [row.number for row in pipelined.applied] == [1]
+    assert pipelined.invalid_indexes == ["t_id_key"]
