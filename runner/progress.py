@@ -139,19 +139,15 @@ class Watcher:
                 done, total, unit = view[3], view[4], "tuples"
             if command == "CLUSTER":
                 command = row[17]  # CLUSTER or VACUUM FULL
-            return _with(
-                progress, command=command, relation=row[16], phase=phase, done=done,
+            return progress._replace(
+                command=command, relation=row[16], phase=phase, done=done,
                 total=total, unit=unit,
             )  # fmt: skip
         return progress
 
 
-def _with(progress: Progress, **changes) -> Progress:
-    return progress._replace(**changes)
-
-
 def _ended(progress: Progress, elapsed_s: float) -> Progress:
-    return _with(progress, elapsed_s=elapsed_s, ended=True)
+    return progress._replace(elapsed_s=elapsed_s, ended=True)
 
 
 @contextmanager
