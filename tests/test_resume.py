@@ -347,6 +347,15 @@ def test_repair_does_not_make_a_changed_completed_statement_resumable(rollback_s
     assert progress(url) == [(2, "down", 1)]
 
 
+def stopped_then_resumed(url: str, make_chain, name: str, up: str, rollback: str, fixed: str):
+    """A one-version chain whose up file (``up``, with a ``{failing}`` slot) stops at
+    ``FAILS``; then the file with ``fixed`` in the slot, and ``migrate`` again: its result."""
+    sql_dir = make_chain((name, up.format(failing=FAILS), rollback))
+    assert liftdb(url, sql_dir, "migrate").returncode == 1
+    (sql_dir / f"00001_{name}.sql").write_text(up.format(failing=fixed))
+    return liftdb(url, sql_dir, "migrate")
+
+
 def test_a_resume_first_sets_the_session_the_completed_statements_had_set(database_url, make_chain):
     on_billing = (
         NON_TRANSACTIONAL
@@ -355,14 +364,10 @@ def test_a_resume_first_sets_the_session_the_completed_statements_had_set(databa
         + "CREATE TABLE invoices (id int);\n"
         + "{failing}\n"
     )
-    sql_dir = make_chain(
-        ("billing", on_billing.format(failing=FAILS), "DROP SCHEMA billing CASCADE;\n")
-    )
-    assert liftdb(database_url, sql_dir, "migrate").returncode == 1
-    (sql_dir / "00001_billing.sql").write_text(
-        on_billing.format(failing="CREATE INDEX CONCURRENTLY invoices_id_idx ON invoices (id);")
-    )
-    done = liftdb(database_url, sql_dir, "migrate")
+    done = stopped_then_resumed(
+        database_url, make_chain, "billing", on_billing, "DROP SCHEMA billing CASCADE;\n",
+        "CREATE INDEX CONCURRENTLY invoices_id_idx ON invoices (id);",
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     indexes = "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = %s::regclass"
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -380,14 +385,12 @@ def test_a_resumed_statement_sees_the_search_path_pg_dump_s_set_config_left(
         + "CREATE TABLE public.restored (id int);\n"
         + "{failing}\n"
     )
-    sql_dir = make_chain(("restored", restored.format(failing=FAILS), "DROP TABLE restored;\n"))
-    assert liftdb(database_url, sql_dir, "migrate").returncode == 1
     # As in a run that had not stopped: the search_path is still empty, so an unqualified
     # name has no schema to go to.
-    (sql_dir / "00001_restored.sql").write_text(
-        restored.format(failing="CREATE TABLE unqualified (id int);")
-    )
-    done = liftdb(database_url, sql_dir, "migrate")
+    done = stopped_then_resumed(
+        database_url, make_chain, "restored", restored, "DROP TABLE restored;\n",
+        "CREATE TABLE unqualified (id int);",
+    )  # fmt: skip
     assert_one_line_error(done, 1, ":4: CREATE TABLE unqualified", "[3F000]")
 
 
@@ -419,10 +422,9 @@ def test_a_resume_starts_from_the_session_the_completed_statements_left(
         + "CREATE TABLE payments (work_mem text DEFAULT current_setting('work_mem'));\n"
         + "INSERT INTO payments DEFAULT VALUES;\n"
     )
-    sql_dir = make_chain(("billing", up.format(failing=FAILS), "DROP SCHEMA billing CASCADE;\n"))
-    assert liftdb(database_url, sql_dir, "migrate").returncode == 1
-    (sql_dir / "00001_billing.sql").write_text(up.format(failing="SELECT 1;"))
-    done = liftdb(database_url, sql_dir, "migrate")
+    done = stopped_then_resumed(
+        database_url, make_chain, "billing", up, "DROP SCHEMA billing CASCADE;\n", "SELECT 1;"
+    )
     assert done.returncode == 0, done.stderr
     assert rows(database_url, "SELECT * FROM billing.payments") == [("3MB",)]
     assert recorded_versions(database_url) == [1]
@@ -443,9 +445,8 @@ def test_a_resume_right_after_a_block_starts_from_the_session_its_commit_left(
         + "{failing}\n"
         + "CREATE TABLE payments (id int);\n"
     )
-    sql_dir = make_chain(("billing", up.format(failing=FAILS), "DROP SCHEMA billing CASCADE;\n"))
-    assert liftdb(database_url, sql_dir, "migrate").returncode == 1
-    (sql_dir / "00001_billing.sql").write_text(up.format(failing="SELECT 1;"))
-    done = liftdb(database_url, sql_dir, "migrate")
+    done = stopped_then_resumed(
+        database_url, make_chain, "billing", up, "DROP SCHEMA billing CASCADE;\n", "SELECT 1;"
+    )
     assert done.returncode == 0, done.stderr
     assert rows(database_url, "SELECT to_regclass('billing.payments') IS NOT NULL") == [(True,)]

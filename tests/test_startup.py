@@ -58,10 +58,14 @@ def test_new_imports_no_driver_and_no_parser(tmp_path):
     ]
 
 
-def test_status_imports_the_driver_but_not_the_parser_nor_the_executor(module_migrated_url):
-    modules, out = imported(
-        "--database-url", module_migrated_url, "--sql-dir", str(SQL_DIR), "status"
-    )
+@pytest.fixture(scope="module")
+def status_imports(module_migrated_url) -> tuple[set[str], str]:
+    """What a cold ``liftdb status`` on an up-to-date database imports, and its stdout."""
+    return imported("--database-url", module_migrated_url, "--sql-dir", str(SQL_DIR), "status")
+
+
+def test_status_imports_the_driver_but_not_the_parser_nor_the_executor(status_imports):
+    modules, out = status_imports
     assert "psycopg" in modules
     assert not [m for m in modules if m.split(".")[0] in ("pglast", "yoyo")]
     assert not {"runner.executor", "runner.sqltree", "runner.session", "runner.catalog"} & modules
@@ -74,10 +78,8 @@ def test_status_imports_the_driver_but_not_the_parser_nor_the_executor(module_mi
 STATUS_DATACLASSES = {"runner.loader.SqlFile", "runner.loader.Chain", "runner.plan.Plan"}
 
 
-def test_status_creates_no_dataclass_beyond_the_few_that_need_one(module_migrated_url):
-    modules, _ = imported(
-        "--database-url", module_migrated_url, "--sql-dir", str(SQL_DIR), "status"
-    )
+def test_status_creates_no_dataclass_beyond_the_few_that_need_one(status_imports):
+    modules, _ = status_imports
     ours = sorted(m for m in modules if m.startswith("runner."))
     program = (
         "import dataclasses, importlib, sys\n"
