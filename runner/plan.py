@@ -11,13 +11,12 @@ have been seen before it started.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from runner import recorder
 from runner.errors import DriftError, LayoutError, UsageError, and_more
-from runner.loader import NUMBER_WIDTH, Chain, SqlFile, Version
+from runner.loader import NUMBER_WIDTH, Chain, SqlFile, Value, Version
 
 if TYPE_CHECKING:
     from runner import sqltree
@@ -275,9 +274,14 @@ class Step(NamedTuple):
         return self.version.up if self.direction == "up" else self.version.rollback
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Value):
+    """The steps of a run, in the order they run."""
+
+    _fields = ("steps",)
     steps: tuple[Step, ...]
+
+    def __init__(self, steps: tuple[Step, ...]) -> None:
+        object.__setattr__(self, "steps", steps)
 
     def __iter__(self):
         return iter(self.steps)

@@ -35,6 +35,24 @@ def empty_state(tmp_path) -> plan.State:
     return plan.State(chain=loader.load(write_chain(tmp_path / "sql", WIDGETS)), applied={})
 
 
+def test_chains_and_plans_are_values_read_only_as_a_frozen_dataclass_was(tmp_path):
+    """Plans compare by their steps (a run asks again only when the plan changed:
+    ``api._run_locked``), files by path and text, whichever load made them."""
+    state = empty_state(tmp_path)
+    again = plan.State(chain=loader.load(tmp_path / "sql"), applied={})
+    assert state.chain is not again.chain and state.chain == again.chain
+    assert plan.migrate(state) == plan.migrate(again)
+    assert plan.migrate(state) != plan.migrate(again, to=2)
+    assert len({plan.migrate(state), plan.migrate(again)}) == 1
+    first = state.chain.get(1).up
+    assert first.checksum == again.chain.get(1).up.checksum
+    assert first != loader.SqlFile(first.path, first.text + "\n-- changed\n")
+    for value, name in ((first, "text"), (state.chain, "versions"), (plan.migrate(state), "steps")):
+        with pytest.raises(AttributeError, match="read-only"):
+            setattr(value, name, None)
+    assert repr(state.chain).startswith(f"Chain(directory={tmp_path / 'sql'!r}, versions=(")
+
+
 def test_migrate_plans_every_pending_version_or_up_to_to(tmp_path):
     state = empty_state(tmp_path)
     assert [s.version.number for s in plan.migrate(state)] == [1, 2, 3]
