@@ -341,13 +341,13 @@ class Status(NamedTuple):
 
 def status(url: str, sql_dir: Path | str | loader.Chain = DEFAULT_SQL_DIR) -> Status:
     """Every version, applied or pending, with drift; reads only, creates nothing."""
-    from runner import adopt, lock, plan
+    from runner import adopt, plan
 
     chain = _chain(sql_dir)
     with database.connect(url) as conn:
-        state = plan.read_state(conn, chain)
+        state = plan.read_state(conn, chain, lock_holder=True)
         hint = adopt.hint(conn, chain, state.applied or state.applied_by_yoyo)
-        holder = lock.holder(conn)
+    holder = state.lock_holder
     drift = {d.number: d.reason for d in state.drift}
     kinds = {d.number: d.kind for d in state.drift}
     interrupted = {i.number: i for i in state.interrupted}

@@ -78,8 +78,16 @@ def try_acquire(conn) -> bool:
 
 def holder(conn) -> Holder | None:
     """Who holds the lock now, or None if nobody does (or we cannot see them)."""
-    row = conn.execute(HOLDER_QUERY, (CLASSID, OBJID)).fetchone()
-    return Holder(*row) if row else None
+    return holder_from(conn.execute(*HOLDER_READ).fetchall())
+
+
+# ``holder``'s query and parameters, for a caller that sends it with others in one round
+# trip (``recorder.read``); ``holder_from`` reads its rows.
+HOLDER_READ = (HOLDER_QUERY, (CLASSID, OBJID))
+
+
+def holder_from(rows: list[tuple]) -> Holder | None:
+    return Holder(*rows[0]) if rows else None
 
 
 def acquire(

@@ -19,7 +19,7 @@ from runner.errors import DriftError, LayoutError, UsageError, and_more
 from runner.loader import NUMBER_WIDTH, Chain, SqlFile, Value, Version
 
 if TYPE_CHECKING:
-    from runner import sqltree
+    from runner import lock, sqltree
 
 # Statements that begin, end or split a transaction (PostgreSQL's TransactionStmt).
 TRANSACTION_CONTROL = re.compile(
@@ -174,6 +174,7 @@ class State(NamedTuple):
     invalid_indexes: tuple[str, ...] = ()
     applied_by_yoyo: tuple[str, ...] = ()  # migration ids yoyo applied, without checksums
     server_version: int = 0  # the server's server_version_num (150008); 0: not known
+    lock_holder: lock.Holder | None = None  # read only when asked for (``read_state``)
 
     @property
     def pending(self) -> list[Version]:
@@ -394,11 +395,13 @@ def _refuse_newer_syntax(sql_file: SqlFile, server_version: int) -> None:
         raise LayoutError(f"{sql_file.path}:{line}:{col}: {found[0].message(server)}")
 
 
-def read_state(conn, chain: Chain) -> State:
-    """What the database recorded, beside the chain. Reads only; creates nothing. Where
-    the bookkeeping is (``recorder.locate``) is decided here, before any version runs."""
+def read_state(conn, chain: Chain, *, lock_holder: bool = False) -> State:
+    """What the database recorded, beside the chain, and with ``lock_holder`` who holds
+    the migration lock, in two round trips (``recorder.locate``, ``recorder.read``).
+    Reads only; creates nothing. Where the bookkeeping is (``recorder.locate``) is
+    decided here, before any version runs."""
     books = recorder.locate(conn)
-    recorded = recorder.read(conn, books)
+    recorded = recorder.read(conn, books, lock_holder=lock_holder)
     yoyo_only = set(recorded.applied_by_yoyo_only)
     return State(
         chain=chain,
@@ -411,6 +414,7 @@ def read_state(conn, chain: Chain) -> State:
         # Only the chain's own: a yoyo id no version bears belongs to some other chain.
         applied_by_yoyo=tuple(v.label for v in chain if v.label in yoyo_only),
         server_version=conn.info.server_version,
+        lock_holder=recorded.lock_holder,
     )
 
 

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from runner import yoyo
+from runner import lock, yoyo
 from runner.errors import BookkeepingError, UsageError
 from runner.loader import NUMBER_WIDTH, Statement, Version
 
@@ -345,18 +345,21 @@ class Recorded(NamedTuple):
     applied_by_yoyo_only: list[str]
     progress: list[Progress]
     invalid_indexes: list[str]
+    lock_holder: lock.Holder | None = None  # read only when asked for
 
 
-def read(conn, books: Bookkeeping) -> Recorded:
+def read(conn, books: Bookkeeping, *, lock_holder: bool = False) -> Recorded:
     """``applied``, ``applied_by_yoyo_only``, ``progress`` and ``invalid_indexes`` of
-    ``books`` at once: their queries sent together in a pipeline (psycopg's
-    ``Connection.pipeline``), one round trip where they took four; every plan and every
-    ``status`` starts with it."""
+    ``books`` at once, and with ``lock_holder`` who holds the migration lock
+    (``lock.holder``): their queries sent together in a pipeline (psycopg's
+    ``Connection.pipeline``), one round trip where they took four or five; every plan
+    and every ``status`` starts with it."""
     queries = (
         _applied_query(books),
         _yoyo_only_query(books),
         _progress_query(books),
         _invalid_indexes_query(books),
+        lock.HOLDER_READ if lock_holder else None,
     )
     from psycopg import Pipeline
 
@@ -364,7 +367,7 @@ def read(conn, books: Bookkeeping) -> Recorded:
     # system libpq; the binary package brings its own): the same queries, one by one.
     with conn.pipeline() if Pipeline.is_supported() else contextlib.nullcontext():
         cursors = [None if query is None else conn.execute(*query) for query in queries]
-    applied_rows, yoyo_rows, progress_rows, index_rows = (
+    applied_rows, yoyo_rows, progress_rows, index_rows, holder_rows = (
         [] if cursor is None else cursor.fetchall() for cursor in cursors
     )
     return Recorded(
@@ -372,6 +375,7 @@ def read(conn, books: Bookkeeping) -> Recorded:
         [row[0] for row in yoyo_rows],
         _progress_rows(progress_rows),
         [row[0] for row in index_rows],
+        lock.holder_from(holder_rows),
     )
 
 

@@ -42,12 +42,13 @@ def test_bookkeeping_literals_read_back_as_written_whatever_the_string_settings(
 
 
 def test_the_reads_are_the_same_with_or_without_a_pipeline(database_url, make_chain, monkeypatch):
-    """``recorder.read`` sends its four reads in one pipeline where libpq has pipeline mode
-    (14 and later) and one by one where it has not: the same answers either way."""
+    """``recorder.read`` sends its reads (the lock holder's too) in one pipeline where libpq
+    has pipeline mode (14 and later) and one by one where it has not: the same answers
+    either way."""
     import psycopg
     import pytest
 
-    from runner import recorder
+    from runner import lock, recorder
 
     sql_dir = make_chain(
         ("t", "CREATE TABLE t (id int);", "DROP TABLE t;"),
@@ -59,9 +60,13 @@ def test_the_reads_are_the_same_with_or_without_a_pipeline(database_url, make_ch
         with pytest.raises(psycopg.errors.UniqueViolation):  # leaves the index invalid
             conn.execute("CREATE UNIQUE INDEX CONCURRENTLY t_id_key ON t (id)")
         books = recorder.locate(conn)
-        pipelined = recorder.read(conn, books)
-        monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda cls: False))
-        one_by_one = recorder.read(conn, books)
+        with psycopg.connect(database_url, autocommit=True) as runner:
+            assert lock.try_acquire(runner)  # a run in progress, for the lock holder's read
+            pipelined = recorder.read(conn, books, lock_holder=True)
+            monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda cls: False))
+            one_by_one = recorder.read(conn, books, lock_holder=True)
+            holder_pid = runner.info.backend_pid
     assert pipelined == one_by_one
     assert [row.number for row in pipelined.applied] == [1]
     assert pipelined.invalid_indexes == ["t_id_key"]
+    assert pipelined.lock_holder.pid == holder_pid

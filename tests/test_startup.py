@@ -8,8 +8,10 @@ silently (one module-level import undoes a command's lazy loading).
 from __future__ import annotations
 
 import gc
+import os
 import re
 import sys
+import tempfile
 import weakref
 from pathlib import Path
 
@@ -93,6 +95,60 @@ def test_status_creates_no_dataclass(status_imports):
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(ours) > 10  # the check covers status's whole path, not nothing
     assert done.stdout.split() == [SEEN_DATACLASS]
+
+
+class RoundTrips:
+    """The round trips the connections ``runner.database.connect`` made sent after
+    connecting, read from libpq's trace: a round trip is the client's messages up to the
+    server's first reply (what a pipeline sends together counts once). libpq writes the
+    trace line by line to a FILE of its own (a duplicate of ``trace``'s descriptor)."""
+
+    def __init__(self, trace) -> None:
+        self.trace = trace
+        self.connections = 0
+
+    def connect(self, real):
+        def traced(url, **kwargs):
+            from psycopg import pq
+
+            conn = real(url, **kwargs)
+            conn.pgconn.trace(os.dup(self.trace.fileno()))
+            conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+            self.connections += 1
+            return conn
+
+        return traced
+
+    def count(self) -> int:
+        self.trace.seek(0)
+        lines = self.trace.read().decode().splitlines()
+        sides = [line[0] for line in lines if line[:2] in ("F\t", "B\t")]
+        return sum(a == "F" and b == "B" for a, b in zip(sides, sides[1:], strict=False))
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    from runner import database
+
+    with tempfile.TemporaryFile() as trace:
+        trips = RoundTrips(trace)
+        monkeypatch.setattr(database, "connect", trips.connect(database.connect))
+        yield trips
+
+
+def test_status_reads_in_two_round_trips_the_lock_holder_included(module_migrated_url, round_trips):
+    """Where the bookkeeping is, then its four reads and the lock's holder in one
+    pipeline (``recorder.read``); nothing else, on an up-to-date database."""
+    import psycopg
+
+    from runner import api, lock
+
+    with psycopg.connect(module_migrated_url, autocommit=True) as other:
+        assert lock.try_acquire(other)
+        report = api.status(module_migrated_url, SQL_DIR)
+        assert report.lock_holder.startswith(f"pid {other.info.backend_pid} (")
+    assert report.pending == 0 and report.applied == len(report.versions) > 0
+    assert (round_trips.connections, round_trips.count()) == (1, 2)
 
 
 def test_the_deferred_collector_still_collects_cycles_in_a_long_run():
