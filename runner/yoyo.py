@@ -179,8 +179,9 @@ def _install_guard(conn, table: str, function: str, attempts: int = 3) -> None:
     )
     for attempt in range(attempts):
         try:
-            with conn.transaction():
-                conn.execute(sql)
+            # One string: one implicit transaction on an autocommit connection (all of it
+            # or none), in one round trip where BEGIN, the string and COMMIT took three.
+            conn.execute(sql)
             return
         except (errors.UniqueViolation, errors.DuplicateTable, errors.DuplicateObject):
             if attempt == attempts - 1:
@@ -193,13 +194,21 @@ def holder(conn, table: str = LOCK_TABLE, wait_ms: int = 1000) -> YoyoHolder | N
     has committed or rolled back first."""
     from psycopg import errors
 
+    # One string: one implicit transaction on an autocommit connection, which the SET LOCAL
+    # and the SHARE lock last for; one round trip where each statement, BEGIN and COMMIT
+    # took one. A failure rolls it all back and names its statement as the server does.
+    cursor = None
     try:
-        with conn.transaction():
-            conn.execute(f"SET LOCAL lock_timeout = '{max(wait_ms, 1)}ms'")
-            conn.execute(f"LOCK TABLE {table} IN SHARE MODE")
-            row = conn.execute(HOLDER_QUERY.format(table=table)).fetchone()
+        cursor = conn.execute(
+            f"SET LOCAL lock_timeout = '{max(wait_ms, 1)}ms';"
+            f" LOCK TABLE {table} IN SHARE MODE;"
+            f" {HOLDER_QUERY.format(table=table)}"
+        )
     except errors.LockNotAvailable:
         return YoyoHolder(pid=None, since=None)
+    while cursor.nextset():  # to the last statement's result: the SELECT's
+        pass
+    row = cursor.fetchone()
     return YoyoHolder(*row) if row else None
 
 
