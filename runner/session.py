@@ -82,10 +82,8 @@ $liftdb$"""
 # invariant), so that a database or role set to LATIN1 gets the bytes liftdb read, and
 # a character its encoding lacks is refused by the server, at its line, rather than
 # failing in liftdb before anything is sent.
-LIFTDB_SETTINGS = (
-    lock.CLIENT_CHECK_SQL,
-    "SET client_encoding = 'UTF8'",
-)
+ENCODING_SQL = "SET client_encoding = 'UTF8'"
+LIFTDB_SETTINGS = (lock.CLIENT_CHECK_SQL, ENCODING_SQL)
 
 
 # What a resume does not take from the session noted with the progress: the timeouts and
@@ -168,10 +166,15 @@ def needs_release(answer: bool | None) -> bool:
 
 
 def start(conn) -> Session:
-    """Set up the session every version starts in, before any version runs (under the
-    lock), and note what to come back to."""
+    """Set up the session every version starts in, before any version runs (under
+    ``lock.held``, which has set the client check, the first of ``LIFTDB_SETTINGS``), and
+    note what to come back to: the rest of the settings and the role read in one round
+    trip."""
     # The reset deallocates every prepared statement, psycopg's own included: this relies
     # on database.connect's connections preparing none (prepare_threshold None).
-    conn.execute(";".join(LIFTDB_SETTINGS))
-    (role,) = conn.execute("SELECT pg_catalog.current_setting('role')").fetchone()
+    rest = [sql for sql in LIFTDB_SETTINGS if sql != lock.CLIENT_CHECK_SQL]
+    cursor = conn.execute(";".join([*rest, "SELECT pg_catalog.current_setting('role')"]))
+    while cursor.nextset():  # to the last statement's result: the role
+        pass
+    (role,) = cursor.fetchone()
     return Session(role=role)

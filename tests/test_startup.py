@@ -119,11 +119,17 @@ class RoundTrips:
 
         return traced
 
-    def count(self) -> int:
+    def lines(self) -> list[str]:
         self.trace.seek(0)
-        lines = self.trace.read().decode().splitlines()
-        sides = [line[0] for line in lines if line[:2] in ("F\t", "B\t")]
+        return self.trace.read().decode().splitlines()
+
+    def count(self) -> int:
+        sides = [line[0] for line in self.lines() if line[:2] in ("F\t", "B\t")]
         return sum(a == "F" and b == "B" for a, b in zip(sides, sides[1:], strict=False))
+
+    def sent(self, text: str) -> int:
+        """How many times the client sent ``text``, within a message or as one."""
+        return sum(line.count(text) for line in self.lines() if not line.startswith("B\t"))
 
 
 @pytest.fixture
@@ -149,6 +155,25 @@ def test_status_reads_in_two_round_trips_the_lock_holder_included(module_migrate
         assert report.lock_holder.startswith(f"pid {other.info.backend_pid} (")
     assert report.pending == 0 and report.applied == len(report.versions) > 0
     assert (round_trips.connections, round_trips.count()) == (1, 2)
+
+
+def test_migrate_of_one_version_into_a_new_database_takes_eighteen_round_trips(
+    database_url, make_chain, round_trips
+):
+    """What a run costs before and after its version's own work, in round trips: the
+    target's check, the lock, the client check (once), the session's start (one), where
+    the bookkeeping is and its reads (twice: again once yoyo is fenced out), the fence
+    (its state, the guard in one string, yoyo's holder in one string), the bookkeeping
+    created, the version (with the session's reset after it), the lock given back
+    (three)."""
+    from runner import api, lock
+
+    sql_dir = make_chain(("t", "CREATE TABLE t (id int);", "DROP TABLE t;"))
+    [done] = api.migrate(database_url, sql_dir)
+    trips, connections = round_trips.count(), round_trips.connections
+    assert round_trips.sent(lock.CLIENT_CHECK_SQL) == 2  # at the start, in the version's reset
+    assert (connections, trips) == (1, 18)
+    assert done.number == 1 and api.applied_versions(database_url) == [1]
 
 
 def test_the_deferred_collector_still_collects_cycles_in_a_long_run():
