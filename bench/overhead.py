@@ -152,11 +152,13 @@ def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | No
         "psql floor (one session, each version in its own transaction with a bookkeeping",
         "insert). `ms / version` and `fixed cost` are the slope and the intercept (N = 0:",
         "start-up, imports, connecting) of the least-squares line through the medians.",
+        "The psycopg floor (`bench/psycopg_floor.py`) is the least a runner in Python on",
+        "psycopg can do: `import psycopg`, one string per version, nothing checked.",
         "",
         report.table(headers, rows),
     ]
     lines += [f"\n`n/a`: {reason}" for reason in sorted(unfitted)]
-    lines += _targets(medians, ns, runs)
+    lines += _targets(medians, ns, runs, measured.times)
     notes = {tool: note for tool, note in measured.notes.items() if tool in medians}
     for tool, note in notes.items():
         lines.append(f"\nNote: {tool}: {note}")
@@ -182,7 +184,12 @@ def network_section(measured: Measured, ns: list[int], runs: int, server: str) -
     return "\n".join(lines)
 
 
-def _targets(medians: dict[str, dict[int, float]], ns: list[int], runs: int) -> list[str]:
+def _targets(
+    medians: dict[str, dict[int, float]],
+    ns: list[int],
+    runs: int,
+    times: dict[str, dict[int, list[float]]] | None = None,
+) -> list[str]:
     liftdb, floor = medians.get("liftdb", {}), medians.get(FLOOR, {})
     if not liftdb or not floor:
         return ["", "Targets: not evaluated (liftdb or the floor has no figure)."]
@@ -192,6 +199,7 @@ def _targets(medians: dict[str, dict[int, float]], ns: list[int], runs: int) -> 
     ratio = liftdb[top] / floor[top]
     lines = ["", f"- liftdb at N = {top}: {ratio:.2f}x the floor (target: within 1.2x)"]
     lines += _against_dbmate(liftdb, medians.get("dbmate", {}))
+    lines += _psycopg_floor(medians, times or {}, ns)
     for peer in ("yoyo", "dbmate", "sqitch"):
         theirs = medians.get(peer, {})
         common = [n for n in ns if n in theirs and n in liftdb]
@@ -229,6 +237,40 @@ def _against_dbmate(liftdb: dict[int, float], dbmate: dict[int, float]) -> list[
         lines.append(
             f"- liftdb against dbmate from N = {DBMATE_AHEAD_FROM}: {ratios}"
             f" (target: ahead, below 1.00x): {met}"
+        )
+    return lines
+
+
+PSYCOPG_FLOOR = tools.PsycopgFloor.name
+
+
+def paired(times: dict[str, dict[int, list[float]]], ours: str, theirs: str, n: int) -> list[float]:
+    """``ours`` ÷ ``theirs`` at N, run by run: both timed in the same run, one after the
+    other, so what slowed the machine for a while slowed both (medians of separate
+    runs do not cancel it)."""
+    a, b = times.get(ours, {}).get(n, []), times.get(theirs, {}).get(n, [])
+    return [x / y for x, y in zip(a, b, strict=False) if y > 0]
+
+
+def _psycopg_floor(
+    medians: dict[str, dict[int, float]], times: dict[str, dict[int, list[float]]], ns: list[int]
+) -> list[str]:
+    """Where the least a runner on psycopg can do stands against dbmate, and liftdb
+    against it: what of liftdb's gap is the platform's (Python, ``import psycopg``) and
+    what is liftdb's own."""
+    floor, liftdb, dbmate = (medians.get(t, {}) for t in (PSYCOPG_FLOOR, "liftdb", "dbmate"))
+    lines = []
+    for n in [
+        n for n in ns if n >= DBMATE_AHEAD_FROM and n in floor and n in dbmate and n in liftdb
+    ]:
+        per_run = paired(times, "liftdb", "dbmate", n)
+        spread = (
+            f" (run by run: {min(per_run):.2f}x to {max(per_run):.2f}x)" if len(per_run) > 1 else ""
+        )
+        lines.append(
+            f"- at N = {n}: the psycopg floor is {floor[n] / dbmate[n]:.2f}x dbmate, liftdb"
+            f" {liftdb[n] / dbmate[n]:.2f}x dbmate{spread} and {liftdb[n] / floor[n]:.2f}x"
+            " the psycopg floor"
         )
     return lines
 
