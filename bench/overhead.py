@@ -8,11 +8,12 @@ burst of load from elsewhere on the machine falls on the tools evenly.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import chains, report, tools
-from bench.server import Server, scratch
+from bench.server import Server, fresh_databases
 
 FLOOR = tools.PsqlFloor.name
 
@@ -46,7 +47,10 @@ def measure_migrate(
     ``only``: the names of the tools to measure (default: every migrator)."""
     measured = Measured()
     migrators = [cls for cls in tools.MIGRATORS if only is None or cls.name in only]
-    with tempfile.TemporaryDirectory(prefix="liftdb-bench-chains-") as root:
+    with (
+        tempfile.TemporaryDirectory(prefix="liftdb-bench-chains-") as root,
+        fresh_databases(server) as fresh,
+    ):
         peers_by_n = {}
         for n in ns:
             changes = chains.generated(n)
@@ -56,7 +60,7 @@ def measure_migrate(
         for run in range(runs):
             for n in ns:
                 for peer in _rotated(peers_by_n[n], run):
-                    _time_one(peer, "migrate", n, measured, log)
+                    _time_one(peer, "migrate", n, measured, log, fresh)
     return measured
 
 
@@ -64,34 +68,41 @@ def measure_rollback(server: Server, n: int, runs: int, log) -> Measured:
     """Apply N versions untimed, then time rolling all of them back."""
     measured = Measured()
     changes = chains.generated(n)
-    with tempfile.TemporaryDirectory(prefix="liftdb-bench-rollback-") as root:
+    with (
+        tempfile.TemporaryDirectory(prefix="liftdb-bench-rollback-") as root,
+        fresh_databases(server) as fresh,
+    ):
         peers = [cls(server) for cls in tools.RUNNERS]
         for peer in peers:
             peer.prepare(changes, Path(root) / peer.name)
         for run in range(runs):
             for peer in _rotated(peers, run):
-                _time_one(peer, "rollback", n, measured, log)
+                _time_one(peer, "rollback", n, measured, log, fresh)
     return measured
 
 
-def _time_one(peer: tools.Tool, action: str, n: int, measured: Measured, log) -> None:
+def _time_one(
+    peer: tools.Tool, action: str, n: int, measured: Measured, log, fresh: Callable[[], str]
+) -> None:
+    """Time ``action`` into a database ``fresh`` creates untimed (and drops only after
+    the whole benchmark: ``fresh_databases``)."""
     if peer.name in measured.notes:
         return
     reason = peer.unavailable(action)
     if reason:
         measured.notes[peer.name] = reason
         return
-    with scratch(peer.server, "bench") as url:
-        try:
-            if action == "migrate":
-                elapsed = tools.run(peer.migrate(url))
-            else:
-                tools.run(peer.migrate(url))
-                elapsed = tools.run(peer.rollback_all(url))
-        except tools.ToolFailed as exc:
-            measured.notes[peer.name] = f"failed: {exc}"
-            log(f"  {peer.name} {action} N={n}: {exc}")
-            return
+    url = fresh()
+    try:
+        if action == "migrate":
+            elapsed = tools.run(peer.migrate(url))
+        else:
+            tools.run(peer.migrate(url))
+            elapsed = tools.run(peer.rollback_all(url))
+    except tools.ToolFailed as exc:
+        measured.notes[peer.name] = f"failed: {exc}"
+        log(f"  {peer.name} {action} N={n}: {exc}")
+        return
     measured.add(peer.name, n, elapsed)
     log(f"  {action:8} N={n:<4} {peer.name:22} {elapsed:7.3f} s")
 

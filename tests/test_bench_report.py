@@ -243,3 +243,34 @@ def test_liftdb_against_dbmate_is_shown_beside_the_psycopg_floor_run_by_run():
     assert "the psycopg floor is 0.92x dbmate" in line  # 1.1 / 1.2
     assert "liftdb 1.00x dbmate (run by run: 0.91x to 1.25x)" in line  # 1.0/1.1, 1.5/1.2
     assert "1.09x the psycopg floor" in line  # 1.2 / 1.1
+
+
+def test_the_databases_a_benchmark_times_into_are_dropped_after_it_never_between(server_url):
+    """Dropping a database unlinks its files, and the file system's work for that lands
+    on whatever runs next: a benchmark keeps every database it made until it ends, then
+    drops them all (none left behind)."""
+    import psycopg
+
+    from bench.server import Server, fresh_databases
+
+    here = Server(label="under test", url=server_url, version="", psql="")
+
+    def names() -> set[str]:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT datname FROM pg_catalog.pg_database"
+                " WHERE datname LIKE 'liftdb\\_bfresh\\_%'"
+            ).fetchall()
+        return {name for (name,) in rows}
+
+    before = names()
+    with fresh_databases(here, "bfresh") as fresh:
+        first, second = fresh(), fresh()
+        assert first != second
+        during = names() - before
+        assert len(during) == 2  # the first still there when the second is made
+        with psycopg.connect(first, autocommit=True) as conn:
+            assert conn.execute(
+                "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public'"
+            ).fetchone() == (0,)
+    assert names() == before
