@@ -227,8 +227,14 @@ def ensure_tables(conn, books: Bookkeeping | None = None) -> Bookkeeping:
     if all(books.has(table) for table in TABLES):
         return books
     books.require_schema()
-    conn.execute(CREATE_TABLES.format(t=books, yoyo_schema_version=YOYO_SCHEMA_VERSION))
+    conn.execute(create_sql(books))
     return Bookkeeping(books.schema, frozenset(TABLES), books.search_path)
+
+
+def create_sql(books: Bookkeeping) -> str:
+    """The SQL ``ensure_tables`` sends: every bookkeeping table in ``books.schema``, each
+    created if missing."""
+    return CREATE_TABLES.format(t=books, yoyo_schema_version=YOYO_SCHEMA_VERSION)
 
 
 # An SQL string and its parameters; None where the string names a bookkeeping table (its
