@@ -162,10 +162,10 @@ def test_migrate_of_one_version_into_a_new_database_takes_eighteen_round_trips(
 ):
     """What a run costs before and after its version's own work, in round trips: the
     target's check, the lock, the client check (once), the session's start (one), where
-    the bookkeeping is and its reads (twice: again once yoyo is fenced out), the fence
-    (its state, the guard in one string, yoyo's holder in one string), the bookkeeping
-    created, the version (with the session's reset after it), the lock given back
-    (three)."""
+    the bookkeeping is and its reads, the bookkeeping and yoyo's fence created ahead
+    (``api._created_ahead``) and committed, the fence's state, yoyo's holder (one
+    string), the bookkeeping read again, the version (with the session's reset after
+    it), the lock given back (three)."""
     from runner import api, lock
 
     sql_dir = make_chain(("t", "CREATE TABLE t (id int);", "DROP TABLE t;"))
