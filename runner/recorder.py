@@ -442,13 +442,19 @@ def finish_statements(
     direction: str,
     duration_ms_sql: str,
     operation: str | None = None,
+    *,
+    clear_progress: bool = True,
 ) -> list[str]:
-    """The statements that record ``version`` applied (``up``) or rolled back (``down``)
-    and clear its progress, as literal SQL to send with the version's own statements,
-    inside its transaction. ``duration_ms_sql`` is an SQL expression for the duration.
+    """The statements that record ``version`` applied (``up``) or rolled back (``down``),
+    as literal SQL to send with the version's own statements, inside its transaction;
+    ``duration_ms_sql`` is an SQL expression for the duration. ``clear_progress``: they
+    also delete the version's progress rows (a caller whose version has none, as the plan
+    read them under the migration lock, leaves that out: nothing else writes them).
 
-    Built by hand rather than with ``psycopg.sql``: this runs once per version, and
-    composing with psycopg cost a millisecond each, more than the round trip it saves.
+    Three statements, not one with data-modifying CTEs: replayed on PostgreSQL 15, the
+    one statement cost ~2% more per version, not less. Built by hand rather than with
+    ``psycopg.sql``: this runs once per version, and composing with psycopg cost a
+    millisecond each, more than the round trip it saves.
     """
     key = literal(migration_hash(version))
     label = literal(version.label)
@@ -475,16 +481,18 @@ def finish_statements(
         ]
     user, host = _who()
     operation = literal(operation or ("apply" if direction == "up" else "rollback"))
-    statements += [
+    statements.append(
         f"INSERT INTO {books._yoyo_log}"
         " (id, migration_hash, migration_id, operation, username, hostname, created_at_utc)"
         f" VALUES ({literal(str(uuid.uuid1()))}, {key}, {label}, {operation}, {user}, {host},"
-        f" {utc_now})",
-        f"DELETE FROM {books.liftdb_progress}"
-        f" WHERE version = {number} AND direction = {literal(direction)}",
-        f"DELETE FROM {books.liftdb_progress_statement}"
-        f" WHERE version = {number} AND direction = {literal(direction)}",
-    ]
+        f" {utc_now})"
+    )
+    if clear_progress:
+        this_one = f" WHERE version = {number} AND direction = {literal(direction)}"
+        statements += [
+            f"DELETE FROM {books.liftdb_progress}{this_one}",
+            f"DELETE FROM {books.liftdb_progress_statement}{this_one}",
+        ]
     return statements
 
 
