@@ -46,14 +46,11 @@ PROGRESS_STATEMENT_TABLE = "liftdb_progress_statement"
 SESSION_NOTED = "liftdb.session"
 YOYO_SCHEMA_VERSION = 2
 
-TABLES = (
-    YOYO_MIGRATION_TABLE,
-    YOYO_LOG_TABLE,
-    YOYO_VERSION_TABLE,
-    VERSION_TABLE,
-    PROGRESS_TABLE,
-    PROGRESS_STATEMENT_TABLE,
-)
+# What every run that applies or rolls back needs; the progress tables, only a run with a
+# non-transactional version (``ensure_tables``): each table and index is a file to create.
+CORE_TABLES = (YOYO_MIGRATION_TABLE, YOYO_LOG_TABLE, YOYO_VERSION_TABLE, VERSION_TABLE)
+PROGRESS_TABLES = (PROGRESS_TABLE, PROGRESS_STATEMENT_TABLE)
+TABLES = CORE_TABLES + PROGRESS_TABLES
 
 # yoyo's internal schema, version 2, as yoyo itself creates it; {t} is a Bookkeeping.
 CREATE_TABLES = """
@@ -87,6 +84,9 @@ CREATE TABLE IF NOT EXISTS {t.liftdb_version} (
     applied_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     duration_ms integer NOT NULL DEFAULT 0
 );
+"""
+# liftdb's progress of non-transactional versions, created by the first run that has one.
+CREATE_PROGRESS_TABLES = """
 CREATE TABLE IF NOT EXISTS {t.liftdb_progress} (
     version integer NOT NULL,
     direction text NOT NULL CHECK (direction IN ('up', 'down')),
@@ -219,16 +219,28 @@ def migration_hash(version: Version) -> str:
     return yoyo.migration_hash(version.label)
 
 
-def ensure_tables(conn, books: Bookkeeping | None = None) -> Bookkeeping:
+def ensure_tables(conn, books: Bookkeeping | None = None, *, progress: bool = False) -> Bookkeeping:
     """Create the bookkeeping tables that are missing (one round trip, none when all
-    exist); returns where they are. ``BookkeepingError`` when there is no schema to
-    create them in."""
+    exist): yoyo's and ``liftdb_version``, and with ``progress`` (a run with a
+    non-transactional version) the progress tables; returns where they are.
+    ``BookkeepingError`` when there is no schema to create them in.
+
+    The progress tables wait for a run that needs them: on a new database they are 8 of
+    the bookkeeping's 20 relations with storage (tables, indexes, TOAST), each a file
+    to create, and each index build on PostgreSQL 15 an fsync. Every reader reads a
+    missing one as empty (``Bookkeeping.has``)."""
     books = books or locate(conn)
-    if all(books.has(table) for table in TABLES):
+    scripts = []
+    if not all(books.has(table) for table in CORE_TABLES):
+        scripts.append(CREATE_TABLES)
+    if progress and not all(books.has(table) for table in PROGRESS_TABLES):
+        scripts.append(CREATE_PROGRESS_TABLES)
+    if not scripts:
         return books
     books.require_schema()
-    conn.execute(CREATE_TABLES.format(t=books, yoyo_schema_version=YOYO_SCHEMA_VERSION))
-    return Bookkeeping(books.schema, frozenset(TABLES), books.search_path)
+    created = CORE_TABLES + (PROGRESS_TABLES if progress else ())
+    conn.execute("".join(scripts).format(t=books, yoyo_schema_version=YOYO_SCHEMA_VERSION))
+    return books._replace(existing=books.existing | frozenset(created))
 
 
 # An SQL string and its parameters; None where the string names a bookkeeping table (its
@@ -541,4 +553,7 @@ def record_checksums(conn, books: Bookkeeping, version: Version, comment: str) -
 def record_adopted(conn, books: Bookkeeping, version: Version) -> None:
     """Mark ``version`` applied without having run it (``baseline``, ``goose adopt``):
     "mark" in yoyo's log, as yoyo itself says of a migration it records without running."""
-    conn.execute(";\n".join(finish_statements(books, version, "up", "0", operation="mark")))
+    statements = finish_statements(
+        books, version, "up", "0", operation="mark", clear_progress=books.has(PROGRESS_TABLE)
+    )
+    conn.execute(";\n".join(statements))

@@ -185,3 +185,31 @@ def test_a_failing_bookkeeping_write_is_named_and_leaves_the_version_as_it_was(
         " EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'widgets'::regclass"
         " AND attname = 'size')",
     ) == [(True, True)]
+
+
+def test_progress_tables_are_made_by_the_first_run_that_needs_them(database_url, make_chain):
+    """A chain of transactional versions gets no progress tables, and every command reads
+    the database as before without them; the first run with a non-transactional version
+    makes them, and leaves them empty once it finishes."""
+    from conftest import write_chain
+
+    def progress_tables() -> list[tuple]:
+        return _rows(
+            database_url,
+            "SELECT to_regclass('liftdb_progress') IS NOT NULL,"
+            " to_regclass('liftdb_progress_statement') IS NOT NULL",
+        )
+
+    sql_dir = make_chain(*WIDGETS)
+    for command in ("migrate", "status", "verify", "rollback", "status --exit-code", "migrate"):
+        done = liftdb(database_url, sql_dir, *command.split())
+        assert done.returncode == (3 if command == "status --exit-code" else 0), done.stderr
+    assert progress_tables() == [(False, False)]
+    assert recorded_versions(database_url) == [1, 2, 3]
+    write_chain(sql_dir, WIDGETS_AND_INDEX)
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert progress_tables() == [(True, True)]
+    assert _rows(database_url, "SELECT count(*) FROM liftdb_progress") == [(0,)]
+    assert recorded_versions(database_url) == [1, 2, 3, 4]
+    assert liftdb(database_url, sql_dir, "status", "--exit-code").returncode == 0
