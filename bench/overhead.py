@@ -8,11 +8,12 @@ burst of load from elsewhere on the machine falls on the tools evenly.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import chains, report, tools
-from bench.server import Server, scratch
+from bench.server import Server, fresh_databases
 
 FLOOR = tools.PsqlFloor.name
 
@@ -46,7 +47,10 @@ def measure_migrate(
     ``only``: the names of the tools to measure (default: every migrator)."""
     measured = Measured()
     migrators = [cls for cls in tools.MIGRATORS if only is None or cls.name in only]
-    with tempfile.TemporaryDirectory(prefix="liftdb-bench-chains-") as root:
+    with (
+        tempfile.TemporaryDirectory(prefix="liftdb-bench-chains-") as root,
+        fresh_databases(server) as fresh,
+    ):
         peers_by_n = {}
         for n in ns:
             changes = chains.generated(n)
@@ -56,7 +60,7 @@ def measure_migrate(
         for run in range(runs):
             for n in ns:
                 for peer in _rotated(peers_by_n[n], run):
-                    _time_one(peer, "migrate", n, measured, log)
+                    _time_one(peer, "migrate", n, measured, log, fresh)
     return measured
 
 
@@ -64,34 +68,41 @@ def measure_rollback(server: Server, n: int, runs: int, log) -> Measured:
     """Apply N versions untimed, then time rolling all of them back."""
     measured = Measured()
     changes = chains.generated(n)
-    with tempfile.TemporaryDirectory(prefix="liftdb-bench-rollback-") as root:
+    with (
+        tempfile.TemporaryDirectory(prefix="liftdb-bench-rollback-") as root,
+        fresh_databases(server) as fresh,
+    ):
         peers = [cls(server) for cls in tools.RUNNERS]
         for peer in peers:
             peer.prepare(changes, Path(root) / peer.name)
         for run in range(runs):
             for peer in _rotated(peers, run):
-                _time_one(peer, "rollback", n, measured, log)
+                _time_one(peer, "rollback", n, measured, log, fresh)
     return measured
 
 
-def _time_one(peer: tools.Tool, action: str, n: int, measured: Measured, log) -> None:
+def _time_one(
+    peer: tools.Tool, action: str, n: int, measured: Measured, log, fresh: Callable[[], str]
+) -> None:
+    """Time ``action`` into a database ``fresh`` creates untimed (and drops only after
+    the whole benchmark: ``fresh_databases``)."""
     if peer.name in measured.notes:
         return
     reason = peer.unavailable(action)
     if reason:
         measured.notes[peer.name] = reason
         return
-    with scratch(peer.server, "bench") as url:
-        try:
-            if action == "migrate":
-                elapsed = tools.run(peer.migrate(url))
-            else:
-                tools.run(peer.migrate(url))
-                elapsed = tools.run(peer.rollback_all(url))
-        except tools.ToolFailed as exc:
-            measured.notes[peer.name] = f"failed: {exc}"
-            log(f"  {peer.name} {action} N={n}: {exc}")
-            return
+    url = fresh()
+    try:
+        if action == "migrate":
+            elapsed = tools.run(peer.migrate(url))
+        else:
+            tools.run(peer.migrate(url))
+            elapsed = tools.run(peer.rollback_all(url))
+    except tools.ToolFailed as exc:
+        measured.notes[peer.name] = f"failed: {exc}"
+        log(f"  {peer.name} {action} N={n}: {exc}")
+        return
     measured.add(peer.name, n, elapsed)
     log(f"  {action:8} N={n:<4} {peer.name:22} {elapsed:7.3f} s")
 
@@ -152,11 +163,13 @@ def migrate_section(measured: Measured, ns: list[int], runs: int, plot: str | No
         "psql floor (one session, each version in its own transaction with a bookkeeping",
         "insert). `ms / version` and `fixed cost` are the slope and the intercept (N = 0:",
         "start-up, imports, connecting) of the least-squares line through the medians.",
+        "The psycopg floor (`bench/psycopg_floor.py`) is the least a runner in Python on",
+        "psycopg can do: `import psycopg`, one string per version, nothing checked.",
         "",
         report.table(headers, rows),
     ]
     lines += [f"\n`n/a`: {reason}" for reason in sorted(unfitted)]
-    lines += _targets(medians, ns, runs)
+    lines += _targets(medians, ns, runs, measured.times)
     notes = {tool: note for tool, note in measured.notes.items() if tool in medians}
     for tool, note in notes.items():
         lines.append(f"\nNote: {tool}: {note}")
@@ -182,7 +195,12 @@ def network_section(measured: Measured, ns: list[int], runs: int, server: str) -
     return "\n".join(lines)
 
 
-def _targets(medians: dict[str, dict[int, float]], ns: list[int], runs: int) -> list[str]:
+def _targets(
+    medians: dict[str, dict[int, float]],
+    ns: list[int],
+    runs: int,
+    times: dict[str, dict[int, list[float]]] | None = None,
+) -> list[str]:
     liftdb, floor = medians.get("liftdb", {}), medians.get(FLOOR, {})
     if not liftdb or not floor:
         return ["", "Targets: not evaluated (liftdb or the floor has no figure)."]
@@ -192,6 +210,7 @@ def _targets(medians: dict[str, dict[int, float]], ns: list[int], runs: int) -> 
     ratio = liftdb[top] / floor[top]
     lines = ["", f"- liftdb at N = {top}: {ratio:.2f}x the floor (target: within 1.2x)"]
     lines += _against_dbmate(liftdb, medians.get("dbmate", {}))
+    lines += _psycopg_floor(medians, times or {}, ns)
     for peer in ("yoyo", "dbmate", "sqitch"):
         theirs = medians.get(peer, {})
         common = [n for n in ns if n in theirs and n in liftdb]
@@ -229,6 +248,40 @@ def _against_dbmate(liftdb: dict[int, float], dbmate: dict[int, float]) -> list[
         lines.append(
             f"- liftdb against dbmate from N = {DBMATE_AHEAD_FROM}: {ratios}"
             f" (target: ahead, below 1.00x): {met}"
+        )
+    return lines
+
+
+PSYCOPG_FLOOR = tools.PsycopgFloor.name
+
+
+def paired(times: dict[str, dict[int, list[float]]], ours: str, theirs: str, n: int) -> list[float]:
+    """``ours`` ÷ ``theirs`` at N, run by run: both timed in the same run, one after the
+    other, so what slowed the machine for a while slowed both (medians of separate
+    runs do not cancel it)."""
+    a, b = times.get(ours, {}).get(n, []), times.get(theirs, {}).get(n, [])
+    return [x / y for x, y in zip(a, b, strict=False) if y > 0]
+
+
+def _psycopg_floor(
+    medians: dict[str, dict[int, float]], times: dict[str, dict[int, list[float]]], ns: list[int]
+) -> list[str]:
+    """Where the least a runner on psycopg can do stands against dbmate, and liftdb
+    against it: what of liftdb's gap is the platform's (Python, ``import psycopg``) and
+    what is liftdb's own."""
+    floor, liftdb, dbmate = (medians.get(t, {}) for t in (PSYCOPG_FLOOR, "liftdb", "dbmate"))
+    lines = []
+    for n in [
+        n for n in ns if n >= DBMATE_AHEAD_FROM and n in floor and n in dbmate and n in liftdb
+    ]:
+        per_run = paired(times, "liftdb", "dbmate", n)
+        spread = (
+            f" (run by run: {min(per_run):.2f}x to {max(per_run):.2f}x)" if len(per_run) > 1 else ""
+        )
+        lines.append(
+            f"- at N = {n}: the psycopg floor is {floor[n] / dbmate[n]:.2f}x dbmate, liftdb"
+            f" {liftdb[n] / dbmate[n]:.2f}x dbmate{spread} and {liftdb[n] / floor[n]:.2f}x"
+            " the psycopg floor"
         )
     return lines
 

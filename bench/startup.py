@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import chains, report, tools
-from bench.server import Server, scratch
+from bench.server import Server, fresh_databases, scratch
 
 REPO = Path(__file__).resolve().parent.parent
 SQL_DIR = REPO / "sql"
@@ -114,6 +114,7 @@ def measure(server: Server, repeats: int, log) -> Measured:
     contenders: dict[str, Callable[[int], float]] = {}
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="liftdb-bench-")))
+        fresh = stack.enter_context(fresh_databases(server))
         changes = chains.from_directory(SQL_DIR)
         for cls in tools.RUNNERS:
             peer = cls(server)
@@ -151,7 +152,7 @@ def measure(server: Server, repeats: int, log) -> Measured:
                 measured.notes[label] = reason
                 continue
             peer.prepare(one, root / f"one-{peer.name}")
-            contenders[label] = _fresh_database_timer(peer)
+            contenders[label] = _fresh_database_timer(peer, fresh)
         for label, argv in BASELINES.items():
             contenders[label] = _timer([tools.Command(argv)])
 
@@ -182,12 +183,12 @@ def _timer(commands: list[tools.Command]) -> Callable[[int], float]:
     return lambda _round: tools.run(commands)
 
 
-def _fresh_database_timer(peer: tools.Tool) -> Callable[[int], float]:
-    """Times ``migrate`` into a database created (untimed) for this round."""
+def _fresh_database_timer(peer: tools.Tool, fresh: Callable[[], str]) -> Callable[[int], float]:
+    """Times ``migrate`` into a database created (untimed) for this round and dropped
+    only after the benchmark (``fresh_databases``)."""
 
     def run(_round: int) -> float:
-        with scratch(peer.server, "bench") as url:
-            return tools.run(peer.migrate(url))
+        return tools.run(peer.migrate(fresh()))
 
     return run
 

@@ -146,6 +146,26 @@ class PsqlSingleTransaction(PsqlFloor):
     single_transaction = True
 
 
+class PsycopgFloor(Tool):
+    """``bench/psycopg_floor.py``: Python, psycopg, one string per version (the least a
+    runner on psycopg can do), to tell liftdb's own cost from the platform's."""
+
+    name = "psycopg floor"
+
+    def version(self) -> str:
+        return f"psycopg {metadata.version('psycopg')}"
+
+    def write(self, changes, workdir):
+        chains.write_liftdb(changes, workdir)
+
+    def migrate(self, url):
+        script = Path(__file__).resolve().parent / "psycopg_floor.py"
+        return [Command([sys.executable, str(script), url, str(self.workdir)])]
+
+    def unavailable(self, action):
+        return None if action == "migrate" else "n/a (no bookkeeping to read)"
+
+
 class Liftdb(Tool):
     name = "liftdb"
 
@@ -282,7 +302,7 @@ class Sqitch(Tool):
         return [self._cli(url, "status")]
 
 
-MIGRATORS = (PsqlFloor, PsqlSingleTransaction, Liftdb, Yoyo, Dbmate, Sqitch)
+MIGRATORS = (PsqlFloor, PsqlSingleTransaction, PsycopgFloor, Liftdb, Yoyo, Dbmate, Sqitch)
 RUNNERS = (Liftdb, Yoyo, Dbmate, Sqitch)  # the tools with a rollback and a status
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # for annotations only: this module imports plan and the exec
     # it uses them, so ``status`` loads neither the executor nor the parser's helpers
     from runner.executor import Done, LockWait, Notice
     from runner.plan import Plan, State
+    from runner.recorder import Bookkeeping
 
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
@@ -185,13 +186,16 @@ def _run_locked(
             while True:
                 state = plan.read_state(conn, chain)  # where the bookkeeping is, decided
                 state.check(allow_drift=options.allow_drift)
-                work = make_plan(state)
-                if work != asked:  # told, and asked, before anything is created
-                    if options.on_plan is not None:
-                        options.on_plan(state, work)
-                    if confirm is not None:
-                        _ask_before_losing_data(conn, url, work, confirm, everything=everything)
-                    asked = work
+                ahead = asked is None and confirm is None
+                with _created_ahead(conn, state.books if ahead else None) as keep:
+                    work = make_plan(state)
+                    if work != asked:  # told, and asked, before anything is created
+                        if options.on_plan is not None:
+                            options.on_plan(state, work)
+                        if confirm is not None:
+                            _ask_before_losing_data(conn, url, work, confirm, everything=everything)
+                        asked = work
+                    keep.append(bool(len(work)))
                 if fenced or not len(work):
                     break
                 # From the fence on, no yoyo can change anything until liftdb's lock is
@@ -233,6 +237,35 @@ def _run_locked(
                 if state.applied or state.applied_by_yoyo:
                     raise
                 raise _with_adoption_hint(exc, conn, chain) from None
+
+
+@contextlib.contextmanager
+def _created_ahead(conn, books: Bookkeeping | None) -> Iterator[list[bool]]:
+    """While the plan is made (parsing every pending file: the client's work), the server
+    creates what a first run on a new database needs (the bookkeeping tables, yoyo's lock
+    table and its guard) in a transaction left open. Committed if the block appends True
+    to the list it is given (there is work to do); else, or if the block raises (bad
+    input: the database stays exactly as it was), rolled back. A failure of the creation
+    itself is rolled back quietly: the usual path creates the same (``yoyo.fence``,
+    ``recorder.ensure_tables``) and says what failed. Does nothing where the bookkeeping
+    exists, or with ``books`` None."""
+    from psycopg.pq import ExecStatus
+
+    from runner import executor, recorder, yoyo
+
+    keep: list[bool] = []
+    if books is None or books.schema is None or any(books.has(t) for t in recorder.TABLES):
+        yield keep
+        return
+    sql = f"BEGIN;\n{yoyo.guard_sql(conn, books.schema)}\n{recorder.create_sql(books)}"
+    collect = executor.send(conn, sql.encode(conn.info.encoding))
+    failed = []
+    try:
+        yield keep
+    finally:
+        collect(lambda result: failed.append(result.status == ExecStatus.FATAL_ERROR))
+        end = "COMMIT" if keep == [True] and not any(failed) else "ROLLBACK"
+        conn.execute(end)
 
 
 def _with_adoption_hint(failed: MigrationFailed, conn, chain) -> MigrationFailed:

@@ -915,18 +915,30 @@ def send_collecting(conn, text: bytes, on_result: Callable[[object], None]) -> N
     would cost more than the results. ``wait`` also cancels the query on the server
     on Ctrl-C. tests/test_dependencies.py fails if any of this changes.
     """
+    send(conn, text)(on_result)
+
+
+def send(conn, text: bytes) -> Callable[[Callable[[object], None]], None]:
+    """``send_collecting`` in two halves: send ``text`` now, and return the function that
+    waits for its results (handing each to the ``on_result`` it is given). The server
+    works on ``text`` while the caller does something else; nothing else may use
+    ``conn`` until that function has returned."""
     from psycopg import generators
 
     pgconn = conn.pgconn
-
-    def each_result():
-        yield from generators.send(pgconn)
-        while (result := (yield from generators.fetch(pgconn))) is not None:
-            on_result(result)
-
     with conn.lock:
         pgconn.send_query(text)
-        conn.wait(each_result())
+
+    def collect(on_result: Callable[[object], None]) -> None:
+        def each_result():
+            yield from generators.send(pgconn)  # what send_query could not write at once
+            while (result := (yield from generators.fetch(pgconn))) is not None:
+                on_result(result)
+
+        with conn.lock:
+            conn.wait(each_result())
+
+    return collect
 
 
 class _LockTimedOut(Exception):

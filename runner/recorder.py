@@ -230,17 +230,21 @@ def ensure_tables(conn, books: Bookkeeping | None = None, *, progress: bool = Fa
     to create, and each index build on PostgreSQL 15 an fsync. Every reader reads a
     missing one as empty (``Bookkeeping.has``)."""
     books = books or locate(conn)
-    scripts = []
-    if not all(books.has(table) for table in CORE_TABLES):
-        scripts.append(CREATE_TABLES)
-    if progress and not all(books.has(table) for table in PROGRESS_TABLES):
-        scripts.append(CREATE_PROGRESS_TABLES)
-    if not scripts:
+    core = not all(books.has(table) for table in CORE_TABLES)
+    progress = progress and not all(books.has(table) for table in PROGRESS_TABLES)
+    if not (core or progress):
         return books
     books.require_schema()
+    conn.execute(create_sql(books, core=core, progress=progress))
     created = CORE_TABLES + (PROGRESS_TABLES if progress else ())
-    conn.execute("".join(scripts).format(t=books, yoyo_schema_version=YOYO_SCHEMA_VERSION))
     return books._replace(existing=books.existing | frozenset(created))
+
+
+def create_sql(books: Bookkeeping, *, core: bool = True, progress: bool = False) -> str:
+    """The SQL ``ensure_tables`` sends, in ``books.schema``, each table created if missing:
+    yoyo's and ``liftdb_version`` (``core``), and the progress tables (``progress``)."""
+    script = (CREATE_TABLES if core else "") + (CREATE_PROGRESS_TABLES if progress else "")
+    return script.format(t=books, yoyo_schema_version=YOYO_SCHEMA_VERSION)
 
 
 # An SQL string and its parameters; None where the string names a bookkeeping table (its

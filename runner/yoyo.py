@@ -139,19 +139,16 @@ def fence(
     trigger are in ``schema``, the bookkeeping's (``recorder.locate``), named there
     whatever the search_path says; None only where there is no schema to name.
     """
-    from psycopg import errors, sql
+    from psycopg import errors
 
-    def named(name: str) -> str:
-        return sql.Identifier(*([schema] if schema else []), name).as_string(conn)
-
-    table, function = named(LOCK_TABLE), named(GUARD_FUNCTION)
+    table = _named(conn, schema, LOCK_TABLE)
     params = {"table": table, "trigger": GUARD_TRIGGER}
     table_exists, guarded = conn.execute(STATE_QUERY, params).fetchone()
     if not (table_exists or create):
         return False  # yoyo never ran here, and liftdb will change nothing
     try:
         if not guarded:
-            _install_guard(conn, table, function)
+            _install_guard(conn, guard_sql(conn, schema))
         return _wait_for_yoyo(conn, table, timeout_ms, on_wait)
     except errors.InsufficientPrivilege as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -162,21 +159,32 @@ def fence(
         ) from None
 
 
-def _install_guard(conn, table: str, function: str, attempts: int = 3) -> None:
+def _named(conn, schema: str | None, name: str) -> str:
+    from psycopg import sql
+
+    return sql.Identifier(*([schema] if schema else []), name).as_string(conn)
+
+
+def guard_sql(conn, schema: str | None) -> str:
+    """The SQL that creates yoyo's lock table (as yoyo would) and liftdb's guard on it, in
+    ``schema`` (``fence``'s); safe to run again."""
+    from runner import lock
+
+    return GUARD_SQL.format(
+        table=_named(conn, schema, LOCK_TABLE),
+        function=_named(conn, schema, GUARD_FUNCTION),
+        trigger=GUARD_TRIGGER,
+        classid=lock.CLASSID,
+        objid=lock.OBJID,
+    )
+
+
+def _install_guard(conn, sql: str, attempts: int = 3) -> None:
     """A yoyo starting now creates the same table at the same moment, and PostgreSQL lets
     only one of two concurrent ``CREATE TABLE`` win (``IF NOT EXISTS`` or not): the loser
     gets a unique violation on ``pg_type``, and tries again, finding the table there."""
     from psycopg import errors
 
-    from runner import lock
-
-    sql = GUARD_SQL.format(
-        table=table,
-        function=function,
-        trigger=GUARD_TRIGGER,
-        classid=lock.CLASSID,
-        objid=lock.OBJID,
-    )
     for attempt in range(attempts):
         try:
             with conn.transaction():

@@ -188,3 +188,89 @@ def test_the_latency_proxy_leaves_no_thread_behind_whatever_names_its_server(dat
             left = [thread.name for thread in set(threading.enumerate()) - before]
             assert left == ["latency-proxy"], left  # the first proxy's, still running
     assert set(threading.enumerate()) - before == set()
+
+
+def test_the_psycopg_floor_applies_each_version_in_its_own_transaction(database_url, tmp_path):
+    """``bench/psycopg_floor.py``, the least a runner on psycopg can do, really applies
+    the chain the runners apply (one transaction and one bookkeeping row per version):
+    a floor that skipped work would make every tool look slow beside it."""
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from bench import chains
+    from tests.processes import COMMAND_TIMEOUT
+
+    changes = chains.generated(3)
+    directory = chains.write_liftdb(changes, tmp_path / "chain")
+    script = overhead.tools.REPO / "bench" / "psycopg_floor.py"
+    done = subprocess.run(
+        [sys.executable, str(script), database_url, str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        recorded = conn.execute(
+            "SELECT version, xmin::text FROM bench_floor_version ORDER BY version"
+        ).fetchall()
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename LIKE 'bench\\_t%'"
+        ).fetchone()[0]
+    assert [version for version, _ in recorded] == [c.number for c in changes]
+    assert len({xmin for _, xmin in recorded}) == 3  # three transactions, not one
+    assert tables == 3
+
+
+def test_liftdb_against_dbmate_is_shown_beside_the_psycopg_floor_run_by_run():
+    """At N = 200 the report says where the least a runner on psycopg can do stands
+    against dbmate, and liftdb's ratio run by run (each run times both one after the
+    other), not only the medians of separate runs."""
+    measured = overhead.Measured()
+    runs = {
+        "liftdb": [1.0, 1.5, 1.2],
+        "dbmate": [1.1, 1.2, 1.3],
+        overhead.PSYCOPG_FLOOR: [0.9, 1.3, 1.1],
+    }
+    for tool, values in runs.items():
+        for value in values:
+            measured.add(tool, 200, value)
+    measured.add(overhead.FLOOR, 200, 1.0)
+    text = overhead.migrate_section(measured, [200], 3, None)
+    line = next(line for line in text.splitlines() if "psycopg floor is" in line)
+    assert "the psycopg floor is 0.92x dbmate" in line  # 1.1 / 1.2
+    assert "liftdb 1.00x dbmate (run by run: 0.91x to 1.25x)" in line  # 1.0/1.1, 1.5/1.2
+    assert "1.09x the psycopg floor" in line  # 1.2 / 1.1
+
+
+def test_the_databases_a_benchmark_times_into_are_dropped_after_it_never_between(server_url):
+    """Dropping a database unlinks its files, and the file system's work for that lands
+    on whatever runs next: a benchmark keeps every database it made until it ends, then
+    drops them all (none left behind)."""
+    import psycopg
+
+    from bench.server import Server, fresh_databases
+
+    here = Server(label="under test", url=server_url, version="", psql="")
+
+    def names() -> set[str]:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT datname FROM pg_catalog.pg_database"
+                " WHERE datname LIKE 'liftdb\\_bfresh\\_%'"
+            ).fetchall()
+        return {name for (name,) in rows}
+
+    before = names()
+    with fresh_databases(here, "bfresh") as fresh:
+        first, second = fresh(), fresh()
+        assert first != second
+        during = names() - before
+        assert len(during) == 2  # the first still there when the second is made
+        with psycopg.connect(first, autocommit=True) as conn:
+            assert conn.execute(
+                "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public'"
+            ).fetchone() == (0,)
+    assert names() == before
