@@ -203,7 +203,15 @@ def _run_locked(
                 # read: read it again, and the plan with it.
                 _fence_yoyo(conn, options, state.books, create=True)
                 fenced = True
-            books = recorder.ensure_tables(conn, state.books) if len(work) else state.books
+            books = (
+                recorder.ensure_tables(
+                    conn,
+                    state.books,
+                    progress=any(not step.file.transactional for step in work.steps),
+                )
+                if len(work)
+                else state.books
+            )
             resume = {
                 (i.number, i.direction): i.record
                 for i in state.interrupted

@@ -278,9 +278,12 @@ def run(
     """Apply ``plan`` in order; stop at the first failure (raised as ``MigrationFailed``).
 
     ``books`` is where the bookkeeping is (it must exist), ``session`` what liftdb set up
-    on ``conn``. ``resume`` maps (version, direction) of interrupted non-transactional
-    versions to their recorded progress (its statements already done checked by the
-    plan to be the file's first ones). ``stop`` is asked before each version: True returns what was
+    on ``conn``. ``resume`` maps (version, direction) of every step with a progress row,
+    as the plan read them under the migration lock, to that progress (its statements
+    already done checked by the plan to be the file's first ones): a non-transactional
+    version resumes from it; a transactional one (0 statements done) deletes it as it
+    commits; a step not in it has none to delete, and sends no DELETE for it (no one else
+    writes progress). ``stop`` is asked before each version: True returns what was
     done so far, made durable. ``on_lock_wait`` hears of each lock retry as it is decided;
     ``on_progress``, of a statement running longer than a second (``runner.progress``,
     from a second connection to ``url``).
@@ -301,12 +304,13 @@ def run(
                 version = _Version(
                     conn, step, timeouts.for_file(step.file), books, session, notices, on_lock_wait
                 )
+                interrupted = (resume or {}).get((step.version.number, step.direction))
                 if step.file.transactional:
-                    version.run_transactional(durable=index == last)
-                else:
-                    version.run_statement_by_statement(
-                        (resume or {}).get((step.version.number, step.direction))
+                    version.run_transactional(
+                        durable=index == last, clear_progress=interrupted is not None
                     )
+                else:
+                    version.run_statement_by_statement(interrupted)
                 duration_ms = round((time.perf_counter() - started) * 1000)
                 result = Done(
                     step.version.number,
@@ -461,11 +465,12 @@ class _Version:
 
     # --- one transaction, one round trip ----------------------------------------------
 
-    def run_transactional(self, *, durable: bool) -> None:
-        """The version in one transaction, tried again whole after a lock timeout."""
-        self._attempts(lambda: self._transaction(durable=durable))
+    def run_transactional(self, *, durable: bool, clear_progress: bool = False) -> None:
+        """The version in one transaction, tried again whole after a lock timeout;
+        ``clear_progress``: it has a progress row (``resume``), deleted as it commits."""
+        self._attempts(lambda: self._transaction(durable=durable, clear_progress=clear_progress))
 
-    def _transaction(self, *, durable: bool) -> None:
+    def _transaction(self, *, durable: bool, clear_progress: bool) -> None:
         """BEGIN, settings, the file's statements (each after a marker), the bookkeeping
         as liftdb, COMMIT, and the session's reset: one string."""
         from psycopg.errors import error_from_result
@@ -474,7 +479,11 @@ class _Version:
             *self.session.as_liftdb_statements(),
             *_settings(self.timeouts, "LOCAL "),  # not the version's own SET LOCAL timeouts
             *recorder.finish_statements(
-                self.books, self.step.version, self.step.direction, SERVER_DURATION_MS
+                self.books,
+                self.step.version,
+                self.step.direction,
+                SERVER_DURATION_MS,
+                clear_progress=clear_progress,
             ),
         ]
         script = _Script(

@@ -450,3 +450,40 @@ def test_a_resume_right_after_a_block_starts_from_the_session_its_commit_left(
     )
     assert done.returncode == 0, done.stderr
     assert rows(database_url, "SELECT to_regclass('billing.payments') IS NOT NULL") == [(True,)]
+
+
+def test_a_version_stopped_before_its_first_statement_then_made_transactional_clears_its_progress(
+    database_url, make_chain
+):
+    """Its progress row (0 statements done) lets it run in a transaction; the transaction
+    that applies it also clears that row, so status shows nothing interrupted."""
+    failing = NON_TRANSACTIONAL + "CREATE INDEX CONCURRENTLY log_id_idx ON log (id);\n"
+    sql_dir = make_chain(WIDGETS[0], ("fill_log", failing, LOG_ROLLBACK))
+    stopped = liftdb(database_url, sql_dir, "migrate")
+    assert stopped.returncode == 1 and "stopped after 0 of 1 statements" in stopped.stderr
+    assert progress(database_url) == [(2, "up", 0)]
+    (sql_dir / "00002_fill_log.sql").write_text("CREATE TABLE log (id int);\n")
+    done = liftdb(database_url, sql_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert recorded_versions(database_url) == [1, 2]
+    assert progress(database_url) == []
+    document = status_document(database_url, sql_dir)
+    assert (document["applied"], document["pending"], document["interrupted"]) == (2, 0, 0)
+
+
+def test_runs_that_finish_leave_no_progress_behind(database_url, make_chain):
+    """Transactional and non-transactional versions applied, rolled back and applied again
+    (resumed or not): no progress row stays, and status shows nothing interrupted."""
+    sql_dir = make_chain(
+        WIDGETS[0], ("fill_log", LOG.format(failing=FAILS), LOG_ROLLBACK), WIDGETS[1]
+    )
+    assert liftdb(database_url, sql_dir, "migrate").returncode == 1  # stops in version 2
+    (sql_dir / "00002_fill_log.sql").write_text(LOG.format(failing=FIXED))
+    for command in ("migrate", "rollback --all --yes", "migrate"):
+        done = liftdb(database_url, sql_dir, *command.split())
+        assert done.returncode == 0, done.stderr
+        assert progress(database_url) == []
+        assert rows(database_url, "SELECT count(*) FROM liftdb_progress_statement") == [(0,)]
+        document = status_document(database_url, sql_dir)
+        assert document["interrupted"] == 0, command
+    assert recorded_versions(database_url) == [1, 2, 3]
