@@ -247,8 +247,10 @@ def _created_ahead(conn, books: Bookkeeping | None) -> Iterator[list[bool]]:
     to the list it is given (there is work to do); else, or if the block raises (bad
     input: the database stays exactly as it was), rolled back. A failure of the creation
     itself is rolled back quietly: the usual path creates the same (``yoyo.fence``,
-    ``recorder.ensure_tables``) and says what failed. Does nothing where the bookkeeping
-    exists, or with ``books`` None."""
+    ``recorder.ensure_tables``) and says what failed; so is a creation another session
+    waits for (a yoyo creating its own tables, ``_UNLESS_AWAITED``). Does nothing where
+    the bookkeeping exists, or with ``books`` None."""
+    import psycopg
     from psycopg.pq import ExecStatus
 
     from runner import executor, recorder, yoyo
@@ -264,8 +266,28 @@ def _created_ahead(conn, books: Bookkeeping | None) -> Iterator[list[bool]]:
         yield keep
     finally:
         collect(lambda result: failed.append(result.status == ExecStatus.FATAL_ERROR))
-        end = "COMMIT" if keep == [True] and not any(failed) else "ROLLBACK"
-        conn.execute(end)
+        if keep == [True] and not any(failed):
+            try:
+                conn.execute(f"{_UNLESS_AWAITED};\nCOMMIT")
+            except psycopg.Error:
+                conn.execute("ROLLBACK")
+        else:
+            conn.execute("ROLLBACK")
+
+
+# A yoyo starting now may be creating the same tables: its CREATE waits for this
+# transaction, and would fail once it committed (PostgreSQL lets one of two concurrent
+# CREATE TABLE win, IF NOT EXISTS or not). Then this transaction is rolled back instead
+# (yoyo goes on) and the usual path, fence first, creates what is still missing.
+_UNLESS_AWAITED = """DO $liftdb$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_locks
+               WHERE locktype = 'transactionid' AND NOT granted
+                 AND transactionid = pg_catalog.pg_current_xact_id()::xid) THEN
+        RAISE EXCEPTION 'another session waits for what liftdb is creating';
+    END IF;
+END
+$liftdb$"""
 
 
 def _with_adoption_hint(failed: MigrationFailed, conn, chain) -> MigrationFailed:

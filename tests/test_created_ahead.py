@@ -1,8 +1,8 @@
 """A first run on a new database has the server create the bookkeeping (and yoyo's lock
 table with liftdb's guard) while the client parses the chain, in a transaction committed
 only once the plan stands (``api._created_ahead``). What a user may notice: the same
-bookkeeping as the usual path creates, and nothing at all left by a run that refused
-its input or had nothing to do."""
+bookkeeping as the usual path creates, nothing at all left by a run that refused its
+input or had nothing to do, and a yoyo starting at the same moment never made to fail."""
 
 from __future__ import annotations
 
@@ -115,3 +115,59 @@ def test_a_first_run_where_the_role_cannot_create_says_so_as_before(
             conn.execute(
                 sql.SQL("REVOKE ALL ON SCHEMA public FROM {}").format(sql.Identifier(role))
             )
+
+
+def test_a_creation_another_session_waits_for_is_rolled_back_so_that_it_goes_on(database_url):
+    """A yoyo starting at the same moment creates the same tables: its CREATE waits for the
+    transaction liftdb left open, and would fail if that committed. liftdb rolls back
+    instead; the other session's CREATE goes through and nothing of liftdb's is left
+    (the usual path, fence first, creates the rest later)."""
+    import threading
+    import time
+
+    from runner import database
+
+    others: list[object] = []
+
+    def yoyo_creating() -> None:
+        try:
+            with psycopg.connect(database_url, autocommit=True) as other:
+                other.execute(
+                    "CREATE TABLE IF NOT EXISTS public._yoyo_migration"
+                    " (migration_hash varchar(64) PRIMARY KEY, migration_id varchar(255),"
+                    " applied_at_utc timestamp)"
+                )
+            others.append("created")
+        except psycopg.Error as exc:
+            others.append(exc)
+
+    def wait_until(query: str, *params) -> None:
+        deadline = time.monotonic() + 30
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            while not watcher.execute(query, params).fetchone()[0]:
+                assert time.monotonic() < deadline, query
+                time.sleep(0.01)
+
+    with database.connect(database_url) as conn:
+        books, pid = recorder.locate(conn), conn.info.backend_pid
+        with api._created_ahead(conn, books) as keep:
+            # liftdb's creation done, not committed; then the other CREATE waits for it
+            wait_until(
+                "SELECT state = 'idle in transaction' FROM pg_catalog.pg_stat_activity"
+                " WHERE pid = %s",
+                pid,
+            )
+            creating = threading.Thread(target=yoyo_creating)
+            creating.start()
+            wait_until(
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks"
+                " WHERE locktype = 'transactionid' AND NOT granted)"
+            )
+            keep.append(True)
+    creating.join(timeout=30)
+    assert others == ["created"]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        left = conn.execute(
+            "SELECT to_regclass('public.liftdb_version'), to_regclass('public.yoyo_lock')"
+        ).fetchone()
+    assert left == (None, None)
