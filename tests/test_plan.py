@@ -50,6 +50,8 @@ def test_chains_and_plans_are_values_read_only_as_a_frozen_dataclass_was(tmp_pat
     for value, name in ((first, "text"), (state.chain, "versions"), (plan.migrate(state), "steps")):
         with pytest.raises(AttributeError, match="read-only"):
             setattr(value, name, None)
+        with pytest.raises(AttributeError, match="read-only"):
+            delattr(value, name)
     assert repr(state.chain).startswith(f"Chain(directory={tmp_path / 'sql'!r}, versions=(")
 
 
