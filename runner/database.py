@@ -291,6 +291,14 @@ def reconnect(conn):
         ) from None
 
 
+def last_row(cursor) -> tuple | None:
+    """The first row of the last result of a string of several statements that psycopg's
+    ``cursor`` ran (one round trip; the earlier statements' results are skipped)."""
+    while cursor.nextset():
+        pass
+    return cursor.fetchone()
+
+
 def describe(conn) -> str:
     """Where ``conn`` is connected, as a URL without its password."""
     from urllib.parse import quote

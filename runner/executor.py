@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from runner import progress, recorder, retry, sqltree
+from runner import database, progress, recorder, retry, sqltree
 from runner import session as session_module
 from runner.directives import Timeouts
 from runner.errors import Interrupted, MigrationFailed
@@ -669,9 +669,7 @@ class _Version:
 
         try:
             cursor = self.conn.execute(";\n".join(self.session.reset_statements()))
-            while cursor.nextset():
-                pass
-            (answer,) = cursor.fetchone()
+            (answer,) = database.last_row(cursor)
         except psycopg.Error as exc:
             raise self._reset_failed(exc, done) from None
         self._release_advisory_locks(answer, done)

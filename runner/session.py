@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from runner import lock, recorder
+from runner import database, lock, recorder
 from runner.recorder import quote
 
 # Whether a version left advisory locks of its own, or gave the migration lock away: the
@@ -172,9 +172,6 @@ def start(conn) -> Session:
     trip."""
     # The reset deallocates every prepared statement, psycopg's own included: this relies
     # on database.connect's connections preparing none (prepare_threshold None).
-    rest = [sql for sql in LIFTDB_SETTINGS if sql != lock.CLIENT_CHECK_SQL]
-    cursor = conn.execute(";".join([*rest, "SELECT pg_catalog.current_setting('role')"]))
-    while cursor.nextset():  # to the last statement's result: the role
-        pass
-    (role,) = cursor.fetchone()
+    cursor = conn.execute(f"{ENCODING_SQL};SELECT pg_catalog.current_setting('role')")
+    (role,) = database.last_row(cursor)
     return Session(role=role)

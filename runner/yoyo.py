@@ -202,10 +202,11 @@ def holder(conn, table: str = LOCK_TABLE, wait_ms: int = 1000) -> YoyoHolder | N
     has committed or rolled back first."""
     from psycopg import errors
 
+    from runner import database
+
     # One string: one implicit transaction on an autocommit connection, which the SET LOCAL
     # and the SHARE lock last for; one round trip where each statement, BEGIN and COMMIT
     # took one. A failure rolls it all back and names its statement as the server does.
-    cursor = None
     try:
         cursor = conn.execute(
             f"SET LOCAL lock_timeout = '{max(wait_ms, 1)}ms';"
@@ -214,9 +215,7 @@ def holder(conn, table: str = LOCK_TABLE, wait_ms: int = 1000) -> YoyoHolder | N
         )
     except errors.LockNotAvailable:
         return YoyoHolder(pid=None, since=None)
-    while cursor.nextset():  # to the last statement's result: the SELECT's
-        pass
-    row = cursor.fetchone()
+    row = database.last_row(cursor)
     return YoyoHolder(*row) if row else None
 
 
