@@ -9,6 +9,7 @@ unavailable with a reason; it never fails the benchmark.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bench import chains
-from bench.server import Server
+from bench.server import Server, scratch
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
@@ -166,6 +167,57 @@ class PsycopgFloor(Tool):
         return None if action == "migrate" else "n/a (no bookkeeping to read)"
 
 
+class LiftdbBound(Tool):
+    """``bench/liftdb_bound.py``: liftdb's libraries imported, every file parsed, and the
+    strings liftdb sends for the chain (captured once, untimed) sent as one: the least a
+    liftdb keeping its guarantees could cost, to tell what its targets ask of its own
+    client work from what they ask of the work it promises."""
+
+    name = "liftdb lower bound"
+
+    def version(self) -> str:
+        return f"liftdb's strings, as {_version_line([str(BIN / 'liftdb'), '--version'])}"
+
+    def write(self, changes, workdir):
+        chains.write_liftdb(changes, workdir)
+        self.capture = workdir.with_name(f"{workdir.name}.sent.json")
+        with scratch(self.server, "bound") as url:
+            self.capture.write_text(json.dumps(capture_liftdb(url, workdir)))
+
+    def migrate(self, url):
+        script = Path(__file__).resolve().parent / "liftdb_bound.py"
+        return [Command([sys.executable, str(script), url, str(self.workdir), str(self.capture)])]
+
+    def unavailable(self, action):
+        return None if action == "migrate" else "n/a (a bound, not a runner)"
+
+
+def capture_liftdb(url: str, directory: Path) -> dict[str, object]:
+    """What liftdb sends to migrate ``directory`` into the new database ``url``, as
+    ``bench/liftdb_bound.py`` replays it: {"lock": the migration lock's statement,
+    "create": the bookkeeping's creation (a first run sends it ahead, ``BEGIN`` and all),
+    "versions": each version's string, in order}. Read by running liftdb here with
+    ``runner.executor.send`` (through which both go) recording what it sends."""
+    from unittest import mock
+
+    from runner import api, executor, lock
+
+    sent: list[str] = []
+    send = executor.send
+
+    def recording(conn, text: bytes):
+        sent.append(text.decode(conn.info.encoding))
+        return send(conn, text)
+
+    with mock.patch.object(executor, "send", recording):
+        done = api.migrate(url, directory)
+    create, versions = sent[0], sent[1:]
+    if not create.startswith("BEGIN;") or len(versions) != len(done):
+        raise RuntimeError(f"liftdb sent {len(sent)} strings for {len(done)} versions")
+    lock_sql = f"SELECT pg_catalog.pg_try_advisory_lock({lock.LOCK_KEY})"
+    return {"lock": lock_sql, "create": create, "versions": versions}
+
+
 class Liftdb(Tool):
     name = "liftdb"
 
@@ -302,7 +354,16 @@ class Sqitch(Tool):
         return [self._cli(url, "status")]
 
 
-MIGRATORS = (PsqlFloor, PsqlSingleTransaction, PsycopgFloor, Liftdb, Yoyo, Dbmate, Sqitch)
+MIGRATORS = (
+    PsqlFloor,
+    PsqlSingleTransaction,
+    PsycopgFloor,
+    LiftdbBound,
+    Liftdb,
+    Yoyo,
+    Dbmate,
+    Sqitch,
+)
 RUNNERS = (Liftdb, Yoyo, Dbmate, Sqitch)  # the tools with a rollback and a status
 
 

@@ -224,6 +224,69 @@ def test_the_psycopg_floor_applies_each_version_in_its_own_transaction(database_
     assert tables == 3
 
 
+def test_the_lower_bound_leaves_the_database_liftdb_leaves(database_url, tmp_path):
+    """``bench/liftdb_bound.py`` sends what liftdb sent for the chain: run into a new
+    database, it leaves the tables, liftdb's and yoyo's bookkeeping rows and one
+    transaction per version that liftdb leaves; a bound that skipped liftdb's work would
+    call targets out of reach that are not."""
+    import subprocess
+
+    import psycopg
+
+    from bench import chains, tools
+    from bench.server import Server, scratch
+    from tests.processes import COMMAND_TIMEOUT
+
+    here = Server(label="under test", url=database_url, version="", psql="")
+    bound, liftdb = tools.LiftdbBound(here), tools.Liftdb(here)
+    for tool in (bound, liftdb):
+        tool.prepare(chains.generated(3), tmp_path / "3" / tool.name.replace(" ", "_"))
+    read = """
+        SELECT (SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_catalog.pg_class c
+                WHERE c.relnamespace = 'public'::regnamespace),
+               (SELECT array_agg(ARRAY[version::text, name, up_sha256, rollback_sha256]
+                                 ORDER BY version) FROM public.liftdb_version),
+               (SELECT array_agg(ARRAY[migration_hash, migration_id] ORDER BY migration_id)
+                FROM public._yoyo_migration),
+               (SELECT array_agg(ARRAY[migration_id, operation] ORDER BY migration_id)
+                FROM public._yoyo_log),
+               (SELECT count(DISTINCT xmin::text) FROM public.liftdb_version)"""
+    left = []
+    with scratch(here, "tbound") as by_bound, scratch(here, "tlift") as by_liftdb:
+        for url, tool in ((by_bound, bound), (by_liftdb, liftdb)):
+            [command] = tool.migrate(url)
+            done = subprocess.run(
+                command.argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+            )
+            assert done.returncode == 0, done.stderr
+            with psycopg.connect(url, autocommit=True) as conn:
+                left.append(conn.execute(read).fetchone())
+    assert left[0] == left[1]
+    assert len(left[0][1]) == 3 and left[0][4] == 3  # three versions, three transactions
+
+
+def test_a_target_the_lower_bound_misses_is_said_to_be_out_of_reach():
+    """Beside each target against dbmate, where the least a liftdb keeping its
+    guarantees could cost stands: out of reach where even it misses the target."""
+    measured = overhead.Measured()
+    figures = {
+        "liftdb": {50: 2.0, 200: 1.2},
+        "dbmate": {50: 1.0, 200: 1.0},
+        overhead.BOUND: {50: 1.6, 200: 0.9},
+    }
+    for _ in range(3):
+        for tool, by_n in figures.items():
+            for n, value in by_n.items():
+                measured.add(tool, n, value)
+        measured.add(overhead.FLOOR, 50, 0.5)
+        measured.add(overhead.FLOOR, 200, 0.8)
+    text = overhead.migrate_section(measured, [50, 200], 3, None)
+    small = next(line for line in text.splitlines() if "at N = 50: 2.00x dbmate" in line)
+    assert small.endswith("not met; the lower bound: 1.60x at 50, out of reach at N = 50")
+    large = next(line for line in text.splitlines() if "against dbmate from N = 200" in line)
+    assert large.endswith("the lower bound: 0.90x at 200, within reach")
+
+
 def test_liftdb_against_dbmate_is_shown_beside_the_psycopg_floor_run_by_run():
     """At N = 200 the report says where the least a runner on psycopg can do stands
     against dbmate, and liftdb's ratio run by run (each run times both one after the
