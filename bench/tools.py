@@ -197,7 +197,8 @@ def capture_liftdb(url: str, directory: Path) -> dict[str, object]:
     ``bench/liftdb_bound.py`` replays it: {"lock": the migration lock's statement,
     "create": the bookkeeping's creation (a first run sends it ahead, ``BEGIN`` and all),
     "versions": each version's string, in order}. Read by running liftdb here with
-    ``runner.executor.send`` (through which both go) recording what it sends."""
+    ``runner.executor.send`` recording what it sends, one version a string (as when a
+    caller may stop it between versions: a batch goes out as one string, unsplit)."""
     from unittest import mock
 
     from runner import api, executor, lock
@@ -210,7 +211,7 @@ def capture_liftdb(url: str, directory: Path) -> dict[str, object]:
         return send(conn, text)
 
     with mock.patch.object(executor, "send", recording):
-        done = api.migrate(url, directory)
+        done = api.migrate(url, directory, options=api.Options(stop=lambda: False))
     create, versions = sent[0], sent[1:]
     if not create.startswith("BEGIN;") or len(versions) != len(done):
         raise RuntimeError(f"liftdb sent {len(sent)} strings for {len(done)} versions")

@@ -1,8 +1,11 @@
 """Applies a plan, version by version, on the connection that holds the lock.
 
 Invariant: a transactional version's statements and its bookkeeping are sent
-as one string, ``BEGIN`` ... ``COMMIT``, in one round trip on one connection:
-either the whole version and its record commit, or nothing of it does. A
+as one string, ``BEGIN`` ... ``COMMIT``, on one connection: either the whole
+version and its record commit, or nothing of it does. Consecutive transactional
+versions go together, each its own ``BEGIN`` ... ``COMMIT`` and reset, in one
+string and one round trip (``_Batch``), unless the caller asks to be able to stop
+between versions (``stop``); a failure ends the string where it happened. A
 non-transactional version (``-- transactional: false``, for ``CREATE INDEX
 CONCURRENTLY`` and the like) runs statement by statement in autocommit; a
 progress row records each statement done (with its checksum), so an
@@ -28,7 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from runner import database, progress, recorder, retry, sqltree
 from runner import session as session_module
@@ -105,6 +108,9 @@ class _NoticeRouter:
         # A server going down says why in a WARNING (SQLSTATE 57P01 admin_shutdown, 57P02
         # crash_shutdown, ...) just before it drops the connection: the error's reason.
         self.farewell: str | None = None
+        # In a batch: when the last version to end ended, in ms since the string began
+        # (``session.VERSION_ENDED``).
+        self.ended_ms = 0.0
 
     def running(self) -> tuple[str, str, Statement | None] | None:
         """(version label, path, statement) of what runs now, if anything: the statement
@@ -127,7 +133,12 @@ class _NoticeRouter:
             return
         if self.script is not None:
             self.current = self.script.statement_running_after(self.collected)
-        if self.on_notice is None or self.step is None or self.current is None:
+        if self.current is None:  # liftdb's own statements'
+            message = diagnostic.message_primary or ""
+            if message.startswith(session_module.VERSION_ENDED_MESSAGE):
+                self.ended_ms = float(message[len(session_module.VERSION_ENDED_MESSAGE) : -3])
+            return
+        if self.on_notice is None or self.step is None:
             return
         message = " ".join(
             part for part in (diagnostic.message_primary, diagnostic.message_detail,
@@ -202,6 +213,7 @@ class _Script:
         self.head, self.statements, self.tail = head, statements, tail
         self.commit_at = commit_at  # the COMMIT's index in ``tail``
         self.body_end = len(head) + 2 * len(statements) + 1  # after the last marker
+        self.results = self.body_end + len(tail)  # one for each statement sent
 
     def _pieces(self) -> list[str]:
         pieces = [*self.head]
@@ -291,43 +303,94 @@ def run(
     notices = _NoticeRouter(on_notice)
     conn.add_notice_handler(notices)
     step, done = None, []
+    resume = resume or {}
+
+    def finished(result: Done) -> None:
+        done.append(result)
+        notices.step = None  # the watcher's sign that the version is over
+        if on_done is not None:
+            on_done(result)
+
     try:
         with progress.watching(url, conn, notices.running, on_progress if url else None):
-            last = len(plan) - 1
-            for index, step in enumerate(plan):
+            steps, last, index, alone_until = plan.steps, len(plan) - 1, 0, 0
+
+            def version(at: int) -> _Version:
+                s = steps[at]
+                return _Version(
+                    conn, s, timeouts.for_file(s.file), books, session, notices, on_lock_wait
+                )
+
+            while index < len(steps):
                 if stop is not None and stop():
-                    if index and plan.steps[index - 1].file.transactional:
+                    if index and steps[index - 1].file.transactional:
                         _flush(conn)
                     break
+                # Without a ``stop`` to ask between versions, the transactional ones from
+                # here go as one string (``_Batch``).
+                end = index if stop is not None or index < alone_until else _batch_end(steps, index)
+                if end - index > 1:
+                    batch = _Batch(
+                        [version(at) for at in range(index, end)],
+                        durable=end - 1 == last,
+                        cleared=[_key(s) in resume for s in steps[index:end]],
+                    )
+                    applied = batch.run(finished)
+                    if batch.refused:  # each alone, for the one refused to be named
+                        alone_until = end
+                    index += applied
+                    continue
+                step = steps[index]
                 notices.step = step
                 started = time.perf_counter()
-                version = _Version(
-                    conn, step, timeouts.for_file(step.file), books, session, notices, on_lock_wait
-                )
-                interrupted = (resume or {}).get((step.version.number, step.direction))
+                interrupted = resume.get(_key(step))
                 if step.file.transactional:
-                    version.run_transactional(
+                    version(index).run_transactional(
                         durable=index == last, clear_progress=interrupted is not None
                     )
                 else:
-                    version.run_statement_by_statement(interrupted)
-                duration_ms = round((time.perf_counter() - started) * 1000)
-                result = Done(
-                    step.version.number,
-                    step.version.name,
-                    step.direction,
-                    duration_ms,
-                    path=str(step.file.path),
-                )
-                done.append(result)
-                notices.step = None  # the watcher's sign that the version is over
-                if on_done is not None:
-                    on_done(result)
+                    version(index).run_statement_by_statement(interrupted)
+                finished(_done(step, started))
+                index += 1
             return done
     except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (errors.Terminated)
-        raise _interrupted(conn, books, step, done, interrupt) from None
+        raise _interrupted(conn, books, notices.step or step, done, interrupt) from None
     finally:
         conn.remove_notice_handler(notices)
+
+
+def _key(step: Step) -> tuple[int, str]:
+    return step.version.number, step.direction
+
+
+def _done(step: Step, started: float = 0.0, duration_ms: float | None = None) -> Done:
+    """``step`` applied (rolled back): ``started`` by ``time.perf_counter``, or it took
+    ``duration_ms``."""
+    if duration_ms is None:
+        duration_ms = (time.perf_counter() - started) * 1000
+    return Done(
+        step.version.number,
+        step.version.name,
+        step.direction,
+        round(duration_ms),
+        path=str(step.file.path),
+    )
+
+
+# The most SQL one batch sends: a string is held whole on both sides before it runs.
+BATCH_MAX_CHARS = 4_000_000
+
+
+def _batch_end(steps: tuple[Step, ...], index: int) -> int:
+    """Where the batch starting at ``index`` ends (exclusive): the transactional versions
+    from it on, as many as BATCH_MAX_CHARS of their files hold (one at least)."""
+    end, size = index, 0
+    while end < len(steps) and steps[end].file.transactional:
+        size += sum(len(s.sql) for s in steps[end].file.statements)
+        if end > index and size > BATCH_MAX_CHARS:
+            break
+        end += 1
+    return end
 
 
 def _interrupted(
@@ -465,16 +528,25 @@ class _Version:
 
     # --- one transaction, one round trip ----------------------------------------------
 
-    def run_transactional(self, *, durable: bool, clear_progress: bool = False) -> None:
+    def run_transactional(
+        self, *, durable: bool, clear_progress: bool = False, timed_out: _LockTimedOut | None = None
+    ) -> None:
         """The version in one transaction, tried again whole after a lock timeout;
-        ``clear_progress``: it has a progress row (``resume``), deleted as it commits."""
-        self._attempts(lambda: self._transaction(durable=durable, clear_progress=clear_progress))
+        ``clear_progress``: it has a progress row (``resume``), deleted as it commits;
+        ``timed_out``: its first attempt was made (in a batch) and gave up waiting."""
+        first = [timed_out] if timed_out is not None else []
 
-    def _transaction(self, *, durable: bool, clear_progress: bool) -> None:
+        def attempt() -> None:
+            if first:
+                raise first.pop()
+            self._transaction(durable=durable, clear_progress=clear_progress)
+
+        self._attempts(attempt)
+
+    def script(self, *, durable: bool, clear_progress: bool, batched: bool = False) -> _Script:
         """BEGIN, settings, the file's statements (each after a marker), the bookkeeping
-        as liftdb, COMMIT, and the session's reset: one string."""
-        from psycopg.errors import error_from_result
-
+        as liftdb, COMMIT, and the session's reset (``batched``: sent with other versions,
+        ``Session.reset_statements``)."""
         record = [
             *self.session.as_liftdb_statements(),
             *_settings(self.timeouts, "LOCAL "),  # not the version's own SET LOCAL timeouts
@@ -486,12 +558,16 @@ class _Version:
                 clear_progress=clear_progress,
             ),
         ]
-        script = _Script(
+        return _Script(
             _transaction_start(self.timeouts, durable=durable),
             self.step.file.statements,
-            [*record, "COMMIT", *self.session.reset_statements()],
+            [*record, "COMMIT", *self.session.reset_statements(batched=batched)],
             commit_at=len(record),
         )
+
+    def _transaction(self, *, durable: bool, clear_progress: bool) -> None:
+        """The version's ``script`` as one string, in one round trip."""
+        script = self.script(durable=durable, clear_progress=clear_progress)
         self.notices.script, self.notices.collected = script, 0
         try:
             failed, last = self._send(script.text())
@@ -501,17 +577,27 @@ class _Version:
             answer = last.get_value(0, 0)
             self._release_advisory_locks(None if answer is None else answer == b"t")
             return
-        index, result = failed
+        self.failed(script, *failed)
+
+    def failed(self, script: _Script, index: int, result, offset: int = 0) -> NoReturn:
+        """Raise what the ``index``th result of ``script`` failing means: ``_LockTimedOut``
+        (a statement gave up waiting for a lock; nothing of it left), else
+        ``MigrationFailed`` naming the statement. ``offset``: where the script's text
+        starts in the string sent, in characters (a batch's)."""
+        from psycopg.errors import error_from_result
+
         error = error_from_result(result, encoding=self.conn.info.encoding)
+        position = error.diag.statement_position
+        position = str(int(position) - offset) if position else None
         if index == 0:  # the server refused the whole string: nothing of it ran
             self._rollback_quietly()
             statement, error = self._refused_statement(error)
             if statement is None:
-                role, statement = script.part(script.index_at(error.diag.statement_position, 0))
+                role, statement = script.part(script.index_at(position, 0))
                 statement = statement if role == "statement" else None
             where = "" if statement else "in the SQL liftdb sent for"
             raise MigrationFailed(self._describe(statement, error, where=where))
-        role, statement = script.part(script.index_at(error.diag.statement_position, index))
+        role, statement = script.part(script.index_at(position, index))
         if role == "reset":
             raise self._reset_failed(error)
         self._rollback_quietly()
@@ -896,6 +982,172 @@ class _Version:
         elif diag.sqlstate == ACTIVE_SQL_TRANSACTION:
             text += " (put '-- transactional: false' at the top of the file)"
         return f"{text}; {outcome}"
+
+
+class _Batch:
+    """Consecutive transactional versions sent as one string: each still its own
+    ``BEGIN`` ... ``COMMIT`` with its bookkeeping and the session's reset, as it would be
+    sent alone (``_Version.script``), but with no round trip between them, and so none of
+    the client's work between them (measured: half a millisecond a version on a local
+    socket, more than the server's own extra work). The reset that ends each version
+    stops the string if the version left advisory locks (``ADVISORY_LOCKS_STOP``: they
+    are released before the next starts) and sends the version's results on at once
+    (``VERSION_ENDED``): each version is reported as it ends. A failure ends the string
+    where it happened (the server skips the rest): the versions before it are applied,
+    the one that failed is what it would be alone (a lock timeout tried again on the
+    schedule, alone), and the caller goes on from there.
+    """
+
+    def __init__(self, versions: list[_Version], *, durable: bool, cleared: list[bool]) -> None:
+        self.versions, self.refused = versions, False
+        # Only the run's last version waits for its commit to be flushed (``durable``);
+        # ``cleared``: which versions have a progress row to delete as they commit.
+        self.durable = [durable and number == len(versions) - 1 for number in range(len(versions))]
+        self.cleared = cleared
+        self.scripts = [
+            version.script(
+                durable=self.durable[number],
+                clear_progress=cleared[number],
+                batched=True,
+            )
+            for number, version in enumerate(versions)
+        ]
+        texts = [script.text() for script in self.scripts]
+        self.offsets = [sum(len(t) + 1 for t in texts[:number]) for number in range(len(texts))]
+        self.text = "\n".join(texts)
+
+    def run(self, finished: Callable[[Done], None]) -> int:
+        """Send the batch and report each version to ``finished`` as its results come; how
+        many versions were applied (or rolled back). Fewer than all: the caller goes on
+        from the next; none and ``refused``: the server could not parse the string, and
+        each is to be sent alone (which names the one it refuses)."""
+        import psycopg
+
+        first = self.versions[0]
+        conn, notices = first.conn, first.notices
+        pgconn = conn.pgconn
+        with conn.lock:
+            pgconn.send_query(self.text.encode(conn.info.encoding))
+        failed, number, count = None, 0, len(self.versions)
+        notices.ended_ms = ended_ms = 0.0
+        try:
+            while number < count:
+                version, script = self.versions[number], self.scripts[number]
+                notices.step, notices.script, notices.collected = version.step, script, 0
+                # The results but the last: VERSION_ENDED's own completion comes after
+                # the message that sent the rest, so it is read with the next version's.
+                last = number == count - 1
+                failed = _take(
+                    conn, None if last else script.results - 1, notices, number == 0, number > 0
+                )
+                if failed is not None:
+                    break
+                duration_ms = notices.ended_ms - ended_ms  # by the server's clock
+                finished(_done(version.step, duration_ms=duration_ms))
+                ended_ms = notices.ended_ms
+                number += 1
+        except psycopg.Error as exc:  # the connection failed: the server may have crashed
+            version = self.versions[number]
+            raise MigrationFailed(
+                f"{version.step.file.path}: the connection failed while running"
+                f" {version.label} (it is {version._verb()} only if `liftdb status` says so):"
+                f" {notices.farewell or exc}"
+            ) from None
+        except KeyboardInterrupt:
+            _drain(conn)  # the rest of the string psycopg cancelled
+            raise
+        finally:
+            notices.script, notices.current = None, None
+        if failed is None:
+            return count
+        return self._failed(number, *failed, finished)
+
+    def _failed(self, number: int, index: int, result, finished) -> int:
+        """Version ``number``'s ``index``th result failed, which ended the string."""
+        from psycopg.errors import error_from_result
+
+        version, script = self.versions[number], self.scripts[number]
+        if index < 0:  # the VERSION_ENDED of the version before, applied
+            raise self.versions[number - 1]._reset_failed(
+                error_from_result(result, encoding=version.conn.info.encoding)
+            )
+        if number == 0 and index == 0:  # the whole string refused: nothing of it ran
+            version._rollback_quietly()
+            self.refused = True
+            return 0
+        error = error_from_result(result, encoding=version.conn.info.encoding)
+        stopped = script.body_end + script.tail.index(session_module.ADVISORY_LOCKS_STOP)
+        if index == stopped and error.diag.sqlstate == session_module.ADVISORY_LOCKS_STOPPED:
+            # Applied; its reset, undone with the check's failure, done again alone, and
+            # the advisory locks it left released.
+            started = time.perf_counter()
+            version._rollback_quietly()
+            version._reset_session()
+            finished(_done(version.step, started))
+            return number + 1
+        try:
+            version.failed(script, index, result, self.offsets[number])
+        except _LockTimedOut as timed_out:  # tried again alone, on the schedule
+            started = time.perf_counter()
+            version.notices.step = version.step
+            version.run_transactional(
+                durable=self.durable[number],
+                clear_progress=self.cleared[number],
+                timed_out=timed_out,
+            )
+            finished(_done(version.step, started))
+            return number + 1
+        raise AssertionError("unreachable: _Version.failed raises")  # pragma: no cover
+
+
+def _take(conn, count: int | None, notices: _NoticeRouter, sending: bool, leftover: bool):
+    """Collect ``count`` results of the string being sent on ``conn`` (None: all that
+    remain), counting them for the notice router, in one wait; the first failed one, as
+    (its index, it), ending the collection with the string's end (the server skips the
+    rest); else None. ``sending``: first push out what ``send_query`` could not write;
+    ``leftover``: first read the last result of the version before (index -1)."""
+    from psycopg import generators
+    from psycopg.pq import ExecStatus
+
+    pgconn = conn.pgconn
+
+    def results():
+        if sending:
+            yield from generators.send(pgconn)
+        if leftover:
+            result = yield from generators.fetch(pgconn)
+            if result is not None and result.status == ExecStatus.FATAL_ERROR:
+                while (yield from generators.fetch(pgconn)) is not None:
+                    pass
+                return -1, result
+        failed = None
+        while count is None or notices.collected < count or failed is not None:
+            result = yield from generators.fetch(pgconn)
+            if result is None:
+                return failed
+            if failed is None and result.status == ExecStatus.FATAL_ERROR:
+                failed = (notices.collected, result)
+            notices.collected += 1
+        return failed
+
+    with conn.lock:
+        return conn.wait(results())
+
+
+def _drain(conn) -> None:
+    """Read what is left of the results of the string sent on ``conn``, if it can be."""
+    import contextlib
+
+    from psycopg import generators
+
+    pgconn = conn.pgconn
+
+    def rest():
+        while (yield from generators.fetch(pgconn)) is not None:
+            pass
+
+    with contextlib.suppress(Exception), conn.lock:
+        conn.wait(rest())
 
 
 def send_collecting(conn, text: bytes, on_result: Callable[[object], None]) -> None:

@@ -29,10 +29,36 @@ _OURS = (
     f"l.objsubid = 1 AND l.classid::bigint = {lock.CLASSID}"
     f" AND l.objid::bigint = {lock.OBJID} AND l.mode = 'ExclusiveLock'"
 )
-ADVISORY_LOCKS_TO_RELEASE = (
-    "SELECT pg_catalog.bool_or(NOT (" + _OURS + ")) OR NOT pg_catalog.bool_or(" + _OURS + ")"
+_TO_RELEASE = "pg_catalog.bool_or(NOT (" + _OURS + ")) OR NOT pg_catalog.bool_or(" + _OURS + ")"
+_OWN_ADVISORY = (
     " FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
     " AND l.pid = pg_catalog.pg_backend_pid()"
+)
+ADVISORY_LOCKS_TO_RELEASE = f"SELECT {_TO_RELEASE}{_OWN_ADVISORY}"
+
+# The same question where later versions follow in the same string (``executor``'s
+# batches): a yes must stop the string there, before the next version starts, so it
+# fails (SQLSTATE 22P02, the cast of its text) and the server skips the rest. Not
+# folded away when planned: concat() is only stable.
+ADVISORY_LOCKS_STOP = (
+    f"SELECT CASE WHEN ({_TO_RELEASE}) IS NOT FALSE THEN CAST(pg_catalog.concat("
+    "'liftdb: advisory locks to release, session ', pg_catalog.pg_backend_pid())"
+    " AS integer) END"
+    f"{_OWN_ADVISORY}"
+)
+ADVISORY_LOCKS_STOPPED = "22P02"  # invalid_text_representation: ADVISORY_LOCKS_STOP's yes
+
+# The server holds a string's results until it ends (or 8 kB of them wait), but sends a
+# message at once, and what it holds with it: the last of a version's statements in a
+# batch, so that each version's results reach liftdb as it ends (its report, the
+# progress watcher's label), with the milliseconds since the string began, by the
+# server's clock (what the version took: the difference from the one before). INFO:
+# sent whatever client_min_messages says, and below log_min_messages' default, so it
+# reaches no log.
+VERSION_ENDED_MESSAGE = "liftdb: version done after "
+VERSION_ENDED = (
+    f"DO $liftdb$BEGIN RAISE INFO '{VERSION_ENDED_MESSAGE}% ms', 1000 * pg_catalog.date_part("
+    "'epoch', pg_catalog.clock_timestamp() - pg_catalog.statement_timestamp()); END$liftdb$"
 )
 
 # The advisory locks a version took, released; the migration lock kept (taken again if
@@ -140,10 +166,20 @@ class Session(NamedTuple):
             "SET LOCAL search_path = pg_catalog",
         ]
 
-    def reset_statements(self) -> list[str]:
+    def reset_statements(self, *, batched: bool = False) -> list[str]:
         """What brings the session back to ``start``'s, after a version, outside any
         transaction (sent in one string, they run as one implicit transaction). The last
-        returns whether ``RELEASE_ADVISORY_LOCKS`` must follow (``needs_release``)."""
+        returns whether ``RELEASE_ADVISORY_LOCKS`` must follow (``needs_release``); or,
+        ``batched`` (sent with other versions in one string), fails if it must
+        (``ADVISORY_LOCKS_STOP``: its transaction, the reset with it, is undone) and then
+        sends the version's results on (``VERSION_ENDED``)."""
+        if not batched:
+            return [*self._reset(), ADVISORY_LOCKS_TO_RELEASE]
+        # In a transaction of its own: left implicit, the next version's BEGIN would make
+        # it part of that version's transaction, undone if that version fails.
+        return ["BEGIN", *self._reset(), ADVISORY_LOCKS_STOP, "COMMIT", VERSION_ENDED]
+
+    def _reset(self) -> list[str]:
         return [
             "CLOSE ALL",
             "RESET SESSION AUTHORIZATION",  # the role too, as SET SESSION AUTHORIZATION does
@@ -155,7 +191,6 @@ class Session(NamedTuple):
             "DISCARD PLANS",
             "DISCARD TEMP",
             "DISCARD SEQUENCES",
-            ADVISORY_LOCKS_TO_RELEASE,
         ]
 
 

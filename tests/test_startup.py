@@ -176,6 +176,26 @@ def test_migrate_of_one_version_into_a_new_database_takes_eighteen_round_trips(
     assert done.number == 1 and api.applied_versions(database_url) == [1]
 
 
+def test_five_versions_take_the_round_trips_of_one(database_url, make_chain, round_trips):
+    """Consecutive transactional versions go as one string (``executor._Batch``): five
+    versions into a new database take the eighteen round trips one does, and each is
+    applied in a transaction of its own."""
+    import psycopg
+
+    from runner import api
+
+    sql_dir = make_chain(
+        *((f"t{n}", f"CREATE TABLE t{n} (id int);", f"DROP TABLE t{n};") for n in range(1, 6))
+    )
+    done = api.migrate(database_url, sql_dir)
+    assert (round_trips.connections, round_trips.count()) == (1, 18)
+    assert [d.number for d in done] == [1, 2, 3, 4, 5] == api.applied_versions(database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT count(DISTINCT xmin::text) FROM public.liftdb_version"
+        ).fetchone() == (5,)
+
+
 def test_the_deferred_collector_still_collects_cycles_in_a_long_run():
     """A long ``migrate`` or ``fleet`` leaves cyclic garbage; deferring collections must
     not mean never collecting it. Restores the collector's thresholds and frozen objects

@@ -1,0 +1,135 @@
+"""Consecutive transactional versions go to the server as one string (``executor._Batch``):
+what a user sees must be what one version at a time gave them, the server says so.
+
+Each test runs a chain whose versions, alone, would each be a round trip of their own,
+and checks against the database what a batch must keep: every version its own
+transaction, reported as it ends, a failure named at its file and line with the versions
+before it applied and none after, a lock timeout tried again, and the session every
+version starts in. (An interrupt in the middle of a batch: tests/test_faults.py.)
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+
+from runner import api
+from runner.errors import MigrationFailed
+
+CREATE = ("t{n}", "CREATE TABLE t{n} (id int);\n", "DROP TABLE t{n};\n")
+
+
+def tables(n: int, start: int = 1) -> list[tuple[str, str, str]]:
+    """``n`` versions, each creating a table of its own (t1, t2, ...)."""
+    return [tuple(part.format(n=i) for part in CREATE) for i in range(start, start + n)]
+
+
+def applied(url: str) -> list[int]:
+    return api.applied_versions(url)
+
+
+def test_each_version_is_its_own_transaction_reported_as_it_ends(database_url, make_chain):
+    """The second version sleeps 1.2 s: the first is reported before that sleep ends (its
+    results are not held back until the string ends), each version's time is the
+    server's for it, and each committed on its own (one transaction id a version)."""
+    sql_dir = make_chain(
+        *tables(1),
+        ("slow", "SELECT pg_sleep(1.2);\n", "SELECT 1;\n"),
+        *tables(1, start=3),
+    )
+    heard = []
+    options = api.Options(on_done=lambda done: heard.append((done, time.monotonic())))
+    api.migrate(database_url, sql_dir, options=options)
+    assert [done.number for done, _ in heard] == [1, 2, 3]
+    (first, at_first), (slow, at_slow), (_, _) = heard
+    assert at_slow - at_first >= 1.0  # the first was reported as it ended
+    assert slow.duration_ms >= 1150 and first.duration_ms < 1000
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        transactions = conn.execute(
+            "SELECT count(DISTINCT xmin::text) FROM public.liftdb_version"
+        ).fetchone()[0]
+    assert transactions == 3
+
+
+def test_a_failure_in_the_middle_is_named_with_the_versions_before_it_applied(
+    database_url, make_chain
+):
+    """The third of five versions fails on its second statement, an error the server
+    places by its position in the whole string: the message names that statement's
+    line in the third file; versions 1 and 2 are applied, 3 to 5 are not."""
+    sql_dir = make_chain(
+        *tables(2),
+        ("bad", "CREATE TABLE bad (id int);\n\nSELECT missing FROM bad;\n", "DROP TABLE bad;\n"),
+        *tables(2, start=4),
+    )
+    try:
+        api.migrate(database_url, sql_dir)
+    except MigrationFailed as failed:
+        message = failed.message
+    else:
+        raise AssertionError("the third version ran")
+    assert message.startswith(f"{sql_dir}/00003_bad.sql:3: SELECT missing FROM bad:"), message
+    assert 'column "missing" does not exist [42703]' in message
+    assert applied(database_url) == [1, 2]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        made = conn.execute(
+            "SELECT array_agg(relname::text ORDER BY relname) FROM pg_class"
+            " WHERE relname ~ '^(t[0-9]|bad)$'"
+        ).fetchone()[0]
+    assert made == ["t1", "t2"]
+
+
+def test_a_version_that_leaves_an_advisory_lock_stops_the_string_and_it_is_released(
+    database_url, make_chain
+):
+    """The second of four versions takes a session advisory lock: the third and fourth
+    start without it (they see no advisory lock but the migration lock), all four are
+    applied, and no lock of it is left after the run."""
+    seen = (
+        "CREATE TABLE seen{n} AS SELECT count(*) AS locks FROM pg_locks"
+        " WHERE locktype = 'advisory' AND pid = pg_backend_pid();\n"
+    )
+    sql_dir = make_chain(
+        *tables(1),
+        ("locks", "SELECT pg_advisory_lock(4242);\n", "SELECT 1;\n"),
+        ("seen3", seen.format(n=3), "DROP TABLE seen3;\n"),
+        ("seen4", seen.format(n=4), "DROP TABLE seen4;\n"),
+    )
+    api.migrate(database_url, sql_dir)
+    assert applied(database_url) == [1, 2, 3, 4]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        locks = conn.execute("SELECT (SELECT locks FROM seen3), (SELECT locks FROM seen4)")
+        assert locks.fetchone() == (1, 1)  # the migration lock alone
+        assert conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242"
+        ).fetchone() == (0,)
+
+
+def test_a_lock_timeout_in_the_middle_is_tried_again_and_the_rest_applied(database_url, make_chain):
+    """The third of four versions waits for a table another session holds, gives up at
+    its lock_timeout, and is tried again alone once the holder lets go: all four are
+    applied, in order."""
+    with psycopg.connect(database_url, autocommit=True) as setup:
+        setup.execute("CREATE TABLE held (id int)")
+    sql_dir = make_chain(
+        *tables(2),
+        ("alter_held", "ALTER TABLE held ADD COLUMN note text;\n", "SELECT 1;\n"),
+        *tables(1, start=4),
+    )
+    holder = psycopg.connect(database_url)
+    try:
+        holder.execute("LOCK TABLE held IN ACCESS EXCLUSIVE MODE")
+        waits = []
+
+        def let_go(wait) -> None:
+            waits.append(wait)
+            holder.rollback()
+
+        options = api.Options(on_lock_wait=let_go)
+        done = api.migrate(database_url, sql_dir, options=options)
+    finally:
+        holder.close()
+    assert [d.number for d in done] == [1, 2, 3, 4]
+    assert [(w.version, w.retry) for w in waits] == [("00003_alter_held", 1)]
+    assert applied(database_url) == [1, 2, 3, 4]
