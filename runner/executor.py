@@ -338,6 +338,8 @@ def run(
                     applied = batch.run(finished)
                     if batch.refused:  # each alone, for the one refused to be named
                         alone_until = end
+                    elif batch.unsent:  # VERSION_ENDED cannot run: the rest alone
+                        alone_until = len(steps)
                     index += applied
                     continue
                 step = steps[index]
@@ -995,11 +997,16 @@ class _Batch:
     (``VERSION_ENDED``): each version is reported as it ends. A failure ends the string
     where it happened (the server skips the rest): the versions before it are applied,
     the one that failed is what it would be alone (a lock timeout tried again on the
-    schedule, alone), and the caller goes on from there.
+    schedule, alone), and the caller goes on from there. ``VERSION_ENDED`` failing (a
+    version dropped plpgsql) comes after the reset's ``COMMIT``: the version is applied,
+    timed by the client's clock, and the caller sends the rest one version at a time.
     """
 
     def __init__(self, versions: list[_Version], *, durable: bool, cleared: list[bool]) -> None:
         self.versions, self.refused = versions, False
+        # Whether a version's VERSION_ENDED failed (a version dropped plpgsql, say): it
+        # would fail for every version after it, one error in the server's log each.
+        self.unsent = False
         # Only the run's last version waits for its commit to be flushed (``durable``);
         # ``cleared``: which versions have a progress row to delete as they commit.
         self.durable = [durable and number == len(versions) - 1 for number in range(len(versions))]
@@ -1030,6 +1037,7 @@ class _Batch:
             pgconn.send_query(self.text.encode(conn.info.encoding))
         failed, number, count = None, 0, len(self.versions)
         notices.ended_ms = ended_ms = 0.0
+        self.since = time.perf_counter()  # when the version being read began, by our clock
         try:
             while number < count:
                 version, script = self.versions[number], self.scripts[number]
@@ -1042,9 +1050,11 @@ class _Batch:
                 )
                 if failed is not None:
                     break
-                duration_ms = notices.ended_ms - ended_ms  # by the server's clock
-                finished(_done(version.step, duration_ms=duration_ms))
-                ended_ms = notices.ended_ms
+                if notices.ended_ms != ended_ms:  # by the server's clock
+                    finished(_done(version.step, duration_ms=notices.ended_ms - ended_ms))
+                else:  # VERSION_ENDED's INFO not heard: it failed (or is still on its way)
+                    finished(_done(version.step, self.since))
+                ended_ms, self.since = notices.ended_ms, time.perf_counter()
                 number += 1
         except psycopg.Error as exc:  # the connection failed: the server may have crashed
             version = self.versions[number]
@@ -1067,10 +1077,16 @@ class _Batch:
         from psycopg.errors import error_from_result
 
         version, script = self.versions[number], self.scripts[number]
-        if index < 0:  # the VERSION_ENDED of the version before, applied
-            raise self.versions[number - 1]._reset_failed(
-                error_from_result(result, encoding=version.conn.info.encoding)
-            )
+        if index < 0 or index == script.results - 1:
+            # VERSION_ENDED failed (of the version before, reported, or of this one, the
+            # batch's last): after the reset's COMMIT, so the version is applied and the
+            # session reset; what is lost is the server's time for it, and the string's
+            # rest, which the caller sends again, one version at a time.
+            self.unsent = True
+            if index < 0:
+                return number
+            finished(_done(version.step, self.since))
+            return number + 1
         if number == 0 and index == 0:  # the whole string refused: nothing of it ran
             version._rollback_quietly()
             self.refused = True

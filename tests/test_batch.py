@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 import psycopg
+import pytest
 
 from runner import api
 from runner.errors import MigrationFailed
@@ -133,3 +134,27 @@ def test_a_lock_timeout_in_the_middle_is_tried_again_and_the_rest_applied(databa
     assert [d.number for d in done] == [1, 2, 3, 4]
     assert [(w.version, w.retry) for w in waits] == [("00003_alter_held", 1)]
     assert applied(database_url) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("at", [3, 5], ids=["in the middle", "last"])
+def test_a_version_that_drops_plpgsql_is_applied_and_so_are_those_after_it(
+    database_url, make_chain, at
+):
+    """A batch's versions send their results on with a plpgsql ``DO`` block (the reset's
+    last statement, after its COMMIT): a version that drops plpgsql, applied, makes that
+    block fail. The run goes on as it does one version at a time: every version applied
+    and reported, in order (once each), each with a time of its own."""
+    drop = ("drop_plpgsql", "DROP EXTENSION plpgsql CASCADE;\n", "CREATE EXTENSION plpgsql;\n")
+    versions = [*tables(4)]
+    versions.insert(at - 1, drop)
+    sql_dir = make_chain(*versions)
+    heard = []
+    done = api.migrate(database_url, sql_dir, options=api.Options(on_done=heard.append))
+    assert [d.number for d in heard] == [1, 2, 3, 4, 5] == [d.number for d in done]
+    assert all(d.duration_ms is not None and d.duration_ms >= 0 for d in done)
+    assert applied(database_url) == [1, 2, 3, 4, 5]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        made = conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relname ~ '^t[0-9]$' AND relkind = 'r'"
+        ).fetchone()[0]
+    assert made == 4
