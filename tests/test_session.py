@@ -441,6 +441,14 @@ SESSION_CHANGES = {
     "$user schema": (
         "DO $$ BEGIN EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', current_user); END $$;\n"
     ),
+    "time zone": "SET TIME ZONE 'Asia/Tokyo';\n",
+    "client_encoding": "SET client_encoding = 'LATIN1';\n",
+    "standard_conforming_strings": "SET standard_conforming_strings = off;\n",
+    "set_config in a block": (
+        "DO $$ BEGIN PERFORM set_config('TimeZone', 'UTC+5', false); END $$;\n"
+    ),
+    "sequence value": "CREATE SEQUENCE counter_{n};\nSELECT nextval('counter_{n}');\n",
+    "advisory locks given up": "SELECT pg_advisory_unlock_all();\n",
 }
 # What the session looked like when the version began: a row of data, compared too.
 OBSERVED = (
@@ -450,7 +458,10 @@ OBSERVED = (
     "  AND pid = pg_backend_pid()) AS advisory_locks,"
     " (SELECT count(*) FROM pg_prepared_statements) AS prepared,"
     " (SELECT count(*) FROM pg_listening_channels()) AS listening,"
-    " (SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()) AS temporary;\n"
+    " (SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()) AS temporary,"
+    " session_user::text AS session_user, current_setting('TimeZone') AS time_zone,"
+    " current_setting('client_encoding') AS client_encoding,"
+    " current_setting('standard_conforming_strings') AS standard_conforming_strings;\n"
 )
 EXAMPLES = int(os.environ.get("LIFTDB_SPLIT_EXAMPLES", "12"))
 
@@ -548,19 +559,27 @@ def prepared_database(server_url: str, owner: str):
 def test_the_same_chain_gives_the_same_database_however_it_is_split_into_runs(
     server_url, split_owner, versions, data
 ):
+    """... into runs, or sent one version at a time rather than in batches (``stop``
+    given: the path ``fleet`` takes, the string of each version alone)."""
     cuts = data.draw(
         st.lists(st.integers(1, len(versions) - 1), unique=True).map(sorted), label="runs end at"
     )
     with tempfile.TemporaryDirectory() as folder:
         sql_dir = write_chain(Path(folder), session_chain(versions, split_owner))
         states = []
-        for runs in ([len(versions)], [*cuts, len(versions)]):
+        one_at_a_time = api.Options(stop=lambda: False)
+        for runs, options in (
+            ([len(versions)], api.DEFAULT_OPTIONS),
+            ([*cuts, len(versions)], api.DEFAULT_OPTIONS),
+            ([len(versions)], one_at_a_time),
+        ):
             with prepared_database(server_url, split_owner) as url:
                 for to in runs:
-                    api.migrate(url, sql_dir, to=to)
+                    api.migrate(url, sql_dir, to=to, options=options)
                 states.append(database_state(url))
-    one_run, split = states
+    one_run, split, unbatched = states
     assert split == one_run
+    assert unbatched == one_run
 
 
 def test_a_version_that_gives_the_lock_away_to_another_session_stops_the_run(
