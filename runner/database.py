@@ -274,6 +274,10 @@ def _connect_options() -> dict:
         # to another client (``prepared statement "_pg3_0" already exists``), and what
         # liftdb repeats (polling for the lock) gains nothing from a plan kept.
         "prepare_threshold": None,
+        # The files' encoding (``session.ENCODING_SQL``), from the first query: on a
+        # SQL_ASCII database psycopg would otherwise read text as bytes, and send str
+        # parameters as bytea.
+        "client_encoding": "UTF8",
     }
 
 

@@ -365,6 +365,18 @@ def _key(step: Step) -> tuple[int, str]:
     return step.version.number, step.direction
 
 
+def _characters(conn, sent: str, position: str | None) -> int | None:
+    """An error's position (1-based) in ``sent`` in characters: the server counts in
+    characters of its encoding, which in SQL_ASCII are bytes (of the UTF-8 liftdb sends:
+    ``session.ENCODING_SQL`` before every string)."""
+    if not position:
+        return None
+    if conn.info.parameter_status("server_encoding") != "SQL_ASCII":
+        return int(position)
+    before = sent.encode()[: int(position) - 1].decode(errors="ignore")
+    return len(before) + 1
+
+
 def _done(step: Step, started: float = 0.0, duration_ms: float | None = None) -> Done:
     """``step`` applied (rolled back): ``started`` by ``time.perf_counter``, or it took
     ``duration_ms``."""
@@ -572,25 +584,29 @@ class _Version:
         script = self.script(durable=durable, clear_progress=clear_progress)
         self.notices.script, self.notices.collected = script, 0
         try:
-            failed, last = self._send(script.text())
+            text = script.text()
+            failed, last = self._send(text)
         finally:
             self.notices.script, self.notices.current = None, None
         if failed is None:
             answer = last.get_value(0, 0)
             self._release_advisory_locks(None if answer is None else answer == b"t")
             return
-        self.failed(script, *failed)
+        self.failed(script, *failed, sent=text)
 
-    def failed(self, script: _Script, index: int, result, offset: int = 0) -> NoReturn:
+    def failed(
+        self, script: _Script, index: int, result, offset: int = 0, *, sent: str
+    ) -> NoReturn:
         """Raise what the ``index``th result of ``script`` failing means: ``_LockTimedOut``
         (a statement gave up waiting for a lock; nothing of it left), else
-        ``MigrationFailed`` naming the statement. ``offset``: where the script's text
-        starts in the string sent, in characters (a batch's)."""
+        ``MigrationFailed`` naming the statement. ``sent``: the string sent (a batch's,
+        or the script's text); ``offset``: where the script's text starts in it, in
+        characters."""
         from psycopg.errors import error_from_result
 
         error = error_from_result(result, encoding=self.conn.info.encoding)
-        position = error.diag.statement_position
-        position = str(int(position) - offset) if position else None
+        position = _characters(self.conn, sent, error.diag.statement_position)
+        position = str(position - offset) if position else None
         if index == 0:  # the server refused the whole string: nothing of it ran
             self._rollback_quietly()
             statement, error = self._refused_statement(error)
@@ -1102,7 +1118,7 @@ class _Batch:
             finished(_done(version.step, started))
             return number + 1
         try:
-            version.failed(script, index, result, self.offsets[number])
+            version.failed(script, index, result, self.offsets[number], sent=self.text)
         except _LockTimedOut as timed_out:  # tried again alone, on the schedule
             started = time.perf_counter()
             version.notices.step = version.step

@@ -10,12 +10,14 @@ version starts in. (An interrupt in the middle of a batch: tests/test_faults.py.
 
 from __future__ import annotations
 
+import contextlib
 import time
+import uuid
 
 import psycopg
 import pytest
 
-from runner import api
+from runner import api, database
 from runner.errors import MigrationFailed
 
 CREATE = ("t{n}", "CREATE TABLE t{n} (id int);\n", "DROP TABLE t{n};\n")
@@ -28,6 +30,23 @@ def tables(n: int, start: int = 1) -> list[tuple[str, str, str]]:
 
 def applied(url: str) -> list[int]:
     return api.applied_versions(url)
+
+
+@contextlib.contextmanager
+def sql_ascii_database(server_url: str):
+    """A new database in SQL_ASCII (no encoding: every byte is a character), dropped on
+    exit."""
+    name = f"liftdb_test_ascii_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE DATABASE \"{name}\" ENCODING 'SQL_ASCII' TEMPLATE template0"
+            " LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+    try:
+        yield database.with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_each_version_is_its_own_transaction_reported_as_it_ends(database_url, make_chain):
@@ -158,3 +177,39 @@ def test_a_version_that_drops_plpgsql_is_applied_and_so_are_those_after_it(
             "SELECT count(*) FROM pg_class WHERE relname ~ '^t[0-9]$' AND relkind = 'r'"
         ).fetchone()[0]
     assert made == 4
+
+
+@pytest.mark.parametrize("where", ["an earlier version", "the same version"])
+def test_on_a_sql_ascii_database_an_error_after_non_ascii_text_is_named_at_its_line(
+    server_url, make_chain, where
+):
+    """A SQL_ASCII database counts an error's position in bytes, not characters: text
+    with multibyte characters before the failing statement (in the batch's string, or
+    in the version's own) must not move where the error is placed."""
+    accents = "CREATE TABLE accents (id int);\nCOMMENT ON TABLE accents IS '" + "é€" * 300 + "';\n"
+    failing = "CREATE TABLE bad (id int);\n\nSELECT\n    missing FROM bad;\nSELECT 2;\n"
+    if where == "an earlier version":
+        versions = [*tables(1), ("accents", accents, "DROP TABLE accents;\n"), ("bad", failing, "SELECT 1;\n")]
+    else:
+        versions = [*tables(2), ("bad", accents + failing, "SELECT 1;\n")]
+    sql_dir = make_chain(*versions)
+    with sql_ascii_database(server_url) as url:
+        with pytest.raises(MigrationFailed) as failed:
+            api.migrate(url, sql_dir)
+        assert applied(url) == [1, 2]
+    line = 3 + (2 if where == "the same version" else 0)
+    assert failed.value.message.startswith(f"{sql_dir}/00003_bad.sql:{line}: SELECT:"), failed.value
+
+
+def test_on_a_sql_ascii_database_status_and_applied_versions_read_the_bookkeeping(
+    server_url, make_chain
+):
+    """A connection to a SQL_ASCII database gets text as bytes unless it asks for UTF-8:
+    every liftdb connection does, so what reads the bookkeeping outside a run (status,
+    applied versions) sees what the run recorded."""
+    sql_dir = make_chain(*tables(2))
+    with sql_ascii_database(server_url) as url:
+        api.migrate(url, sql_dir)
+        assert applied(url) == [1, 2]
+        assert [v.state for v in api.status(url, sql_dir).versions] == ["applied", "applied"]
+        assert api.migrate(url, sql_dir) == []
