@@ -11,14 +11,19 @@ version starts in. (An interrupt in the middle of a batch: tests/test_faults.py.
 from __future__ import annotations
 
 import contextlib
+import signal
+import subprocess
 import time
 import uuid
 
 import psycopg
 import pytest
+from conftest import write_chain
+from processes import assert_one_line_error, migration_lock_holder, start_liftdb, wait_for
+from test_faults import PAUSE, PAUSED
 
 from runner import api, database
-from runner.errors import MigrationFailed
+from runner.errors import EXIT_INTERRUPTED, MigrationFailed
 
 CREATE = ("t{n}", "CREATE TABLE t{n} (id int);\n", "DROP TABLE t{n};\n")
 
@@ -188,8 +193,9 @@ def test_on_a_sql_ascii_database_an_error_after_non_ascii_text_is_named_at_its_l
     in the version's own) must not move where the error is placed."""
     accents = "CREATE TABLE accents (id int);\nCOMMENT ON TABLE accents IS '" + "é€" * 300 + "';\n"
     failing = "CREATE TABLE bad (id int);\n\nSELECT\n    missing FROM bad;\nSELECT 2;\n"
+    bad = ("bad", failing, "SELECT 1;\n")
     if where == "an earlier version":
-        versions = [*tables(1), ("accents", accents, "DROP TABLE accents;\n"), ("bad", failing, "SELECT 1;\n")]
+        versions = [*tables(1), ("accents", accents, "DROP TABLE accents;\n"), bad]
     else:
         versions = [*tables(2), ("bad", accents + failing, "SELECT 1;\n")]
     sql_dir = make_chain(*versions)
@@ -213,3 +219,44 @@ def test_on_a_sql_ascii_database_status_and_applied_versions_read_the_bookkeepin
         assert applied(url) == [1, 2]
         assert [v.state for v in api.status(url, sql_dir).versions] == ["applied", "applied"]
         assert api.migrate(url, sql_dir) == []
+
+
+def sleeping(url: str) -> bool:
+    """Whether liftdb's session is in ``pg_sleep``. (Not found by its query's text: a
+    batch's string is longer than ``track_activity_query_size`` keeps.)"""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'liftdb'"
+            " AND wait_event = 'PgSleep' AND datname = current_database())"
+        ).fetchone()[0]
+
+
+@pytest.mark.parametrize("at", [1, 3, 5], ids=["first", "middle", "last"])
+def test_ctrl_c_in_a_batch_rolls_back_the_version_running_and_keeps_those_before(
+    tmp_path, database_url, at
+):
+    """Ctrl-C while the ``at``th of five batched versions sleeps: that version is rolled
+    back and named, those before it were reported and stay applied, none after it ran."""
+    versions = tables(5)
+    versions[at - 1] = (
+        "slow",
+        f"CREATE TABLE slow (id int);\n{PAUSE};\nCREATE TABLE slow2 (id int);\n",
+        "DROP TABLE slow2, slow;\n",
+    )
+    sql_dir = write_chain(tmp_path / "sql", versions)
+    with start_liftdb(database_url, sql_dir, "migrate", **PAUSED) as runner:
+        wait_for(lambda: sleeping(database_url), "the slow version to sleep")
+        runner.send_signal(signal.SIGINT)
+        out, err = runner.communicate(timeout=60)
+    result = subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
+    before = at - 1
+    state = "it was rolled back and is pending again"
+    if before:
+        stays = "stays" if before == 1 else "stay"
+        state += f"; {before} version{'s' * (before > 1)} applied before it {stays} applied"
+    assert_one_line_error(result, EXIT_INTERRUPTED, f"while applying 0000{at}_slow:", state)
+    assert [line.split()[0] for line in out.splitlines() if " up " in line] == [
+        f"0000{n}" for n in range(1, at)
+    ]
+    assert migration_lock_holder(database_url) is None
+    assert applied(database_url) == list(range(1, at))
