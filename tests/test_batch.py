@@ -5,7 +5,7 @@ Each test runs a chain whose versions, alone, would each be a round trip of thei
 and checks against the database what a batch must keep: every version its own
 transaction, reported as it ends, a failure named at its file and line with the versions
 before it applied and none after, a lock timeout tried again, and the session every
-version starts in. (An interrupt in the middle of a batch: tests/test_faults.py.)
+version starts in, and an interrupt at any version of a batch (also tests/test_faults.py).
 """
 
 from __future__ import annotations
