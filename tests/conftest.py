@@ -31,11 +31,16 @@ SQL_DIR = REPO / "sql"
 
 
 @contextmanager
-def scratch_database(server_url: str, template: str | None = None) -> Iterator[str]:
+def scratch_database(
+    server_url: str, template: str | None = None, *, encoding: str | None = None
+) -> Iterator[str]:
     """The URL of a new database on the server, dropped on exit: empty, or a copy of the
-    database named ``template`` (a file copy: cheaper than building it again)."""
+    database named ``template`` (a file copy: cheaper than building it again); in
+    ``encoding`` (LATIN1, SQL_ASCII, ...; collation C) if given."""
     name = f"liftdb_test_{uuid.uuid4().hex[:12]}"
     copy = f' TEMPLATE "{template}"' if template else ""
+    if encoding:
+        copy = f" ENCODING '{encoding}' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"{copy}')
     try:

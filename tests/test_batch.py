@@ -10,19 +10,17 @@ version starts in, and an interrupt at any version of a batch (also tests/test_f
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import subprocess
 import time
-import uuid
 
 import psycopg
 import pytest
-from conftest import write_chain
+from conftest import scratch_database, write_chain
 from processes import assert_one_line_error, migration_lock_holder, start_liftdb, wait_for
 from test_faults import PAUSE, PAUSED
 
-from runner import api, database
+from runner import api
 from runner.errors import EXIT_INTERRUPTED, MigrationFailed
 
 CREATE = ("t{n}", "CREATE TABLE t{n} (id int);\n", "DROP TABLE t{n};\n")
@@ -35,23 +33,6 @@ def tables(n: int, start: int = 1) -> list[tuple[str, str, str]]:
 
 def applied(url: str) -> list[int]:
     return api.applied_versions(url)
-
-
-@contextlib.contextmanager
-def sql_ascii_database(server_url: str):
-    """A new database in SQL_ASCII (no encoding: every byte is a character), dropped on
-    exit."""
-    name = f"liftdb_test_ascii_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            f"CREATE DATABASE \"{name}\" ENCODING 'SQL_ASCII' TEMPLATE template0"
-            " LC_COLLATE 'C' LC_CTYPE 'C'"
-        )
-    try:
-        yield database.with_database(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_each_version_is_its_own_transaction_reported_as_it_ends(database_url, make_chain):
@@ -199,7 +180,7 @@ def test_on_a_sql_ascii_database_an_error_after_non_ascii_text_is_named_at_its_l
     else:
         versions = [*tables(2), ("bad", accents + failing, "SELECT 1;\n")]
     sql_dir = make_chain(*versions)
-    with sql_ascii_database(server_url) as url:
+    with scratch_database(server_url, encoding="SQL_ASCII") as url:
         with pytest.raises(MigrationFailed) as failed:
             api.migrate(url, sql_dir)
         assert applied(url) == [1, 2]
@@ -214,7 +195,7 @@ def test_on_a_sql_ascii_database_status_and_applied_versions_read_the_bookkeepin
     every liftdb connection does, so what reads the bookkeeping outside a run (status,
     applied versions) sees what the run recorded."""
     sql_dir = make_chain(*tables(2))
-    with sql_ascii_database(server_url) as url:
+    with scratch_database(server_url, encoding="SQL_ASCII") as url:
         api.migrate(url, sql_dir)
         assert applied(url) == [1, 2]
         assert [v.state for v in api.status(url, sql_dir).versions] == ["applied", "applied"]

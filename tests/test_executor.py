@@ -12,10 +12,10 @@ file that fails names its statement and leaves the progress true; and every noti
 from __future__ import annotations
 
 import json
-import uuid
 
 import psycopg
 import pytest
+from conftest import scratch_database
 from processes import assert_one_line_error, liftdb, recorded_versions, status_document
 
 from runner import database
@@ -157,18 +157,8 @@ def test_a_syntax_the_server_lacks_is_named_at_its_line_and_nothing_runs(databas
 @pytest.fixture
 def legacy_encoding_url(server_url):
     """A fresh database in LATIN1, as old databases often are."""
-    admin = server_url
-    name = f"liftdb_test_latin1_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            f"CREATE DATABASE \"{name}\" ENCODING 'LATIN1' TEMPLATE template0"
-            " LC_COLLATE 'C' LC_CTYPE 'C'"
-        )
-    try:
-        yield database.with_database(admin, name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(server_url, encoding="LATIN1") as url:
+        yield url
 
 
 @pytest.mark.parametrize(
