@@ -28,6 +28,7 @@ CONCURRENTLY`` left is dropped first); each wait reaches ``on_lock_wait``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -391,8 +392,10 @@ def _done(step: Step, started: float = 0.0, duration_ms: float | None = None) ->
     )
 
 
-# The most SQL one batch sends: a string is held whole on both sides before it runs.
-BATCH_MAX_CHARS = 4_000_000
+# The most SQL one batch sends (one version over it goes alone): a string is held whole
+# on both sides before it runs, and a server logs the whole string beside an error in it
+# (log_min_error_statement). A hundred typical versions fit; more gain nothing measurable.
+BATCH_MAX_CHARS = 500_000
 
 
 def _batch_end(steps: tuple[Step, ...], index: int) -> int:
@@ -929,8 +932,6 @@ class _Version:
     def _rollback_quietly(self) -> None:
         """End a failed transaction, if one is open (a ROLLBACK outside one would leave
         a WARNING in the server's log); if the connection is gone, the server did."""
-        import contextlib
-
         import psycopg
         from psycopg.pq import TransactionStatus
 
@@ -1053,7 +1054,7 @@ class _Batch:
             pgconn.send_query(self.text.encode(conn.info.encoding))
         failed, number, count = None, 0, len(self.versions)
         notices.ended_ms = ended_ms = 0.0
-        self.since = time.perf_counter()  # when the version being read began, by our clock
+        self.since = time.perf_counter()  # when the version running began, to the client
         try:
             while number < count:
                 version, script = self.versions[number], self.scripts[number]
@@ -1079,8 +1080,13 @@ class _Batch:
                 f" {version.label} (it is {version._verb()} only if `liftdb status` says so):"
                 f" {notices.farewell or exc}"
             ) from None
-        except KeyboardInterrupt:
-            _drain(conn)  # the rest of the string psycopg cancelled
+        except KeyboardInterrupt:  # psycopg cancels what runs if it was waiting; else here
+            from psycopg.pq import TransactionStatus
+
+            if conn.pgconn.transaction_status == TransactionStatus.ACTIVE:
+                with contextlib.suppress(psycopg.Error):
+                    conn.cancel_safe()
+            _drain(conn)  # the rest of the string's results
             raise
         finally:
             notices.script, notices.current = None, None
@@ -1112,22 +1118,20 @@ class _Batch:
         if index == stopped and error.diag.sqlstate == session_module.ADVISORY_LOCKS_STOPPED:
             # Applied; its reset, undone with the check's failure, done again alone, and
             # the advisory locks it left released.
-            started = time.perf_counter()
             version._rollback_quietly()
             version._reset_session()
-            finished(_done(version.step, started))
+            finished(_done(version.step, self.since))
             return number + 1
         try:
             version.failed(script, index, result, self.offsets[number], sent=self.text)
         except _LockTimedOut as timed_out:  # tried again alone, on the schedule
-            started = time.perf_counter()
             version.notices.step = version.step
             version.run_transactional(
                 durable=self.durable[number],
                 clear_progress=self.cleared[number],
                 timed_out=timed_out,
             )
-            finished(_done(version.step, started))
+            finished(_done(version.step, self.since))
             return number + 1
         raise AssertionError("unreachable: _Version.failed raises")  # pragma: no cover
 
@@ -1168,8 +1172,6 @@ def _take(conn, count: int | None, notices: _NoticeRouter, sending: bool, leftov
 
 def _drain(conn) -> None:
     """Read what is left of the results of the string sent on ``conn``, if it can be."""
-    import contextlib
-
     from psycopg import generators
 
     pgconn = conn.pgconn

@@ -195,6 +195,19 @@ def liftdb_backend(url: str, query_contains: str, *, waiting_on_lock: bool = Fal
     return row[0] if row else None
 
 
+def liftdb_sleeping(url: str) -> int | None:
+    """The pid of a liftdb session in a ``pg_sleep``, seen by its wait event: consecutive
+    versions go as one string, which pg_stat_activity shows cut to its first kilobyte
+    (track_activity_query_size), not the statement running."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE application_name = 'liftdb' AND state = 'active'"
+            " AND datname = current_database() AND wait_event = 'PgSleep'"
+        ).fetchone()
+    return row[0] if row else None
+
+
 def migration_lock_holder(url: str) -> int | None:
     """The pid holding liftdb's migration lock on this database, or None when it is free."""
     from runner import lock

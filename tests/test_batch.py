@@ -17,7 +17,13 @@ import time
 import psycopg
 import pytest
 from conftest import scratch_database, write_chain
-from processes import assert_one_line_error, migration_lock_holder, start_liftdb, wait_for
+from processes import (
+    assert_one_line_error,
+    liftdb_sleeping,
+    migration_lock_holder,
+    start_liftdb,
+    wait_for,
+)
 from test_faults import PAUSE, PAUSED
 
 from runner import api
@@ -202,16 +208,6 @@ def test_on_a_sql_ascii_database_status_and_applied_versions_read_the_bookkeepin
         assert api.migrate(url, sql_dir) == []
 
 
-def sleeping(url: str) -> bool:
-    """Whether liftdb's session is in ``pg_sleep``. (Not found by its query's text: a
-    batch's string is longer than ``track_activity_query_size`` keeps.)"""
-    with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(
-            "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'liftdb'"
-            " AND wait_event = 'PgSleep' AND datname = current_database())"
-        ).fetchone()[0]
-
-
 @pytest.mark.parametrize("at", [1, 3, 5], ids=["first", "middle", "last"])
 def test_ctrl_c_in_a_batch_rolls_back_the_version_running_and_keeps_those_before(
     tmp_path, database_url, at
@@ -226,7 +222,7 @@ def test_ctrl_c_in_a_batch_rolls_back_the_version_running_and_keeps_those_before
     )
     sql_dir = write_chain(tmp_path / "sql", versions)
     with start_liftdb(database_url, sql_dir, "migrate", **PAUSED) as runner:
-        wait_for(lambda: sleeping(database_url), "the slow version to sleep")
+        wait_for(lambda: liftdb_sleeping(database_url), "the slow version to sleep")
         runner.send_signal(signal.SIGINT)
         out, err = runner.communicate(timeout=60)
     result = subprocess.CompletedProcess(runner.args, runner.returncode, out, err)

@@ -26,6 +26,7 @@ from processes import (
     assert_one_line_error,
     liftdb,
     liftdb_backend,
+    liftdb_sleeping,
     migration_lock_holder,
     recorded_versions,
     start_liftdb,
@@ -82,7 +83,7 @@ def states(url: str, sql_dir) -> dict[int, str]:
 def test_sigkill_during_a_transactional_version_leaves_nothing_of_it(tmp_path, database_url):
     sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, SLOW_TRANSACTIONAL, ADD_COLOUR])
     with start_liftdb(database_url, sql_dir, "migrate", **PAUSED) as runner:
-        wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "version 2 to be running")
+        wait_for(lambda: liftdb_sleeping(database_url), "version 2 to be running")
         kill(runner)
 
     # The server notices the vanished client within a second (client_connection_check_interval)
@@ -240,7 +241,7 @@ SIGNALS = [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)]
 def signalled(url: str, sql_dir, command: str, signum) -> subprocess.CompletedProcess:
     """``liftdb COMMAND`` sent ``signum`` while its version sleeps (``PAUSED``), run out."""
     with start_liftdb(url, sql_dir, command, **PAUSED) as runner:
-        wait_for(lambda: liftdb_backend(url, "pg_sleep"), f"{command} to be running")
+        wait_for(lambda: liftdb_sleeping(url), f"{command} to be running")
         runner.send_signal(signum)
         out, err = runner.communicate(timeout=60)
     return subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
@@ -340,7 +341,7 @@ def test_server_restarted_mid_run_is_one_line_and_a_rerun_succeeds(
     url = scratch_database_url
     sql_dir = write_chain(tmp_path / "sql", [CREATE_THINGS, SLOW_TRANSACTIONAL, ADD_COLOUR])
     with start_liftdb(url, sql_dir, "migrate", **PAUSED) as runner:
-        wait_for(lambda: liftdb_backend(url, "pg_sleep"), "version 2 to be running")
+        wait_for(lambda: liftdb_sleeping(url), "version 2 to be running")
         scratch_server.restart_immediately()
         stdout, stderr = runner.communicate(timeout=60)
 

@@ -21,7 +21,7 @@ from conftest import WIDGETS
 from processes import (
     CommandTimedOut,
     invoke,
-    liftdb_backend,
+    liftdb_sleeping,
     migration_lock_holder,
     started,
     wait_for,
@@ -92,7 +92,7 @@ def test_invoke_gives_up_on_a_command_waiting_for_the_server(database_url, make_
         invoke(args, timeout=2)
     # Its connection was closed with it: the server ends the statement and frees the lock.
     wait_for(lambda: migration_lock_holder(database_url) is None, "the lock to be freed")
-    wait_for(lambda: liftdb_backend(database_url, "pg_sleep") is None, "the sleep to end")
+    wait_for(lambda: liftdb_sleeping(database_url) is None, "the sleep to end")
 
 
 def test_a_started_process_is_stopped_when_its_block_fails():

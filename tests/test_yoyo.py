@@ -23,7 +23,7 @@ from processes import (
     assert_one_line_error,
     environment,
     liftdb,
-    liftdb_backend,
+    liftdb_sleeping,
     spaced,
     start_liftdb,
     started,
@@ -298,7 +298,7 @@ def test_yoyo_waits_for_liftdb_and_a_killed_liftdb_leaves_it_nothing_to_break(
 ):
     sql_dir = write_chain(tmp_path / "sql", SLOW)
     with start_liftdb(database_url, sql_dir, "migrate") as runner:  # killed on exit
-        wait_for(lambda: liftdb_backend(database_url, "pg_sleep"), "liftdb to run version 2")
+        wait_for(lambda: liftdb_sleeping(database_url), "liftdb to run version 2")
         with started(
             yoyo_command(database_url, "apply", sql_dir, "--batch"),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(),
