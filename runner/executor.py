@@ -244,13 +244,13 @@ class _Script:
         """The file's statement whose notices come once ``collected`` results are in."""
         return self.part(collected)[1]
 
-    def index_at(self, position: str | None, index: int) -> int:
+    def index_at(self, position: int | None, index: int) -> int:
         """Which result an error belongs to: where its position (1-based, in characters)
         falls in the text, when the server gave one (a statement it could not parse
         fails the whole string before anything runs, as the first result); else its own."""
         if not position:
             return index
-        at, found, offset = int(position) - 1, 0, 0
+        at, found, offset = position - 1, 0, 0
         for number, sql in enumerate(self._pieces()):
             if offset > at:
                 break
@@ -609,7 +609,7 @@ class _Version:
 
         error = error_from_result(result, encoding=self.conn.info.encoding)
         position = _characters(self.conn, sent, error.diag.statement_position)
-        position = str(position - offset) if position else None
+        position = position - offset if position else None
         if index == 0:  # the server refused the whole string: nothing of it ran
             self._rollback_quietly()
             statement, error = self._refused_statement(error)
@@ -1153,8 +1153,7 @@ def _take(conn, count: int | None, notices: _NoticeRouter, sending: bool, leftov
         if leftover:
             result = yield from generators.fetch(pgconn)
             if result is not None and result.status == ExecStatus.FATAL_ERROR:
-                while (yield from generators.fetch(pgconn)) is not None:
-                    pass
+                yield from _rest(pgconn)
                 return -1, result
         failed = None
         while count is None or notices.collected < count or failed is not None:
@@ -1170,18 +1169,18 @@ def _take(conn, count: int | None, notices: _NoticeRouter, sending: bool, leftov
         return conn.wait(results())
 
 
-def _drain(conn) -> None:
-    """Read what is left of the results of the string sent on ``conn``, if it can be."""
+def _rest(pgconn):
+    """A generator reading (and dropping) the rest of a string's results on ``pgconn``."""
     from psycopg import generators
 
-    pgconn = conn.pgconn
+    while (yield from generators.fetch(pgconn)) is not None:
+        pass
 
-    def rest():
-        while (yield from generators.fetch(pgconn)) is not None:
-            pass
 
+def _drain(conn) -> None:
+    """Read what is left of the results of the string sent on ``conn``, if it can be."""
     with contextlib.suppress(Exception), conn.lock:
-        conn.wait(rest())
+        conn.wait(_rest(conn.pgconn))
 
 
 def send_collecting(conn, text: bytes, on_result: Callable[[object], None]) -> None:
